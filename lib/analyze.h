@@ -1,0 +1,85 @@
+/* analyze.h: text analysis used at index time and in tests: language
+ * codes, language identification, boilerplate removal, title derivation
+ * and query-side diacritic stripping.  Pure C; no Xapian.
+ * Unless stated otherwise every function is reentrant (any thread).
+ */
+#ifndef PS_ANALYZE_H
+#define PS_ANALYZE_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Language codes (lang.c) ------------------------------------------ */
+
+/* Snowball stemmer name for an ISO 639-1 code ("fr" -> "french"), or NULL
+ * when Xapian has no stemmer for it.  Static string. */
+const char *ps_lang_stemmer(const char *code);
+
+/* 1 when `code` is "und" or an ISO 639-1 code polysearch indexes (every
+ * code with a stemmer, plus CJK codes zh/ja/ko indexed with n-grams). */
+int ps_lang_valid(const char *code);
+
+/* 1 for zh, ja, ko (indexed with Xapian's CJK n-gram flag). */
+int ps_lang_is_cjk(const char *code);
+
+/* Codes with a stemmer, in a stable order; *n receives the count.  Static
+ * array. */
+const char *const *ps_lang_stemmed_codes(size_t *n);
+
+/* ---- Language identification (langid_cld2.cc) ------------------------- */
+
+/* Main language of text[0..len) as an ISO 639-1 code restricted to
+ * ps_lang_valid() codes; "und" when the text is too short or unreliable.
+ * A document mostly in one language with a passage in another (an English
+ * article with an Italian menu) gets the main language.  Static string. */
+const char *ps_detect_lang(const char *text, size_t len);
+
+/* ---- Boilerplate and titles (analyze.c) ------------------------------- */
+
+typedef struct ps_boilerplate ps_boilerplate;
+
+/* Returns a boilerplate matcher holding the built-in list (share buttons,
+ * subscribe/comment counters, print/e-mail menus, in several languages)
+ * plus, when path is not NULL, the patterns in that file (one per line,
+ * matched case- and accent-insensitively against a whole trimmed line;
+ * '*' is a wildcard for any text, a '#' line is a comment).  NULL on
+ * failure with a malloc'd message in *err (caller frees).  The matcher is
+ * immutable: any number of threads may use it at once. */
+ps_boilerplate *ps_boilerplate_new(const char *path, char **err);
+
+/* Frees a matcher (NULL is fine). */
+void ps_boilerplate_free(ps_boilerplate *bp);
+
+/* 1 when the line (not NUL-terminated, len bytes, trimmed or not) is
+ * boilerplate. */
+int ps_boilerplate_line(const ps_boilerplate *bp, const char *line,
+                        size_t len);
+
+/* Body text for indexing: boilerplate lines dropped, a paragraph repeated
+ * verbatim counted once, NUL bytes and invalid UTF-8 replaced.  Returns a
+ * malloc'd string (caller frees) or NULL on allocation failure. bp may be
+ * NULL (no boilerplate removal). */
+char *ps_clean_body(const ps_boilerplate *bp, const char *body, size_t len);
+
+/* Title derived from a body: the first non-empty, non-boilerplate line of
+ * at most 200 bytes that is not a lone short token when a better line
+ * follows (see tests), trimmed.  Falls back to the first 80 bytes of text
+ * cut at a word boundary.  Returns a malloc'd string (caller frees; "" for
+ * an empty body) or NULL on allocation failure. */
+char *ps_derive_title(const ps_boilerplate *bp, const char *body, size_t len);
+
+/* ---- Folding (fold.c); ps_fold() itself is declared in polysearch.h --- */
+
+/* Strips diacritics WITHOUT changing case (for query strings, so that
+ * Xapian still sees upper-case AND/OR/NOT operators): NFKD, drop combining
+ * marks, NFC; invalid UTF-8 replaced by U+FFFD; NUL bytes become spaces.
+ * Returns a malloc'd string (caller frees) or NULL on allocation failure. */
+char *ps_strip_diacritics(const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

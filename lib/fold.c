@@ -1,0 +1,2 @@
+/* fold.c: placeholder until implemented. */
+typedef int ps_placeholder_fold_c;

@@ -1,0 +1,2 @@
+/* lang.c: placeholder until implemented. */
+typedef int ps_placeholder_lang_c;

@@ -1,0 +1,1 @@
+// langid_cld2.cc: placeholder until implemented.

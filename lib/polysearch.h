@@ -1,0 +1,171 @@
+/* polysearch.h: the public C API of the polysearch core over Xapian.
+ *
+ * Threading rule: a ps_db handle is used by one thread at a time.  Each
+ * daemon worker owns its own read-only handle.  There is exactly one
+ * writable handle per database at a time (Xapian's writer lock); opening a
+ * second one fails with PS_ERR_LOCKED.
+ *
+ * Errors: every function returns a ps_status.  Output pointers are set to
+ * NULL on failure.  The Xapian message of the last failure on a handle is
+ * available from ps_db_errmsg().  No C++ exception ever crosses this API.
+ */
+#ifndef POLYSEARCH_H
+#define POLYSEARCH_H
+
+#include "ps_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PS_VERSION "0.1.0"
+
+/* Hard limits of the data model. */
+#define PS_MAX_ID_BYTES 240
+#define PS_DEFAULT_MAX_WILDCARD 1000
+#define PS_DEFAULT_MAX_QUERY_BYTES 4096
+
+typedef struct ps_db ps_db;
+
+typedef enum ps_db_mode {
+    PS_DB_READ = 0,         /* read-only; database must exist */
+    PS_DB_WRITE = 1         /* writable; created when missing; takes lock */
+} ps_db_mode;
+
+/* Opens the glass database in directory `path`.  On success *out is a new
+ * handle (caller owns; ps_db_close).  On failure *out is NULL and, when
+ * errmsg is not NULL, *errmsg receives a malloc'd message (caller frees)
+ * naming the cause (for PS_ERR_LOCKED: that another writer holds the lock,
+ * with the pid when it can be found).  Any thread. */
+ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
+                     char **errmsg);
+
+/* Closes the handle.  A writable handle commits pending changes first;
+ * returns the status of that commit (the handle is freed regardless).
+ * NULL is fine.  Thread that owns the handle. */
+ps_status ps_db_close(ps_db *db);
+
+/* Message of the last failure on this handle ("" if none).  Valid until the
+ * next call on the handle.  Thread that owns the handle. */
+const char *ps_db_errmsg(const ps_db *db);
+
+/* Read-only handles: reopens at the latest committed revision.  *changed
+ * (may be NULL) is set to 1 when the revision moved.  Owner thread. */
+ps_status ps_db_reopen(ps_db *db, int *changed);
+
+/* Revision of the handle's current snapshot.  Owner thread. */
+uint64_t ps_db_revision(ps_db *db);
+
+/* Latest committed revision on disk, read without reopening this handle
+ * (cheap: reads the version file).  Returns 0 on failure.  Any thread. */
+uint64_t ps_db_disk_revision(const char *path);
+
+/* ---- Writing ---------------------------------------------------------- */
+
+/* A document to add.  Strings are borrowed for the duration of the call.
+ * id and body are required; title NULL/"" -> derived from the body's first
+ * short non-boilerplate line; lang NULL/"" -> detected (restricted to
+ * languages with a Xapian stemmer, "und" when unknown); date (ISO 8601)
+ * and url are optional. */
+typedef struct ps_doc_in {
+    const char *id;
+    const char *title;
+    const char *body;
+    const char *lang;
+    const char *date;
+    const char *url;
+} ps_doc_in;
+
+typedef enum ps_put_outcome {
+    PS_PUT_ADDED = 0,
+    PS_PUT_REPLACED = 1,
+    PS_PUT_UNCHANGED = 2    /* same content hash as stored: nothing written */
+} ps_put_outcome;
+
+/* Adds or replaces the document with doc->id (writable handle).  When the
+ * stored content hash equals the new one, nothing is written and *outcome
+ * is PS_PUT_UNCHANGED.  PS_ERR_INVALID for a missing/too long id, a bad
+ * date or a bad lang code (message in ps_db_errmsg).  Changes are durable
+ * only after ps_db_commit().  outcome may be NULL.  Owner thread. */
+ps_status ps_db_put(ps_db *db, const ps_doc_in *doc, ps_put_outcome *outcome);
+
+/* Deletes the document with this id.  PS_ERR_NOT_FOUND when absent.
+ * Owner thread, writable handle. */
+ps_status ps_db_delete(ps_db *db, const char *id);
+
+/* Commits pending changes; when it returns PS_OK they survive kill -9.
+ * PS_ERR_IO (ENOSPC included) leaves the last commit intact.  Owner
+ * thread, writable handle. */
+ps_status ps_db_commit(ps_db *db);
+
+/* Discards uncommitted changes (writable handle).  Owner thread. */
+ps_status ps_db_cancel(ps_db *db);
+
+/* Replaces the boilerplate line list used when indexing by the built-in
+ * list plus the lines of `path` (one line pattern per line, '#' comments;
+ * NULL -> built-in list only).  Returns PS_ERR_IO if unreadable.  Owner
+ * thread. */
+ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path);
+
+/* ---- Reading ---------------------------------------------------------- */
+
+/* Fetches the stored document.  *out is a new block (caller frees with
+ * ps_document_free) or NULL with PS_ERR_NOT_FOUND.  Owner thread. */
+ps_status ps_db_get(ps_db *db, const char *id, ps_document **out);
+
+/* Number of documents.  Owner thread. */
+ps_status ps_db_count(ps_db *db, uint64_t *n);
+
+/* Per-language document counts, as a ps_results block with no hits whose
+ * facets are the counts (caller frees with ps_results_free).  Owner
+ * thread. */
+ps_status ps_db_lang_counts(ps_db *db, ps_results **out);
+
+/* Calls fn(id, ctx) for every document id, in id order; stops early when fn
+ * returns non-zero.  Owner thread. */
+ps_status ps_db_foreach_id(ps_db *db, int (*fn)(const char *id, void *ctx),
+                           void *ctx);
+
+/* A search request.  Zero-initialise and set what you need. */
+typedef struct ps_query {
+    const char *q;          /* query string, Xapian syntax, any language */
+    uint32_t offset;
+    uint32_t limit;         /* 0 -> 10 */
+    const char *lang;       /* filter to one language code, or NULL */
+    ps_sort sort;
+    const char *date_from;  /* ISO 8601 inclusive bound, or NULL */
+    const char *date_to;    /* ISO 8601 inclusive bound, or NULL */
+    int snippets;           /* non-zero: compute snippets with highlights */
+    int facets;             /* non-zero: language facet counts */
+    int spelling;           /* non-zero: suggestion when one exists */
+    uint32_t max_wildcard;  /* 0 -> PS_DEFAULT_MAX_WILDCARD */
+    uint32_t snippet_bytes; /* 0 -> 200 */
+} ps_query;
+
+/* Runs a search.  Query syntax: words (AND by default), "phrases", OR,
+ * NOT, AND, parentheses, prefix wildcard word*, title:word, lang:xx.
+ * Words are folded (case, diacritics) and matched with each document's own
+ * language stemmer as well as exactly.  On success *out is a new block
+ * (caller frees with ps_results_free).  Errors: PS_ERR_QUERY (message in
+ * ps_db_errmsg), PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID (bad dates).  A
+ * read-only handle retries once after reopening on DatabaseModifiedError.
+ * Owner thread. */
+ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out);
+
+/* ---- Analysis helpers (also used by the indexer and tests) ------------ */
+
+/* Folds UTF-8 text: NFKD, drop combining marks, NFKC case fold ("Santé" ->
+ * "sante", "ß" -> "ss", "æ" -> "ae").  Invalid UTF-8 bytes are replaced by
+ * U+FFFD.  Returns a malloc'd string (caller frees) or NULL on allocation
+ * failure.  Any thread. */
+char *ps_fold(const char *text, size_t len);
+
+/* Stems one already folded word with the stemmer of `lang` (ISO 639-1).
+ * Returns a malloc'd string (caller frees); the word unchanged when the
+ * language has no stemmer; NULL on allocation failure.  Any thread. */
+char *ps_stem(const char *lang, const char *word);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,2 @@
+/* results.c: placeholder until implemented. */
+typedef int ps_placeholder_results_c;

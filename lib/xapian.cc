@@ -1,0 +1,1 @@
+// xapian.cc: placeholder until implemented.
