@@ -22,6 +22,10 @@ const char *ps_lang_stemmer(const char *code);
  * code with a stemmer, plus CJK codes zh/ja/ko indexed with n-grams). */
 int ps_lang_valid(const char *code);
 
+/* The static copy of `code` when ps_lang_valid(code), else NULL (lets
+ * callers keep a code computed in a local buffer).  Any thread. */
+const char *ps_lang_canonical(const char *code);
+
 /* 1 for zh, ja, ko (indexed with Xapian's CJK n-gram flag). */
 int ps_lang_is_cjk(const char *code);
 
