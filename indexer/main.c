@@ -1,0 +1,203 @@
+/* main.c: polysearch-index command line: options, defaults, exit codes. */
+#include "analyze.h"
+#include "polysearch.h"
+#include "run.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#define DEFAULT_BATCH 1000
+#define DEFAULT_MAX_DOC (10u * 1024 * 1024)
+#define DEFAULT_LIMIT 10
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: polysearch-index [OPTION]... PATH...\n"
+"       polysearch-index [--db DIR] [--lang CODE] --query Q [--limit N]\n"
+"Index text files, directory trees and JSON Lines into a polysearch\n"
+"database, or (--query) run one search on it.\n"
+"\n"
+"Inputs:\n"
+"  DIR        walked recursively: files ending in .txt or .md; id = path\n"
+"             relative to DIR without extension; hidden entries skipped;\n"
+"             symbolic links to directories are not followed\n"
+"  FILE       one document; id = file name without extension\n"
+"  FILE.jsonl JSON Lines: {\"id\",\"title\"?,\"body\",\"lang\"?,\"date\"?,\"url\"?}\n"
+"  -          JSON Lines from standard input\n"
+"\n"
+"Options:\n"
+"  --db DIR             database directory (default: $POLYSEARCH_DB, else\n"
+"                       ./polysearch.db); created when missing\n"
+"  --lang CODE          language of documents without a \"lang\" field\n"
+"                       (default: detected per document); with --query,\n"
+"                       show only documents in that language\n"
+"  --prune              after indexing, delete every document whose id was\n"
+"                       not seen in this run.  Works with stdin too (the\n"
+"                       stream is then the complete set), but is not done\n"
+"                       when any input failed, when the run was interrupted\n"
+"                       or when no document at all was seen\n"
+"  --jsonl              read every FILE argument as JSON Lines\n"
+"  --batch N            commit every N written documents (default %u)\n"
+"  --max-doc-bytes SIZE skip files and JSON lines larger than SIZE\n"
+"                       (k/m/g suffixes; default 10m)\n"
+"  --boilerplate FILE   extra boilerplate line patterns, one per line\n"
+"  -q, --quiet          no progress line and no info messages\n"
+"  --query Q            search instead of indexing (read-only)\n"
+"  --limit N            hits shown by --query (default %u, at most 1000)\n"
+"  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
+"\n"
+"A progress line is shown on stderr when it is a terminal.  The summary\n"
+"line (added, updated, unchanged, deleted, skipped, failed, time) is\n"
+"printed on stdout.  Unchanged documents are not rewritten.\n"
+"Empty, binary and too large inputs are skipped with a warning; NUL bytes\n"
+"and invalid UTF-8 are repaired with a warning; malformed JSON lines,\n"
+"missing ids and ids over %d bytes fail with a warning naming FILE:LINE;\n"
+"a duplicate id in one run: the later document wins.\n"
+"SIGINT/SIGTERM: stop reading, commit what was analysed, print the\n"
+"summary, exit 128+signal (130, 143); a second signal kills at once\n"
+"(committed documents are safe).\n"
+"\n"
+"Exit status:\n"
+"  0   success\n"
+"  64  usage error\n"
+"  65  some inputs failed (the others were indexed and committed);\n"
+"      with --query: invalid query\n"
+"  66  an input path, the boilerplate file or (--query) the database is\n"
+"      missing\n"
+"  70  internal error (out of memory, ...)\n"
+"  73  the database cannot be created\n"
+"  74  I/O error, e.g. a commit failed (disk full); earlier commits intact\n"
+"  75  the database is locked by another writer (e.g. polysearchd)\n"
+"  130, 143  interrupted by SIGINT, SIGTERM\n",
+            DEFAULT_BATCH, DEFAULT_LIMIT, PS_MAX_ID_BYTES);
+}
+
+enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
+       OPT_BOILER, OPT_QUERY, OPT_LIMIT };
+
+static int bad_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("polysearch-index: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'polysearch-index --help'.\n", stderr);
+    return EX_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, NULL, OPT_DB },
+        { "lang", required_argument, NULL, OPT_LANG },
+        { "prune", no_argument, NULL, OPT_PRUNE },
+        { "jsonl", no_argument, NULL, OPT_JSONL },
+        { "batch", required_argument, NULL, OPT_BATCH },
+        { "max-doc-bytes", required_argument, NULL, OPT_MAXDOC },
+        { "boilerplate", required_argument, NULL, OPT_BOILER },
+        { "quiet", no_argument, NULL, 'q' },
+        { "query", required_argument, NULL, OPT_QUERY },
+        { "limit", required_argument, NULL, OPT_LIMIT },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    run_opts o;
+    memset(&o, 0, sizeof o);
+    o.batch = DEFAULT_BATCH;
+    o.max_doc_bytes = DEFAULT_MAX_DOC;
+    const char *query = NULL;
+    uint64_t limit = DEFAULT_LIMIT;
+    int limit_set = 0;
+
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            if (optarg[0] == '\0')
+                return bad_usage("--db needs a directory");
+            o.db_path = optarg;
+            break;
+        case OPT_LANG:
+            if (!ps_lang_valid(optarg))
+                return bad_usage("--lang: unknown language code '%s' (an "
+                                 "ISO 639-1 code with a stemmer, or und)",
+                                 optarg);
+            o.lang = optarg;
+            break;
+        case OPT_PRUNE:
+            o.prune = 1;
+            break;
+        case OPT_JSONL:
+            o.force_jsonl = 1;
+            break;
+        case OPT_BATCH:
+            if (ps_parse_u64(optarg, 1, 10000000, &o.batch) != 0)
+                return bad_usage("--batch: '%s' is not a number in "
+                                 "1..10000000", optarg);
+            break;
+        case OPT_MAXDOC:
+            if (ps_parse_size(optarg, 1, (uint64_t)1 << 30,
+                              &o.max_doc_bytes) != 0)
+                return bad_usage("--max-doc-bytes: '%s' is not a size in "
+                                 "1..1g", optarg);
+            break;
+        case OPT_BOILER:
+            o.boilerplate = optarg;
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case OPT_QUERY:
+            query = optarg;
+            break;
+        case OPT_LIMIT:
+            if (ps_parse_u64(optarg, 1, 1000, &limit) != 0)
+                return bad_usage("--limit: '%s' is not a number in 1..1000",
+                                 optarg);
+            limit_set = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return fflush(stdout) == 0 ? 0 : EX_IOERR;
+        case 'V':
+            printf("polysearch-index %s\n", PS_VERSION);
+            return fflush(stdout) == 0 ? 0 : EX_IOERR;
+        case ':':
+            return bad_usage("option '%s' needs an argument", argv[optind - 1]);
+        default:
+            return bad_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (o.db_path == NULL) {
+        const char *env = getenv("POLYSEARCH_DB");
+        o.db_path = env && env[0] ? env : "./polysearch.db";
+    }
+    ps_log_init("polysearch-index", o.quiet ? PS_LOG_WARN : PS_LOG_INFO);
+
+    if (query != NULL) {
+        if (optind < argc)
+            return bad_usage("--query takes no PATH arguments (got '%s')",
+                             argv[optind]);
+        if (o.prune || o.force_jsonl || o.boilerplate)
+            return bad_usage("--prune, --jsonl and --boilerplate do not "
+                             "apply to --query");
+        return run_query(&o, query, (uint32_t)limit);
+    }
+    if (limit_set)
+        return bad_usage("--limit only applies to --query");
+    if (optind >= argc)
+        return bad_usage("no input: give directories, files or - (stdin)");
+    return run_index(&o, argv + optind, (size_t)(argc - optind), NULL);
+}
