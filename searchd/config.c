@@ -1,0 +1,208 @@
+/* config.c: polysearchd command line: defaults, parsing, --help. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "polysearch.h"
+#include "rpc.h"
+#include "util.h"
+
+#define DEF_DEADLINE_MS 10000u
+#define DEF_IDLE_MS 60000u
+#define DEF_MAX_CLIENTS 1024u
+#define DEF_MAX_OUTPUT (4u * 1024u * 1024u)
+#define DEF_QUEUE 256u
+#define DEF_MAX_LIMIT 1000u
+#define DEF_MAX_WINDOW 10000u
+#define MAX_WORKERS 256u
+
+void searchd_config_defaults(searchd_config *c)
+{
+    memset(c, 0, sizeof *c);
+    const char *env = getenv("POLYSEARCH_DB");
+    c->db_path = (env && *env) ? env : "./polysearch.db";
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = n < 1 ? 1u : (n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n);
+    c->log_level = PS_LOG_INFO;
+    c->max_frame = PS_RPC_DEFAULT_MAX_FRAME;
+    c->max_depth = PS_RPC_DEFAULT_MAX_DEPTH;
+    c->deadline_ms = DEF_DEADLINE_MS;
+    c->idle_ms = DEF_IDLE_MS;
+    c->max_clients = DEF_MAX_CLIENTS;
+    c->max_output = DEF_MAX_OUTPUT;
+    c->queue = DEF_QUEUE;
+    c->max_limit = DEF_MAX_LIMIT;
+    c->max_window = DEF_MAX_WINDOW;
+    c->max_query = PS_DEFAULT_MAX_QUERY_BYTES;
+    c->max_wildcard = PS_DEFAULT_MAX_WILDCARD;
+}
+
+void searchd_config_usage(FILE *f)
+{
+    fprintf(f,
+"Usage: polysearchd [OPTION]...\n"
+"Serve searches over a polysearch database with MessagePack-RPC.\n"
+"\n"
+"  --db DIR            database directory (default: $POLYSEARCH_DB, else\n"
+"                      ./polysearch.db); it must exist (exit 66 otherwise)\n"
+"  --listen HOST:PORT  TCP address, repeatable; [::1]:PORT for IPv6\n"
+"                      (default 127.0.0.1:7117; non-loopback logs a warning)\n"
+"  --socket PATH       also listen on a Unix socket (mode 0600)\n"
+"  --port-file F       write the first TCP port to F (atomically)\n"
+"  --workers N         search threads (default: online cores)\n"
+"  --quiet, --verbose  log errors only / log debug lines (stderr)\n"
+"  --help, --version\n"
+"\n"
+"Limits (error code when exceeded):\n"
+"  --max-frame SIZE    one message, checked before unpacking (1M; too_large)\n"
+"  --max-depth N       nesting depth (%u, at most %u; bad_request)\n"
+"  --deadline DUR      first byte of a request to its answer (10s; timeout)\n"
+"  --idle-timeout DUR  idle connection closed (60s)\n"
+"  --max-clients N     connections (%u; excess get busy and are closed)\n"
+"  --max-output SIZE   output buffered per connection before reading\n"
+"                      pauses (4M)\n"
+"  --queue N           requests waiting for a worker (%u; busy)\n"
+"  --max-limit N       search limit (%u; bad_request)\n"
+"  --max-window N      search offset+limit (%u; bad_request)\n"
+"  --max-query SIZE    query text bytes (%u; too_large)\n"
+"  --max-wildcard N    terms a wildcard may expand to (%u; too_many_terms)\n"
+"SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
+"\n"
+"Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
+"69 address or socket in use, 71 other start-up failure.\n",
+            PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
+            DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
+            PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD);
+}
+
+enum {
+    O_DB = 256, O_LISTEN, O_SOCKET, O_PORTFILE, O_WORKERS, O_QUIET, O_VERBOSE,
+    O_HELP, O_VERSION, O_MAXFRAME, O_MAXDEPTH, O_DEADLINE, O_IDLE,
+    O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
+    O_MAXWILDCARD
+};
+
+static int bad(const char *opt, const char *val, const char *what)
+{
+    fprintf(stderr, "polysearchd: invalid value '%s' for --%s: %s\n"
+            "Try 'polysearchd --help'.\n", val, opt, what);
+    return EX_USAGE;
+}
+
+static int set_uint(unsigned *out, const char *opt, const char *val,
+                    uint64_t min, uint64_t max)
+{
+    uint64_t v;
+    if (ps_parse_u64(val, min, max, &v) != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "expected an integer in [%llu, %llu]",
+                 (unsigned long long)min, (unsigned long long)max);
+        return bad(opt, val, what);
+    }
+    *out = (unsigned)v;
+    return -1;
+}
+
+int searchd_config_parse(searchd_config *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, 0, O_DB},
+        {"listen", required_argument, 0, O_LISTEN},
+        {"socket", required_argument, 0, O_SOCKET},
+        {"port-file", required_argument, 0, O_PORTFILE},
+        {"workers", required_argument, 0, O_WORKERS},
+        {"quiet", no_argument, 0, O_QUIET},
+        {"verbose", no_argument, 0, O_VERBOSE},
+        {"help", no_argument, 0, O_HELP},
+        {"version", no_argument, 0, O_VERSION},
+        {"max-frame", required_argument, 0, O_MAXFRAME},
+        {"max-depth", required_argument, 0, O_MAXDEPTH},
+        {"deadline", required_argument, 0, O_DEADLINE},
+        {"idle-timeout", required_argument, 0, O_IDLE},
+        {"max-clients", required_argument, 0, O_MAXCLIENTS},
+        {"max-output", required_argument, 0, O_MAXOUTPUT},
+        {"queue", required_argument, 0, O_QUEUE},
+        {"max-limit", required_argument, 0, O_MAXLIMIT},
+        {"max-window", required_argument, 0, O_MAXWINDOW},
+        {"max-query", required_argument, 0, O_MAXQUERY},
+        {"max-wildcard", required_argument, 0, O_MAXWILDCARD},
+        {0, 0, 0, 0}
+    };
+    int ch, rc = -1;
+    const char *name;
+    optind = 1;
+    opterr = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        name = (ch >= O_DB && ch <= O_MAXWILDCARD) ? opts[ch - O_DB].name : "";
+        switch (ch) {
+        case O_DB:
+            if (!*optarg) return bad(name, optarg, "empty path");
+            c->db_path = optarg; break;
+        case O_LISTEN:
+            if (c->nlisten >= SEARCHD_MAX_LISTEN)
+                return bad(name, optarg, "too many --listen addresses");
+            c->listen[c->nlisten++] = optarg; break;
+        case O_SOCKET:
+            if (!*optarg) return bad(name, optarg, "empty path");
+            c->socket_path = optarg; break;
+        case O_PORTFILE: c->port_file = optarg; break;
+        case O_WORKERS: rc = set_uint(&c->workers, name, optarg, 1, MAX_WORKERS); break;
+        case O_QUIET: c->log_level = PS_LOG_ERROR; break;
+        case O_VERBOSE: c->log_level = PS_LOG_DEBUG; break;
+        case O_HELP: searchd_config_usage(stdout); return 0;
+        case O_VERSION: printf("polysearchd %s\n", PS_VERSION); return 0;
+        case O_MAXFRAME:
+            if (ps_parse_size(optarg, 64, 1024ull * 1024 * 1024, &c->max_frame))
+                return bad(name, optarg, "expected a size in [64, 1G]");
+            break;
+        case O_MAXDEPTH:
+            rc = set_uint(&c->max_depth, name, optarg, 2, PS_RPC_MAX_DEPTH_LIMIT);
+            break;
+        case O_DEADLINE:
+            if (ps_parse_duration_ms(optarg, 10, 3600000, &c->deadline_ms))
+                return bad(name, optarg, "expected a duration in [10ms, 1h]");
+            break;
+        case O_IDLE:
+            if (ps_parse_duration_ms(optarg, 10, 86400000, &c->idle_ms))
+                return bad(name, optarg, "expected a duration in [10ms, 24h]");
+            break;
+        case O_MAXCLIENTS: rc = set_uint(&c->max_clients, name, optarg, 1, 1000000); break;
+        case O_MAXOUTPUT:
+            if (ps_parse_size(optarg, 4096, 1024ull * 1024 * 1024, &c->max_output))
+                return bad(name, optarg, "expected a size in [4k, 1G]");
+            break;
+        case O_QUEUE: rc = set_uint(&c->queue, name, optarg, 1, 1000000); break;
+        case O_MAXLIMIT: rc = set_uint(&c->max_limit, name, optarg, 1, 1000000); break;
+        case O_MAXWINDOW: rc = set_uint(&c->max_window, name, optarg, 1, 100000000); break;
+        case O_MAXQUERY: {
+            uint64_t v;
+            if (ps_parse_size(optarg, 1, 1024 * 1024, &v))
+                return bad(name, optarg, "expected a size in [1, 1M]");
+            c->max_query = (unsigned)v;
+            break;
+        }
+        case O_MAXWILDCARD: rc = set_uint(&c->max_wildcard, name, optarg, 1, 10000000); break;
+        default:
+            fprintf(stderr, "Try 'polysearchd --help'.\n");
+            return EX_USAGE;
+        }
+        if (rc != -1) return rc;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "polysearchd: unexpected argument '%s'\n"
+                "Try 'polysearchd --help'.\n", argv[optind]);
+        return EX_USAGE;
+    }
+    if (c->max_window < c->max_limit) {
+        fprintf(stderr, "polysearchd: --max-window (%u) must be >= --max-limit (%u)\n",
+                c->max_window, c->max_limit);
+        return EX_USAGE;
+    }
+    if (c->nlisten == 0 && !c->socket_path)
+        c->listen[c->nlisten++] = "127.0.0.1:7117";
+    return -1;
+}

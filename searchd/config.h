@@ -1,0 +1,48 @@
+/* config.h: every setting and limit of polysearchd in one struct, with its
+ * default, its command-line flag and its --help text.
+ */
+#ifndef SEARCHD_CONFIG_H
+#define SEARCHD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SEARCHD_MAX_LISTEN 16
+
+typedef struct searchd_config {
+    const char *db_path;        /* --db; default $POLYSEARCH_DB or ./polysearch.db */
+    const char *listen[SEARCHD_MAX_LISTEN]; /* --listen HOST:PORT, repeatable */
+    unsigned nlisten;           /* 0 after parse only if --socket given alone */
+    const char *socket_path;    /* --socket PATH or NULL */
+    const char *port_file;      /* --port-file F or NULL */
+    unsigned workers;           /* --workers; default online cores */
+    int log_level;              /* ps_log_level; --quiet / --verbose */
+    /* Limits (each reported by stats and shown by --help). */
+    uint64_t max_frame;         /* --max-frame bytes: too_large, then close */
+    unsigned max_depth;         /* --max-depth: bad_request */
+    uint64_t deadline_ms;       /* --deadline: frame arrival and execution */
+    uint64_t idle_ms;           /* --idle-timeout */
+    unsigned max_clients;       /* --max-clients: error then close */
+    uint64_t max_output;        /* --max-output bytes: reading pauses */
+    unsigned queue;             /* --queue: busy */
+    unsigned max_limit;         /* --max-limit: bad_request */
+    unsigned max_window;        /* --max-window (offset+limit): bad_request */
+    unsigned max_query;         /* --max-query bytes: too_large */
+    unsigned max_wildcard;      /* --max-wildcard terms: too_many_terms */
+} searchd_config;
+
+/* Fills *c with the defaults (reads $POLYSEARCH_DB and the core count).
+ * Main thread, before any other thread starts. */
+void searchd_config_defaults(searchd_config *c);
+
+/* Parses argv into *c (after searchd_config_defaults).  Strings point into
+ * argv.  Returns -1 when the caller should go on, otherwise an exit status:
+ * 0 after --help/--version (text written to stdout), EX_USAGE after a
+ * message on stderr.  Main thread. */
+int searchd_config_parse(searchd_config *c, int argc, char **argv);
+
+/* Writes the --help text, with every default, to f.  Any thread. */
+void searchd_config_usage(FILE *f);
+
+#endif

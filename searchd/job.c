@@ -1,0 +1,27 @@
+/* job.c: allocation of request jobs. */
+#include "job.h"
+
+#include <stdlib.h>
+
+job *job_new(struct conn *c, const struct method *m, uint32_t msgid)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    j->zone = msgpack_zone_new(1024);
+    if (!j->zone) { free(j); return NULL; }
+    j->conn = c;
+    j->method = m;
+    j->msgid = msgid;
+    j->err = -1;
+    msgpack_sbuffer_init(&j->out);
+    return j;
+}
+
+void job_free(job *j)
+{
+    if (!j) return;
+    msgpack_zone_free(j->zone);
+    msgpack_sbuffer_destroy(&j->out);
+    ps_results_free(j->langs);
+    free(j);
+}

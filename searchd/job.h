@@ -1,0 +1,47 @@
+/* job.h: one request travelling from the I/O thread to a worker and back.
+ *
+ * Ownership: the I/O thread creates a job (job_new), a worker fills the
+ * result fields, the I/O thread answers and frees it (job_free).  Between
+ * those steps it is handed over through the pool's mutex-protected queues,
+ * so no field is ever touched by two threads at once.
+ */
+#ifndef SEARCHD_JOB_H
+#define SEARCHD_JOB_H
+
+#include <stdint.h>
+#include <msgpack.h>
+
+#include "polysearch.h"
+
+struct conn;
+struct method;
+
+typedef struct job {
+    struct job *next;           /* queue link */
+    struct conn *conn;          /* I/O thread only */
+    const struct method *method;
+    uint32_t msgid;
+    uint64_t ready_us;          /* request complete (latency origin) */
+    uint64_t deadline_us;       /* first byte + --deadline */
+    msgpack_zone *zone;         /* owns the argument strings */
+    /* Arguments (set by the method's parse step). */
+    ps_query q;                 /* search */
+    int facets;                 /* search */
+    const char *id;             /* get */
+    /* Results (set by the worker). */
+    int err;                    /* -1 success, else a searchd_err */
+    char errmsg[256];
+    msgpack_sbuffer out;        /* packed success response, when used */
+    ps_results *langs;          /* stats: per-language counts */
+    uint64_t ndocs, revision;   /* stats */
+} job;
+
+/* Returns a new zeroed job with its zone, or NULL on allocation failure.
+ * I/O thread. */
+job *job_new(struct conn *c, const struct method *m, uint32_t msgid);
+
+/* Frees the job and everything it owns (NULL is fine).  Any thread that
+ * currently owns the job. */
+void job_free(job *j);
+
+#endif

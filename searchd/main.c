@@ -1,0 +1,127 @@
+/* main.c: polysearchd entry point: options, database check, signals, the
+ * event loop, graceful shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "polysearch.h"
+#include "server.h"
+#include "util.h"
+
+#define FORCE_EXIT_S 5
+
+static void force_cb(evutil_socket_t fd, short what, void *arg)
+{
+    server *s = arg;
+    (void)fd;
+    (void)what;
+    ps_log(PS_LOG_WARN, "in-flight requests not finished after %d s: exiting",
+           FORCE_EXIT_S);
+    event_base_loopbreak(s->base);
+}
+
+static void term_cb(evutil_socket_t sig, short what, void *arg)
+{
+    server *s = arg;
+    (void)what;
+    if (s->shutting_down) return;
+    ps_log(PS_LOG_INFO, "%s: stopping (answering %u open connections' "
+           "requests in flight)", sig == SIGINT ? "SIGINT" : "SIGTERM", s->nconns);
+    s->shutting_down = 1;
+    listeners_close(s);
+    struct timeval tv = { FORCE_EXIT_S, 0 };
+    s->force_exit = evtimer_new(s->base, force_cb, s);
+    if (s->force_exit) evtimer_add(s->force_exit, &tv);
+    conn_shutdown_all(s);
+}
+
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    server *s = arg;
+    (void)sig;
+    (void)what;
+    ps_log(PS_LOG_INFO, "SIGHUP: every worker reopens %s before its next request",
+           s->cfg->db_path);
+    workers_hup(s->pool);
+}
+
+int main(int argc, char **argv)
+{
+    searchd_config cfg;
+    searchd_config_defaults(&cfg);
+    int rc = searchd_config_parse(&cfg, argc, argv);
+    if (rc >= 0) return rc;
+    ps_log_init("polysearchd", (ps_log_level)cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (evthread_use_pthreads() != 0) {
+        ps_log(PS_LOG_ERROR, "libevent without thread support");
+        return EX_SOFTWARE;
+    }
+    server s;
+    memset(&s, 0, sizeof s);
+    s.cfg = &cfg;
+    stats_init(&s.stats);
+    s.base = event_base_new();
+    if (!s.base) return EX_OSERR;
+    s.done_ev = event_new(s.base, -1, 0, conn_done_cb, &s);
+    if (!s.done_ev) return EX_OSERR;
+
+    ps_status st;
+    char *msg = NULL;
+    s.pool = workers_create(&cfg, s.done_ev, &st, &msg);
+    if (!s.pool) {
+        if (st == PS_ERR_NO_DB)
+            ps_log(PS_LOG_ERROR, "no index at %s: run polysearch-index --db %s "
+                   "PATH first (%s)", cfg.db_path, cfg.db_path, msg ? msg : "");
+        else
+            ps_log(PS_LOG_ERROR, "cannot open %s: %s", cfg.db_path,
+                   msg ? msg : ps_status_str(st));
+        free(msg);
+        event_free(s.done_ev);
+        event_base_free(s.base);
+        return st == PS_ERR_NO_DB ? EX_NOINPUT
+             : st == PS_ERR_CORRUPT ? EX_DATAERR : EX_UNAVAILABLE;
+    }
+
+    struct event *sigs[3] = {
+        evsignal_new(s.base, SIGTERM, term_cb, &s),
+        evsignal_new(s.base, SIGINT, term_cb, &s),
+        evsignal_new(s.base, SIGHUP, hup_cb, &s),
+    };
+    rc = 0;
+    for (int i = 0; i < 3; i++)
+        if (!sigs[i] || evsignal_add(sigs[i], NULL) != 0) rc = EX_OSERR;
+    if (rc == 0) rc = listeners_open(&s);
+    if (rc == 0 && workers_start(s.pool) != 0) {
+        ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
+        rc = EX_OSERR;
+    }
+    if (rc == 0) {
+        ps_log(PS_LOG_INFO, "polysearchd %s serving %s with %u workers (pid %ld)",
+               PS_VERSION, cfg.db_path, cfg.workers, (long)getpid());
+        event_base_dispatch(s.base);
+    }
+
+    listeners_close(&s);
+    workers_destroy(s.pool);        /* joins: no more done events */
+    conn_free_all(&s);
+    for (int i = 0; i < 3; i++)
+        if (sigs[i]) event_free(sigs[i]);
+    if (s.force_exit) event_free(s.force_exit);
+    event_free(s.done_ev);
+    event_base_free(s.base);
+    libevent_global_shutdown();
+    if (rc == 0) ps_log(PS_LOG_INFO, "stopped");
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* methods.h: the table of RPC methods.  Each method validates its named
+ * arguments on the I/O thread (parse), runs on a worker with that worker's
+ * database handle (exec; NULL = answered on the I/O thread), and may pack
+ * its result on the I/O thread (finish; NULL = the worker packed the whole
+ * response in job->out).  Adding a method is adding a table row.
+ */
+#ifndef SEARCHD_METHODS_H
+#define SEARCHD_METHODS_H
+
+#include <stddef.h>
+#include <msgpack.h>
+
+#include "job.h"
+#include "server.h"
+#include "workers.h"
+
+typedef struct method {
+    const char *name;
+    /* Validates params into the job.  Returns -1 when valid, else a
+     * searchd_err with a message in j->errmsg.  I/O thread. */
+    int (*parse)(job *j, const msgpack_object *params, const searchd_config *c);
+    /* Runs the request: sets j->err/j->errmsg, or packs the whole success
+     * response into j->out, or fills fields for finish.  Worker thread. */
+    void (*exec)(job *j, worker_ctx *w);
+    /* Packs the success result object (not the envelope).  I/O thread. */
+    int (*finish)(job *j, msgpack_packer *pk, server *s);
+} method;
+
+/* Returns the method named name[0..len), or NULL.  Any thread. */
+const method *methods_find(const char *name, size_t len);
+
+/* Protocol error of a core status (not_found, query_syntax, ...,
+ * "unavailable" for database errors).  Any thread. */
+int methods_status_err(ps_status st);
+
+#endif

@@ -1,0 +1,39 @@
+/* server.h: the state of the I/O thread shared by listener.c, conn.c,
+ * methods.c and main.c.  Every field is touched by the I/O thread only,
+ * except where noted.
+ */
+#ifndef SEARCHD_SERVER_H
+#define SEARCHD_SERVER_H
+
+#include <sys/types.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "stats.h"
+#include "workers.h"
+
+struct conn;
+
+typedef struct server {
+    struct event_base *base;
+    const searchd_config *cfg;
+    searchd_stats stats;
+    worker_pool *pool;
+    struct event *done_ev;      /* activated by workers (thread-safe) */
+    struct conn *conns;         /* connections with an open socket */
+    unsigned nconns;            /* ... their number (max_clients) */
+    unsigned nlive;             /* conn structs alive, orphans included */
+    uint64_t conn_seq;
+    struct evconnlistener *listeners[SEARCHD_MAX_LISTEN + 1];
+    unsigned nlisteners;
+    struct event *relisten;     /* re-enables listeners after EMFILE */
+    int listeners_paused;
+    char *socket_path;          /* Unix socket we created, or NULL */
+    dev_t socket_dev;
+    ino_t socket_ino;
+    int shutting_down;
+    struct event *force_exit;   /* 5 s after SIGTERM */
+} server;
+
+#endif

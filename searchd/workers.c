@@ -1,0 +1,229 @@
+/* workers.c: worker threads, bounded job queue, done queue. */
+#include "workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "methods.h"
+#include "stats.h"
+#include "util.h"
+
+typedef struct worker {
+    pthread_t thread;
+    int started;
+    worker_ctx ctx;
+    uint64_t hup_seen;
+} worker;
+
+struct worker_pool {
+    const searchd_config *cfg;
+    struct event *done_ev;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *qhead, *qtail;
+    unsigned qlen;
+    job *dhead, *dtail;
+    int stop;
+    atomic_uint_fast64_t hup_gen;
+    atomic_uint_fast64_t reopens;
+    atomic_uint_fast64_t retries;
+    unsigned n;
+    worker *w;
+};
+
+worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
+                            ps_status *st, char **errmsg)
+{
+    *st = PS_OK;
+    *errmsg = NULL;
+    worker_pool *p = calloc(1, sizeof *p);
+    if (!p || !(p->w = calloc(cfg->workers, sizeof *p->w))) {
+        free(p);
+        *st = PS_ERR_NOMEM;
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->done_ev = done_ev;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->hup_gen, 0);
+    atomic_init(&p->reopens, 0);
+    atomic_init(&p->retries, 0);
+    for (unsigned i = 0; i < cfg->workers; i++) {
+        p->w[i].ctx.pool = p;
+        *st = ps_db_open(cfg->db_path, PS_DB_READ, &p->w[i].ctx.db, errmsg);
+        if (*st != PS_OK) {
+            p->n = i;
+            workers_destroy(p);
+            return NULL;
+        }
+    }
+    p->n = cfg->workers;
+    return p;
+}
+
+/* Brings the worker's handle up to date: a full close/open after SIGHUP,
+ * else a cheap reopen when the committed revision on disk moved.  Returns
+ * 0, or -1 with the job's error set when no handle is usable. */
+static int refresh(worker *w, job *j)
+{
+    worker_pool *p = w->ctx.pool;
+    uint64_t gen = atomic_load(&p->hup_gen);
+    if (gen != w->hup_seen || !w->ctx.db) {
+        ps_db *fresh = NULL;
+        char *msg = NULL;
+        ps_status st = ps_db_open(p->cfg->db_path, PS_DB_READ, &fresh, &msg);
+        if (st == PS_OK) {
+            ps_db_close(w->ctx.db);
+            w->ctx.db = fresh;
+            w->hup_seen = gen;
+            atomic_fetch_add(&p->reopens, 1);
+            ps_log(PS_LOG_INFO, "worker reopened %s at revision %llu",
+                   p->cfg->db_path, (unsigned long long)ps_db_revision(fresh));
+        } else {
+            ps_log(PS_LOG_ERROR, "cannot reopen %s: %s", p->cfg->db_path,
+                   msg ? msg : ps_status_str(st));
+            free(msg);
+            w->hup_seen = gen;  /* keep the old handle; retried on next HUP */
+        }
+        if (!w->ctx.db) {
+            j->err = ERR_UNAVAILABLE;
+            snprintf(j->errmsg, sizeof j->errmsg, "database %s unavailable",
+                     p->cfg->db_path);
+            return -1;
+        }
+        return 0;
+    }
+    uint64_t disk = ps_db_disk_revision(p->cfg->db_path);
+    if (disk != 0 && disk != ps_db_revision(w->ctx.db)) {
+        int changed = 0;
+        ps_status st = ps_db_reopen(w->ctx.db, &changed);
+        if (st != PS_OK)
+            ps_log(PS_LOG_WARN, "reopen failed: %s", ps_db_errmsg(w->ctx.db));
+        else if (changed)
+            atomic_fetch_add(&p->reopens, 1);
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    worker_pool *p = w->ctx.pool;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && !p->qhead)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        job *j = p->qhead;
+        p->qhead = j->next;
+        if (!p->qhead) p->qtail = NULL;
+        p->qlen--;
+        pthread_mutex_unlock(&p->mu);
+
+        j->next = NULL;
+        if (ps_now_us() > j->deadline_us) {
+            j->err = ERR_TIMEOUT;
+            snprintf(j->errmsg, sizeof j->errmsg,
+                     "deadline of %llu ms passed while queued",
+                     (unsigned long long)p->cfg->deadline_ms);
+        } else if (refresh(w, j) == 0) {
+            j->method->exec(j, &w->ctx);
+        }
+
+        pthread_mutex_lock(&p->mu);
+        if (p->dtail) p->dtail->next = j; else p->dhead = j;
+        p->dtail = j;
+        pthread_mutex_unlock(&p->mu);
+        event_active(p->done_ev, EV_READ, 0);
+    }
+    return NULL;
+}
+
+int workers_start(worker_pool *p)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    /* Workers never handle signals: the I/O thread does. */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        int e = pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]);
+        if (e != 0) { errno = e; rc = -1; break; }
+        p->w[i].started = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+int workers_submit(worker_pool *p, job *j)
+{
+    int rc = -1;
+    j->next = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (!p->stop && p->qlen < p->cfg->queue) {
+        if (p->qtail) p->qtail->next = j; else p->qhead = j;
+        p->qtail = j;
+        p->qlen++;
+        rc = 0;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+job *workers_take_done(worker_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    job *l = p->dhead;
+    p->dhead = p->dtail = NULL;
+    pthread_mutex_unlock(&p->mu);
+    return l;
+}
+
+void workers_hup(worker_pool *p) { atomic_fetch_add(&p->hup_gen, 1); }
+uint64_t workers_reopens(worker_pool *p) { return atomic_load(&p->reopens); }
+uint64_t workers_retries(worker_pool *p) { return atomic_load(&p->retries); }
+void workers_count_retry(worker_pool *p) { atomic_fetch_add(&p->retries, 1); }
+
+unsigned workers_queued(worker_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    unsigned n = p->qlen;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+static void free_list(job *j)
+{
+    while (j) {
+        job *next = j->next;
+        job_free(j);
+        j = next;
+    }
+}
+
+void workers_destroy(worker_pool *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->w[i].started) pthread_join(p->w[i].thread, NULL);
+    free_list(p->qhead);
+    free_list(p->dhead);
+    for (unsigned i = 0; i < p->n; i++) ps_db_close(p->w[i].ctx.db);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->w);
+    free(p);
+}

@@ -1,0 +1,59 @@
+/* workers.h: the pool of search threads, each with its own read-only
+ * database handle, fed by a bounded queue.  Finished jobs go to a done
+ * queue and wake the I/O thread with event_active().
+ */
+#ifndef SEARCHD_WORKERS_H
+#define SEARCHD_WORKERS_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "job.h"
+
+typedef struct worker_pool worker_pool;
+
+/* Per-worker context handed to a method's exec step. */
+typedef struct worker_ctx {
+    ps_db *db;                  /* this worker's read-only handle */
+    worker_pool *pool;
+} worker_ctx;
+
+/* Opens cfg->workers read-only handles on cfg->db_path.  Returns the pool
+ * (threads not started yet) or NULL with *st and a malloc'd *errmsg
+ * (caller frees).  done_ev is activated (EV_READ) whenever jobs are done;
+ * it must outlive the pool.  Main thread. */
+worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
+                            ps_status *st, char **errmsg);
+
+/* Starts the threads.  Returns 0 or -1 (errno set; already started ones
+ * are stopped by workers_destroy).  Main thread. */
+int workers_start(worker_pool *p);
+
+/* Queues a job for a worker (the pool owns it until it comes back from
+ * workers_take_done).  Returns 0, or -1 when the queue is full or the pool
+ * is stopping (caller still owns the job).  I/O thread. */
+int workers_submit(worker_pool *p, job *j);
+
+/* Returns the list of finished jobs (linked by next; caller owns them), or
+ * NULL.  I/O thread. */
+job *workers_take_done(worker_pool *p);
+
+/* Asks every worker to close and reopen its handle before its next job
+ * (SIGHUP).  Any thread. */
+void workers_hup(worker_pool *p);
+
+/* Counters for stats: handle reopens after a commit or SIGHUP, and
+ * searches retried after DatabaseModifiedError.  Any thread. */
+uint64_t workers_reopens(worker_pool *p);
+uint64_t workers_retries(worker_pool *p);
+void workers_count_retry(worker_pool *p);
+
+/* Jobs waiting in the queue now.  Any thread. */
+unsigned workers_queued(worker_pool *p);
+
+/* Stops the threads after their current job, joins them, frees queued and
+ * done jobs that were never taken, closes the handles, frees the pool
+ * (NULL is fine).  Main/I/O thread, after the event loop ended. */
+void workers_destroy(worker_pool *p);
+
+#endif
