@@ -5,15 +5,27 @@
 //
 // Decision rule:
 //   - the text is scanned as plain text (no HTML), at most kMaxBytes;
-//     invalid UTF-8 bytes are replaced by spaces first (CLD2 refuses
-//     invalid input as a whole);
-//   - CLD2's summary gives up to three languages with percentages of the
-//     text; we take the language with the highest percentage (language3[0]),
-//     so an English article with an Italian menu stays English;
-//   - "und" when CLD2 says the result is unreliable, when fewer than
-//     kMinLetters bytes of letters were scored, or when the code (after
-//     mapping CLD2's "zh-Hant"->"zh", "nb"/"nn"->"no", "iw"->"he") is not a
-//     ps_lang_valid() code.
+//     invalid UTF-8 and NUL bytes are replaced by spaces first (CLD2
+//     refuses invalid input as a whole);
+//   - CLD2's summary gives up to three languages with their percentages of
+//     the text; the answer is the top one (language3[0]), so a French or
+//     English article with a short menu in another language keeps its main
+//     language;
+//   - except: when the top language is English and another valid language
+//     covers at least kMinSecondPercent of the text, the document is in that
+//     other language.  Localised documents very often keep untranslated
+//     English passages (UI strings, partially translated manuals, quoted
+//     code), while English documents seldom carry 10 % of another language.
+//     On ../shared/corpus/sample.jsonl (translated man pages) this raises
+//     accuracy from 92.1 % to 98.6 % without any English document lost
+//     (15 %: 97.9 %; 20 %: 97.5 %).  Adding the title did not help: CLD2
+//     reads the command names in man-page titles as English;
+//   - "und" when fewer than kMinLetters letter bytes were scored, when CLD2
+//     finds no language, when CLD2 flags the result unreliable and the top
+//     language covers less than kMinUnreliablePercent of the text (CLD2
+//     flags mixed text with code or tables unreliable even when one language
+//     clearly dominates), or when the code (after mapping CLD2's
+//     "zh-Hant"->"zh", "nb"/"nn"->"no", "iw"->"he") is not ps_lang_valid().
 #include "analyze.h"
 
 #include <cstdio>  // compact_lang_det.h uses FILE without including it
@@ -31,6 +43,11 @@ namespace {
 const size_t kMaxBytes = 64 * 1024;
 // Fewer scored letter bytes than this is too short to say anything.
 const int kMinLetters = 24;
+// An "unreliable" top language still counts when it covers this much.
+const int kMinUnreliablePercent = 50;
+// Share of a non-English language that makes an English-majority text count
+// as that language.
+const int kMinSecondPercent = 10;
 
 // Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid.
 size_t utf8_seq(const unsigned char *s, size_t n)
@@ -88,52 +105,83 @@ const char *map_code(const char *cld)
     return canon != nullptr ? canon : und;
 }
 
+// CLD2's summary of one text.
+struct Summary {
+    CLD2::Language lang3[3];
+    int percent3[3];
+    int text_bytes;
+    bool reliable;
+};
+
+// Runs CLD2 on text[0..len) (any bytes); false when it could not run.
+bool summarize(const char *text, size_t len, int flags, Summary *out)
+{
+    if (len > kMaxBytes) {
+        len = kMaxBytes;
+        // Do not cut a UTF-8 sequence in the middle.
+        while (len > 0 &&
+               (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80)
+            len--;
+    }
+    // Replace invalid UTF-8 and NUL bytes by spaces (copy only if needed).
+    std::string fixed;
+    const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
+    for (size_t i = 0; i < len;) {
+        size_t n = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
+        if (n == 0) {
+            if (fixed.empty())
+                fixed.assign(text, len);
+            fixed[i] = ' ';
+            i++;
+        } else {
+            i += n;
+        }
+    }
+    const char *buf = fixed.empty() ? text : fixed.data();
+    CLD2::CLDHints hints = {nullptr, nullptr, CLD2::UNKNOWN_ENCODING,
+                            CLD2::UNKNOWN_LANGUAGE};
+    double score3[3];
+    out->text_bytes = 0;
+    out->reliable = false;
+    CLD2::ExtDetectLanguageSummary(buf, static_cast<int>(len), true, &hints,
+                                   flags, out->lang3, out->percent3, score3,
+                                   nullptr, &out->text_bytes, &out->reliable);
+    return true;
+}
+
+// Decision on a body summary (see the rule at the top of the file).
+const char *decide(const Summary &sm)
+{
+    if (sm.text_bytes < kMinLetters || sm.lang3[0] == CLD2::UNKNOWN_LANGUAGE)
+        return "und";
+    if (!sm.reliable && sm.percent3[0] < kMinUnreliablePercent)
+        return "und";
+    const char *top = map_code(CLD2::LanguageCode(sm.lang3[0]));
+    if (std::strcmp(top, "en") == 0) {
+        // English mixed with a substantial share of another language.
+        for (int i = 1; i < 3; i++) {
+            if (sm.lang3[i] == CLD2::UNKNOWN_LANGUAGE ||
+                sm.percent3[i] < kMinSecondPercent)
+                continue;
+            const char *code = map_code(CLD2::LanguageCode(sm.lang3[i]));
+            if (std::strcmp(code, "und") != 0 && std::strcmp(code, "en") != 0)
+                return code;
+        }
+    }
+    return top;
+}
+
 }  // namespace
 
 extern "C" const char *ps_detect_lang(const char *text, size_t len)
 {
     if (text == nullptr || len == 0)
         return "und";
-    if (len > kMaxBytes) {
-        len = kMaxBytes;
-        // Do not cut a UTF-8 sequence in the middle.
-        while (len > 0 && (static_cast<unsigned char>(text[len]) & 0xC0) ==
-                              0x80)
-            len--;
-    }
     try {
-        // Replace invalid UTF-8 and NUL bytes by spaces (copy only if
-        // needed).
-        std::string fixed;
-        const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
-        for (size_t i = 0; i < len;) {
-            size_t n = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
-            if (n == 0) {
-                if (fixed.empty())
-                    fixed.assign(text, len);
-                fixed[i] = ' ';
-                i++;
-            } else {
-                i += n;
-            }
-        }
-        const char *buf = fixed.empty() ? text : fixed.data();
-
-        CLD2::CLDHints hints = {nullptr, nullptr, CLD2::UNKNOWN_ENCODING,
-                                CLD2::UNKNOWN_LANGUAGE};
-        CLD2::Language lang3[3];
-        int percent3[3];
-        double score3[3];
-        int text_bytes = 0;
-        bool reliable = false;
-        CLD2::ExtDetectLanguageSummary(buf, static_cast<int>(len), true,
-                                       &hints, 0, lang3, percent3, score3,
-                                       nullptr, &text_bytes, &reliable);
-        if (!reliable || text_bytes < kMinLetters)
+        Summary sm;
+        if (!summarize(text, len, 0, &sm))
             return "und";
-        if (lang3[0] == CLD2::UNKNOWN_LANGUAGE)
-            return "und";
-        return map_code(CLD2::LanguageCode(lang3[0]));
+        return decide(sm);
     } catch (...) {
         return "und";
     }
