@@ -1,0 +1,5 @@
+# Unit tests of the indexer's input modules (no Xapian needed).
+ps_unit_test(test_indexer_walk SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_walk.c
+             LIBS ps_indexer_input)
+ps_unit_test(test_indexer_jsonl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_jsonl.c
+             LIBS ps_indexer_input)
