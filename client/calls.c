@@ -1,0 +1,484 @@
+/* calls.c: the daemon methods of libpolysearch-client: request encoding
+ * (params = [ {named args} ]) and reply decoding into plain C structs.
+ * Contracts are in polysearch-client.h.
+ */
+#include "polysearch-client.h"
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "client_internal.h"
+#include "rpc.h"
+
+void psc_search_args_init(psc_search_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->snippet = -1;
+    a->facets = -1;
+    a->spelling = -1;
+}
+
+/* ---- Packing ----------------------------------------------------------- */
+
+static int pack_key(msgpack_packer *pk, const char *k)
+{
+    size_t n = strlen(k);
+    return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, k, n);
+}
+
+static int pack_kstr(msgpack_packer *pk, const char *k, const char *v)
+{
+    return pack_key(pk, k) || ps_rpc_pack_str(pk, v);
+}
+
+static int pack_kuint(msgpack_packer *pk, const char *k, uint64_t v)
+{
+    return pack_key(pk, k) || msgpack_pack_uint64(pk, v);
+}
+
+static int pack_kbool(msgpack_packer *pk, const char *k, int v)
+{
+    return pack_key(pk, k) ||
+           (v ? msgpack_pack_true(pk) : msgpack_pack_false(pk));
+}
+
+/* Starts a request with one params map of nkeys entries. */
+static int begin(msgpack_packer *pk, uint32_t msgid, const char *method,
+                 uint32_t nkeys)
+{
+    return ps_rpc_pack_request(pk, msgid, method, 1) ||
+           msgpack_pack_map(pk, nkeys);
+}
+
+/* Sends the packed buffer (or reports a packing failure) and frees it. */
+static psc_status finish_send(psc_client *c, msgpack_sbuffer *sb, int perr,
+                              uint32_t msgid, uint32_t *out)
+{
+    psc_status st;
+    if (perr)
+        st = _psc_fail(c, PSC_ERR_NOMEM, "nomem", "cannot encode request");
+    else
+        st = _psc_send_packed(c, sb, msgid, out);
+    msgpack_sbuffer_destroy(sb);
+    return st;
+}
+
+psc_status psc_send_search(psc_client *c, const psc_search_args *a,
+                           uint32_t *msgid)
+{
+    _psc_clear_error(c);
+    if (a == NULL || a->q == NULL)
+        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "no query given");
+    uint32_t n = 1 + (a->offset != 0) + (a->limit != 0) + (a->lang != NULL) +
+                 (a->sort != NULL) + (a->date_from != NULL) +
+                 (a->date_to != NULL) + (a->snippet >= 0) +
+                 (a->facets >= 0) + (a->spelling >= 0);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t id = _psc_next_msgid(c);
+    int e = begin(&pk, id, "search", n) || pack_kstr(&pk, "q", a->q);
+    if (!e && a->offset)
+        e = pack_kuint(&pk, "offset", a->offset);
+    if (!e && a->limit)
+        e = pack_kuint(&pk, "limit", a->limit);
+    if (!e && a->lang)
+        e = pack_kstr(&pk, "lang", a->lang);
+    if (!e && a->sort)
+        e = pack_kstr(&pk, "sort", a->sort);
+    if (!e && a->date_from)
+        e = pack_kstr(&pk, "date_from", a->date_from);
+    if (!e && a->date_to)
+        e = pack_kstr(&pk, "date_to", a->date_to);
+    if (!e && a->snippet >= 0)
+        e = pack_kbool(&pk, "snippet", a->snippet);
+    if (!e && a->facets >= 0)
+        e = pack_kbool(&pk, "facets", a->facets);
+    if (!e && a->spelling >= 0)
+        e = pack_kbool(&pk, "spelling", a->spelling);
+    return finish_send(c, &sb, e, id, msgid);
+}
+
+psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
+{
+    _psc_clear_error(c);
+    if (id == NULL)
+        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "no id given");
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t m = _psc_next_msgid(c);
+    int e = begin(&pk, m, "get", 1) || pack_kstr(&pk, "id", id);
+    return finish_send(c, &sb, e, m, msgid);
+}
+
+/* stats and ping take an empty map. */
+static psc_status send_noargs(psc_client *c, const char *method,
+                              uint32_t *msgid)
+{
+    _psc_clear_error(c);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t m = _psc_next_msgid(c);
+    int e = begin(&pk, m, method, 0);
+    return finish_send(c, &sb, e, m, msgid);
+}
+
+psc_status psc_send_stats(psc_client *c, uint32_t *msgid)
+{
+    return send_noargs(c, "stats", msgid);
+}
+
+psc_status psc_send_ping(psc_client *c, uint32_t *msgid)
+{
+    return send_noargs(c, "ping", msgid);
+}
+
+psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
+                        uint32_t *msgid)
+{
+    _psc_clear_error(c);
+    if ((docs == NULL && n > 0) || n > UINT32_MAX)
+        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "bad document array");
+    for (size_t i = 0; i < n; i++)
+        if (docs[i].id == NULL || docs[i].body == NULL)
+            return _psc_fail(c, PSC_ERR_INVALID, "invalid",
+                             "every document needs an id and a body");
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t m = _psc_next_msgid(c);
+    int e = begin(&pk, m, "add", 1) || pack_key(&pk, "docs") ||
+            msgpack_pack_array(&pk, (uint32_t)n);
+    for (size_t i = 0; !e && i < n; i++) {
+        const psc_doc *d = &docs[i];
+        uint32_t k = 2 + (d->title != NULL) + (d->lang != NULL) +
+                     (d->date != NULL) + (d->url != NULL);
+        e = msgpack_pack_map(&pk, k) || pack_kstr(&pk, "id", d->id) ||
+            pack_kstr(&pk, "body", d->body);
+        if (!e && d->title)
+            e = pack_kstr(&pk, "title", d->title);
+        if (!e && d->lang)
+            e = pack_kstr(&pk, "lang", d->lang);
+        if (!e && d->date)
+            e = pack_kstr(&pk, "date", d->date);
+        if (!e && d->url)
+            e = pack_kstr(&pk, "url", d->url);
+    }
+    return finish_send(c, &sb, e, m, msgid);
+}
+
+psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
+                           uint32_t *msgid)
+{
+    _psc_clear_error(c);
+    if ((ids == NULL && n > 0) || n > UINT32_MAX)
+        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "bad id array");
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == NULL)
+            return _psc_fail(c, PSC_ERR_INVALID, "invalid", "NULL id");
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t m = _psc_next_msgid(c);
+    int e = begin(&pk, m, "delete", 1) || pack_key(&pk, "ids") ||
+            msgpack_pack_array(&pk, (uint32_t)n);
+    for (size_t i = 0; !e && i < n; i++)
+        e = ps_rpc_pack_str(&pk, ids[i]);
+    return finish_send(c, &sb, e, m, msgid);
+}
+
+/* ---- Decoding ---------------------------------------------------------- */
+
+static psc_status bad_reply(psc_client *c, psc_reply *rep, const char *why)
+{
+    _psc_reply_free(rep);
+    char msg[200];
+    snprintf(msg, sizeof msg, "unexpected reply shape: %s", why);
+    return _psc_fail(c, PSC_ERR_PROTOCOL, "protocol", msg);
+}
+
+psc_status psc_recv_search(psc_client *c, uint32_t msgid, ps_results **out)
+{
+    *out = NULL;
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    const char *why = "search result";
+    ps_results *r = ps_rpc_unpack_results(&rep.msg.result, &why);
+    if (r == NULL)
+        return bad_reply(c, &rep, why ? why : "search result");
+    _psc_reply_free(&rep);
+    *out = r;
+    return PSC_OK;
+}
+
+psc_status psc_recv_get(psc_client *c, uint32_t msgid, ps_document **out)
+{
+    *out = NULL;
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    const char *why = "document";
+    ps_document *d = ps_rpc_unpack_document(&rep.msg.result, &why);
+    if (d == NULL)
+        return bad_reply(c, &rep, why ? why : "document");
+    _psc_reply_free(&rep);
+    *out = d;
+    return PSC_OK;
+}
+
+/* Converts a (scanner-checked, so depth-bounded) msgpack object to JSON.
+ * Binary strings become hex text; non-string map keys are skipped. */
+static json_t *to_json(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return json_null();
+    case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (o->via.u64 > (uint64_t)INT64_MAX)
+            return json_real((double)o->via.u64);
+        return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer((json_int_t)o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_BIN: {
+        static const char hex[] = "0123456789abcdef";
+        size_t n = o->via.bin.size;
+        char *buf = malloc(2 * n + 1);
+        if (buf == NULL)
+            return NULL;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char b = (unsigned char)o->via.bin.ptr[i];
+            buf[2 * i] = hex[b >> 4];
+            buf[2 * i + 1] = hex[b & 15];
+        }
+        json_t *s = json_stringn_nocheck(buf, 2 * n);
+        free(buf);
+        return s;
+    }
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; a && i < o->via.array.size; i++) {
+            json_t *v = to_json(&o->via.array.ptr[i]);
+            if (v == NULL || json_array_append_new(a, v) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *m = json_object();
+        for (uint32_t i = 0; m && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                continue;
+            json_t *v = to_json(&kv->val);
+            if (v == NULL || json_object_setn_new_nocheck(
+                                 m, kv->key.via.str.ptr, kv->key.via.str.size,
+                                 v) != 0) {
+                json_decref(m);
+                return NULL;
+            }
+        }
+        return m;
+    }
+    default:
+        return json_null();
+    }
+}
+
+psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
+{
+    *json_out = NULL;
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    if (rep.msg.result.type != MSGPACK_OBJECT_MAP)
+        return bad_reply(c, &rep, "stats is not a map");
+    json_t *j = to_json(&rep.msg.result);
+    _psc_reply_free(&rep);
+    char *s = j ? json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (s == NULL)
+        return _psc_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
+    *json_out = s;
+    return PSC_OK;
+}
+
+psc_status psc_recv_ping(psc_client *c, uint32_t msgid)
+{
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    const msgpack_object *o = &rep.msg.result;
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size != 4 ||
+        memcmp(o->via.str.ptr, "pong", 4) != 0)
+        return bad_reply(c, &rep, "ping did not answer \"pong\"");
+    _psc_reply_free(&rep);
+    return PSC_OK;
+}
+
+/* Reads an unsigned count from map m; -1 when absent or not unsigned. */
+static int get_count(const msgpack_object *m, const char *key, uint64_t *v)
+{
+    const msgpack_object *o = _psc_map_get(m, key);
+    if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return -1;
+    *v = o->via.u64;
+    return 0;
+}
+
+void psc_add_result_free(psc_add_result *r)
+{
+    free(r);
+}
+
+psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
+{
+    *out = NULL;
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    const msgpack_object *m = &rep.msg.result;
+    uint64_t added, replaced, unchanged;
+    if (get_count(m, "added", &added) || get_count(m, "replaced", &replaced) ||
+        get_count(m, "unchanged", &unchanged))
+        return bad_reply(c, &rep, "add counts missing");
+    const msgpack_object *rj = _psc_map_get(m, "rejected");
+    uint32_t nrej = 0;
+    if (rj != NULL && rj->type == MSGPACK_OBJECT_ARRAY)
+        nrej = rj->via.array.size;
+    else if (rj != NULL && rj->type != MSGPACK_OBJECT_NIL)
+        return bad_reply(c, &rep, "rejected is not an array");
+    /* One block: struct, array, then the reason strings. */
+    size_t size = sizeof(psc_add_result) + (size_t)nrej * sizeof(psc_rejected);
+    for (uint32_t i = 0; i < nrej; i++) {
+        const msgpack_object *e = &rj->via.array.ptr[i];
+        const msgpack_object *reason = _psc_map_get(e, "reason");
+        uint64_t idx;
+        if (get_count(e, "index", &idx) || idx > UINT32_MAX || reason == NULL ||
+            reason->type != MSGPACK_OBJECT_STR)
+            return bad_reply(c, &rep, "bad rejected entry");
+        size += reason->via.str.size + 1;
+    }
+    psc_add_result *r = malloc(size);
+    if (r == NULL) {
+        _psc_reply_free(&rep);
+        return _psc_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
+    }
+    r->added = added;
+    r->replaced = replaced;
+    r->unchanged = unchanged;
+    r->nrejected = nrej;
+    r->rejected = (psc_rejected *)(r + 1);
+    char *p = (char *)(r->rejected + nrej);
+    for (uint32_t i = 0; i < nrej; i++) {
+        const msgpack_object *e = &rj->via.array.ptr[i];
+        const msgpack_object *reason = _psc_map_get(e, "reason");
+        uint64_t idx = 0;
+        (void)get_count(e, "index", &idx);
+        r->rejected[i].index = (uint32_t)idx;
+        r->rejected[i].reason = p;
+        memcpy(p, reason->via.str.ptr, reason->via.str.size);
+        p += reason->via.str.size;
+        *p++ = '\0';
+    }
+    _psc_reply_free(&rep);
+    *out = r;
+    return PSC_OK;
+}
+
+psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,
+                           uint64_t *not_found)
+{
+    if (deleted)
+        *deleted = 0;
+    if (not_found)
+        *not_found = 0;
+    psc_reply rep;
+    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    uint64_t d, nf;
+    if (get_count(&rep.msg.result, "deleted", &d) ||
+        get_count(&rep.msg.result, "not_found", &nf))
+        return bad_reply(c, &rep, "delete counts missing");
+    _psc_reply_free(&rep);
+    if (deleted)
+        *deleted = d;
+    if (not_found)
+        *not_found = nf;
+    return PSC_OK;
+}
+
+/* ---- Synchronous = send + recv ------------------------------------------ */
+
+psc_status psc_search(psc_client *c, const psc_search_args *a,
+                      ps_results **out)
+{
+    uint32_t id;
+    *out = NULL;
+    psc_status st = psc_send_search(c, a, &id);
+    return st != PSC_OK ? st : psc_recv_search(c, id, out);
+}
+
+psc_status psc_get(psc_client *c, const char *docid, ps_document **out)
+{
+    uint32_t id;
+    *out = NULL;
+    psc_status st = psc_send_get(c, docid, &id);
+    return st != PSC_OK ? st : psc_recv_get(c, id, out);
+}
+
+psc_status psc_stats(psc_client *c, char **json_out)
+{
+    uint32_t id;
+    *json_out = NULL;
+    psc_status st = psc_send_stats(c, &id);
+    return st != PSC_OK ? st : psc_recv_stats(c, id, json_out);
+}
+
+psc_status psc_ping(psc_client *c)
+{
+    uint32_t id;
+    psc_status st = psc_send_ping(c, &id);
+    return st != PSC_OK ? st : psc_recv_ping(c, id);
+}
+
+psc_status psc_add(psc_client *c, const psc_doc *docs, size_t n,
+                   psc_add_result **out)
+{
+    uint32_t id;
+    *out = NULL;
+    psc_status st = psc_send_add(c, docs, n, &id);
+    return st != PSC_OK ? st : psc_recv_add(c, id, out);
+}
+
+psc_status psc_delete(psc_client *c, const char *const *ids, size_t n,
+                      uint64_t *deleted, uint64_t *not_found)
+{
+    uint32_t id;
+    psc_status st = psc_send_delete(c, ids, n, &id);
+    return st != PSC_OK ? st
+                        : psc_recv_delete(c, id, deleted, not_found);
+}
