@@ -2,6 +2,7 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +82,49 @@ static int add_listener(server *s, struct evconnlistener *l)
     return 0;
 }
 
+/* Parses "A.B.C.D:PORT" or "[V6]:PORT" (numeric hosts; port 0 allowed,
+ * which libevent's parser refuses).  Returns 0 or -1. */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len)
+{
+    char host[64];
+    const char *colon;
+    if (addr[0] == '[') {
+        const char *end = strchr(addr, ']');
+        if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= sizeof host) return -1;
+        memcpy(host, addr + 1, (size_t)(end - addr - 1));
+        host[end - addr - 1] = 0;
+        colon = end + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || (size_t)(colon - addr) >= sizeof host) return -1;
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = 0;
+    }
+    uint64_t port;
+    if (ps_parse_u64(colon + 1, 0, 65535, &port) != 0) return -1;
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (addr[0] != '[' && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *len = (int)sizeof *in;
+        return 0;
+    }
+    if (addr[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = (int)sizeof *in6;
+        return 0;
+    }
+    return -1;
+}
+
 static int open_tcp(server *s, const char *addr)
 {
     struct sockaddr_storage ss;
-    int len = (int)sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) != 0) {
+    int len = 0;
+    if (parse_addr(addr, &ss, &len) != 0) {
         ps_log(PS_LOG_ERROR, "bad --listen address '%s' (want HOST:PORT or "
                "[V6]:PORT with a numeric host)", addr);
         return EX_USAGE;

@@ -1,0 +1,16 @@
+# End-to-end tests of polysearchd (python3 + python3-msgpack via PS_PYTHON).
+# The fixture index is built by the real indexer; without it they skip (77).
+if(TARGET polysearch-index)
+  set(_ps_indexer $<TARGET_FILE:polysearch-index>)
+else()
+  set(_ps_indexer "")
+endif()
+foreach(_t methods pipeline hostile limits lifecycle)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/daemon_${_t}.py)
+    add_test(NAME e2e_daemon_${_t}
+             COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_${_t}.py)
+    set_tests_properties(e2e_daemon_${_t} PROPERTIES LABELS e2e TIMEOUT 300
+      SKIP_RETURN_CODE 77
+      ENVIRONMENT "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_ps_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  endif()
+endforeach()

@@ -1,0 +1,196 @@
+"""Limits of polysearchd: max_clients, busy, execution deadline, deadline
+of a truncated frame held open, idle timeout, a client that never reads
+(cut at the output cap), and clients disconnecting in mid-search."""
+import os
+import socket
+import struct
+import sys
+import time
+
+import msgpack
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pstest
+from pstest import check
+
+
+def burst(c, n, params, first_id=1):
+    blob = b"".join(msgpack.packb([0, first_id + i, "search", [params]]) for i in range(n))
+    c.send(blob)
+    got = {}
+    while len(got) < n:
+        m = c.recv(timeout=30)
+        check(m is not None, "EOF after %d of %d answers" % (len(got), n))
+        got[m[1]] = m
+    check(set(got) == set(range(first_id, first_id + n)), "msgids do not match")
+    return got
+
+
+def codes(got):
+    out = {}
+    for m in got.values():
+        k = "ok" if m[2] is None else m[2]["code"]
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def test_max_clients(db, tmp):
+    with pstest.Daemon(db, tmp, args=["--max-clients", "5", "--workers", "1"]) as d:
+        cs = [d.client() for _ in range(5)]
+        for c in cs:
+            check(c.call("ping")[1] == "pong", "ping on an allowed connection")
+        extra = d.client()
+        m = extra.recv(timeout=5)
+        check(m is not None and m[0] == 1 and m[2]["code"] == "busy",
+              "6th client: expected busy, got %r" % (m,))
+        check(extra.closed_by_peer(), "6th client not closed")
+        extra.close()
+        cs.pop().close()
+        time.sleep(0.2)
+        with d.client() as c:
+            check(c.call("ping")[1] == "pong", "a slot freed by a close is reusable")
+        err, st = cs[0].call("stats")
+        check(st["errors"]["busy"] >= 1 and st["connections"] == 4,
+              "stats after max_clients: %r / %r" % (st["errors"], st["connections"]))
+        for c in cs:
+            c.close()
+        check(d.stop() == 0, "exit status")
+    print("max_clients ok")
+
+
+def test_busy_and_timeout(db, tmp):
+    with pstest.Daemon(db, tmp, args=["--workers", "1", "--queue", "1"]) as d:
+        with d.client() as c:
+            got = burst(c, 200, {"q": "sante OR lyonbiopole OR innovation", "limit": 20})
+            n = codes(got)
+            check(n.get("busy", 0) >= 1 and n.get("ok", 0) >= 1 and
+                  set(n) <= {"ok", "busy"}, "busy burst: %r" % n)
+            print("busy burst (workers 1, queue 1): %r" % n)
+            check(c.call("ping")[1] == "pong", "ping after busy burst")
+        check(d.stop() == 0, "exit status")
+    with pstest.Daemon(db, tmp, args=["--workers", "1", "--queue", "1000",
+                                      "--deadline", "20ms"]) as d:
+        with d.client() as c:
+            got = burst(c, 400, {"q": "sante OR lyonbiopole OR innovation", "limit": 50})
+            n = codes(got)
+            check(n.get("timeout", 0) >= 1 and set(n) <= {"ok", "timeout"},
+                  "deadline burst: %r" % n)
+            print("deadline burst (deadline 20 ms): %r" % n)
+        check(d.stop() == 0, "exit status")
+    print("busy/timeout ok")
+
+
+def test_deadline_idle(db, tmp):
+    with pstest.Daemon(db, tmp, args=["--deadline", "1s", "--idle-timeout", "600ms"]) as d:
+        base = d.fd_count()
+        # Truncated frame held open: closed at the deadline.
+        with d.client() as c:
+            c.send(msgpack.packb([0, 1, "search", [{"q": "sante"}]])[:10])
+            t0 = time.monotonic()
+            check(c.closed_by_peer(4), "truncated frame not closed")
+            dt = time.monotonic() - t0
+            check(0.8 <= dt <= 2.0, "truncated frame closed after %.2f s (deadline 1 s)" % dt)
+            print("truncated frame closed after %.2f s" % dt)
+        # Slow loris: a byte every 300 ms never completes a frame in time.
+        with d.client() as c:
+            req = msgpack.packb([0, 1, "search", [{"q": "sante"}]])
+            t0 = time.monotonic()
+            closed = False
+            for b in req:
+                try:
+                    c.send(bytes([b]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.3)
+                if time.monotonic() - t0 > 3:
+                    break
+            check(closed or c.closed_by_peer(2), "slow loris not closed")
+            check(time.monotonic() - t0 < 3.5, "slow loris lasted too long")
+        # Idle connection closed; an active one stays.
+        with d.client() as idle, d.client() as busy:
+            t0 = time.monotonic()
+            for _ in range(6):
+                check(busy.call("ping")[1] == "pong", "active client ping")
+                time.sleep(0.2)
+            check(idle.closed_by_peer(2), "idle client not closed")
+            dt = time.monotonic() - t0
+            check(busy.call("ping")[1] == "pong", "active client closed as idle")
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 2), "fds after deadline tests")
+        check(d.stop() == 0, "exit status")
+    print("deadline/idle ok")
+
+
+def test_output_cap(db, tmp):
+    with pstest.Daemon(db, tmp, args=["--max-output", "8k", "--deadline", "1s",
+                                      "--workers", "2"]) as d:
+        base = d.fd_count()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(d.addr)
+        s.setblocking(False)
+        req = msgpack.packb([0, 1, "search", [{"q": "sante OR lyonbiopole", "limit": 20}]])
+        t0 = time.monotonic()
+        sent = 0
+        cut = False
+        while time.monotonic() - t0 < 8:
+            try:
+                sent += s.send(req * 50)
+            except BlockingIOError:
+                time.sleep(0.05)
+            except OSError:
+                cut = True
+                break
+            if d.fd_count() <= base:
+                cut = True
+                break
+        s.close()
+        check(cut, "a client that never reads was not cut off (sent %d bytes)" % sent)
+        print("never-reading client cut after %.2f s, %d bytes sent" % (time.monotonic() - t0, sent))
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 2), "fd after output cap")
+        with d.client() as c:
+            check(c.call("ping")[1] == "pong", "ping after output cap")
+        check(d.stop() == 0, "exit status")
+    print("output cap ok")
+
+
+def test_disconnects(db, tmp):
+    with pstest.Daemon(db, tmp, args=["--workers", "2"]) as d:
+        base = d.fd_count()
+        r0 = None
+        req = msgpack.packb([0, 1, "search", [{"q": "sante OR innovation", "limit": 50}]])
+        for i in range(1500):
+            s = socket.create_connection(d.addr)
+            s.sendall(req * (1 + i % 3))
+            if i % 2:   # reset instead of a clean close
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            if i == 300:
+                r0 = d.rss_kb()
+        check(d.alive(), "daemon died")
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 3),
+              "fds %d, baseline %d" % (d.fd_count(), base))
+        with d.client() as c:
+            check(c.call("ping")[1] == "pong", "ping after disconnects")
+            err, st = c.call("stats")
+            check(st["connections"] == 1, "connections %d" % st["connections"])
+        growth = d.rss_kb() - r0
+        print("1500 mid-search disconnects: RSS growth %d KiB" % growth)
+        check(growth < 4096, "RSS grew %d KiB" % growth)
+        check(d.stop() == 0, "exit status")
+    print("disconnects ok")
+
+
+def main():
+    with pstest.workdir() as tmp:
+        db = pstest.build_index(tmp)
+        test_max_clients(db, tmp)
+        test_busy_and_timeout(db, tmp)
+        test_deadline_idle(db, tmp)
+        test_output_cap(db, tmp)
+        test_disconnects(db, tmp)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
