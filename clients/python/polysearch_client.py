@@ -1,0 +1,327 @@
+"""polysearch_client: a Python client of polysearchd (MessagePack-RPC).
+
+One module; its only dependency is msgpack (Debian: python3-msgpack).
+
+    from polysearch_client import Client, PolysearchError
+    with Client("127.0.0.1:7117", timeout=10) as c:
+        res = c.search("santé lyonbiopole", limit=5)
+        for hit in res["hits"]:
+            print(hit["rank"], hit["title"], hit["id"])
+
+Addresses: "host:port", "host" (port 7117), "[v6addr]:port" or
+"unix:/path".  Every call waits at most `timeout` seconds.  Results are the
+daemon's maps as dicts (see docs/PROTOCOL.md).  A daemon error raises a
+subclass of PolysearchError chosen by its code (QuerySyntaxError for
+"query_syntax", NotFoundError for "not_found", ...); every one carries
+.code and .message.  Local failures raise ConnectionError subclasses
+(PolysearchConnectionError) or PolysearchTimeout.
+
+A Client is not thread-safe: use one per thread.
+"""
+
+import socket
+import time
+
+import msgpack
+
+__all__ = [
+    "Client", "PolysearchError", "QuerySyntaxError", "TooManyTermsError",
+    "BadRequestError", "TooLargeError", "NotFoundError", "BusyError",
+    "ServerTimeoutError", "UnknownMethodError", "InternalError",
+    "UnavailableError", "PolysearchConnectionError", "PolysearchTimeout",
+    "ProtocolError", "parse_address", "DEFAULT_ADDR",
+]
+
+DEFAULT_ADDR = "127.0.0.1:7117"
+DEFAULT_PORT = 7117
+# Largest reply accepted (bytes buffered for one message).
+DEFAULT_MAX_REPLY = 64 * 1024 * 1024
+
+
+class PolysearchError(Exception):
+    """An error answered by the daemon: .code (a word such as
+    "query_syntax") and .message (text for people)."""
+
+    code = "internal"
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class QuerySyntaxError(PolysearchError):
+    """The query could not be parsed."""
+
+
+class TooManyTermsError(PolysearchError):
+    """A wildcard expanded to too many terms."""
+
+
+class BadRequestError(PolysearchError):
+    """Malformed request or argument."""
+
+
+class TooLargeError(PolysearchError):
+    """Request or argument over a daemon limit."""
+
+
+class NotFoundError(PolysearchError):
+    """No document with that id."""
+
+
+class BusyError(PolysearchError):
+    """The daemon's work queue is full; retry later."""
+
+
+class ServerTimeoutError(PolysearchError):
+    """The daemon gave up on the request at its deadline."""
+
+
+class UnknownMethodError(PolysearchError):
+    """The daemon does not implement this method."""
+
+
+class InternalError(PolysearchError):
+    """An unexpected failure inside the daemon."""
+
+
+class UnavailableError(PolysearchError):
+    """The daemon cannot serve this now (e.g. no writable index)."""
+
+
+_BY_CODE = {
+    "query_syntax": QuerySyntaxError,
+    "too_many_terms": TooManyTermsError,
+    "bad_request": BadRequestError,
+    "too_large": TooLargeError,
+    "not_found": NotFoundError,
+    "busy": BusyError,
+    "timeout": ServerTimeoutError,
+    "unknown_method": UnknownMethodError,
+    "internal": InternalError,
+    "unavailable": UnavailableError,
+}
+
+
+class PolysearchConnectionError(ConnectionError):
+    """Cannot connect, or the connection was lost."""
+
+
+class PolysearchTimeout(TimeoutError):
+    """No reply within the client's timeout (the connection is closed)."""
+
+
+class ProtocolError(Exception):
+    """The daemon's reply was malformed or too large."""
+
+
+def parse_address(addr):
+    """Returns (family, sockaddr) for an address string.  Raises
+    ValueError for a malformed one."""
+    if not isinstance(addr, str) or not addr:
+        raise ValueError("empty address")
+    if addr.startswith("unix:"):
+        path = addr[5:]
+        if not path:
+            raise ValueError("empty Unix socket path in %r" % addr)
+        return socket.AF_UNIX, path
+    port = DEFAULT_PORT
+    if addr.startswith("["):
+        end = addr.find("]")
+        if end < 0:
+            raise ValueError("missing ']' in %r" % addr)
+        host, rest = addr[1:end], addr[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError("expected ':PORT' after ']' in %r" % addr)
+            port = _port(rest[1:], addr)
+        return socket.AF_INET6, (host, port)
+    if addr.count(":") > 1:
+        raise ValueError("IPv6 address needs brackets: [ADDR]:PORT")
+    host, sep, p = addr.partition(":")
+    if sep:
+        port = _port(p, addr)
+    if not host:
+        raise ValueError("empty host in %r" % addr)
+    return socket.AF_UNSPEC, (host, port)
+
+
+def _port(text, addr):
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError("invalid port in %r (1-65535)" % addr)
+    return int(text)
+
+
+class Client:
+    """A connection to polysearchd.  Methods send one request and wait for
+    its reply; replies to other msgids (none in this synchronous use) are
+    kept.  Use as a context manager or call close()."""
+
+    def __init__(self, addr=DEFAULT_ADDR, timeout=10, max_reply=DEFAULT_MAX_REPLY):
+        self.addr = addr
+        self.timeout = float(timeout)
+        family, sa = parse_address(addr)
+        self._sock = None
+        try:
+            if family == socket.AF_UNIX:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(self.timeout)
+                try:
+                    s.connect(sa)
+                except BaseException:
+                    s.close()
+                    raise
+                self._sock = s
+            else:
+                self._sock = socket.create_connection(sa, timeout=self.timeout)
+                self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except socket.timeout as e:
+            raise PolysearchConnectionError(
+                "cannot connect to %s: timed out" % addr) from e
+        except OSError as e:
+            raise PolysearchConnectionError(
+                "cannot connect to %s: %s" % (addr, e.strerror or e)) from e
+        self._unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max_reply,
+                                          strict_map_key=False)
+        self._next_id = 1
+        self._pending = {}
+
+    # -- context manager --------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Closes the connection (idempotent)."""
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self._sock = None
+
+    # -- transport --------------------------------------------------------
+    def _send(self, method, args):
+        if self._sock is None:
+            raise PolysearchConnectionError("client is closed")
+        msgid = self._next_id
+        self._next_id = self._next_id + 1 if self._next_id < 0xFFFFFFFF else 1
+        data = msgpack.packb([0, msgid, method, [args]], use_bin_type=True)
+        try:
+            self._sock.settimeout(self.timeout)
+            self._sock.sendall(data)
+        except socket.timeout as e:
+            self.close()
+            raise PolysearchTimeout("timed out sending %s" % method) from e
+        except OSError as e:
+            self.close()
+            raise PolysearchConnectionError("sending to %s: %s" % (self.addr, e)) from e
+        return msgid
+
+    def _recv(self, msgid):
+        if msgid in self._pending:
+            return self._pending.pop(msgid)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                for msg in self._unpacker:
+                    if (not isinstance(msg, list) or len(msg) != 4 or msg[0] != 1
+                            or not isinstance(msg[1], int)):
+                        if isinstance(msg, list) and len(msg) == 3 and msg[0] == 2:
+                            continue  # a notification: nothing we asked for
+                        self.close()
+                        raise ProtocolError("unexpected message %r" % (msg,))
+                    if msg[1] == msgid:
+                        return msg
+                    self._pending[msg[1]] = msg
+            except msgpack.exceptions.BufferFull as e:
+                self.close()
+                raise ProtocolError("reply larger than max_reply") from e
+            except (msgpack.exceptions.ExtraData, ValueError) as e:
+                self.close()
+                raise ProtocolError("malformed reply: %s" % e) from e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.close()
+                raise PolysearchTimeout("no reply from %s within %.1f s"
+                                        % (self.addr, self.timeout))
+            try:
+                self._sock.settimeout(left)
+                data = self._sock.recv(65536)
+            except socket.timeout as e:
+                self.close()
+                raise PolysearchTimeout("no reply from %s within %.1f s"
+                                        % (self.addr, self.timeout)) from e
+            except OSError as e:
+                self.close()
+                raise PolysearchConnectionError("receiving from %s: %s"
+                                                % (self.addr, e)) from e
+            if not data:
+                self.close()
+                raise PolysearchConnectionError("%s closed the connection" % self.addr)
+            try:
+                self._unpacker.feed(data)
+            except msgpack.exceptions.BufferFull as e:
+                self.close()
+                raise ProtocolError("reply larger than max_reply") from e
+
+    def call(self, method, **args):
+        """Calls any method with named arguments; returns its result or
+        raises PolysearchError (subclass by code)."""
+        if self._sock is None:
+            raise PolysearchConnectionError("client is closed")
+        msg = self._recv(self._send(method, args))
+        err, result = msg[2], msg[3]
+        if err is not None:
+            if isinstance(err, dict):
+                code = str(err.get("code", "internal"))
+                message = str(err.get("message", ""))
+            else:
+                code, message = "internal", repr(err)
+            raise _BY_CODE.get(code, PolysearchError)(code, message)
+        return result
+
+    # -- methods ----------------------------------------------------------
+    def search(self, q, offset=None, limit=None, lang=None, sort=None,
+               date_from=None, date_to=None, snippet=None, facets=None,
+               spelling=None):
+        """Runs a search; returns {total, hits:[...], facets?, suggestion?,
+        took_us}.  Arguments left as None are not sent."""
+        args = {"q": q}
+        for k, v in (("offset", offset), ("limit", limit), ("lang", lang),
+                     ("sort", sort), ("date_from", date_from),
+                     ("date_to", date_to), ("snippet", snippet),
+                     ("facets", facets), ("spelling", spelling)):
+            if v is not None:
+                args[k] = v
+        return self.call("search", **args)
+
+    def get(self, id):
+        """Returns the stored document {id, title, body, lang, date?, url?,
+        hash}; raises NotFoundError for an unknown id."""
+        return self.call("get", id=id)
+
+    def stats(self):
+        """Returns the daemon's statistics and limits (a dict)."""
+        return self.call("stats")
+
+    def ping(self):
+        """Returns True when the daemon answers "pong"."""
+        r = self.call("ping")
+        if r != "pong":
+            raise ProtocolError("ping answered %r" % (r,))
+        return True
+
+    def add(self, docs):
+        """Adds or replaces documents (dicts with id, body and optional
+        title, lang, date, url); returns {added, replaced, unchanged,
+        rejected:[{index, reason}]}."""
+        return self.call("add", docs=list(docs))
+
+    def delete(self, ids):
+        """Deletes documents by id; returns {deleted, not_found}."""
+        if isinstance(ids, str):
+            ids = [ids]
+        return self.call("delete", ids=list(ids))
