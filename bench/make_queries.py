@@ -29,7 +29,7 @@ import re
 import sys
 import unicodedata
 
-WORD = re.compile(r"[^\W\d_]{3,24}")
+WORD = re.compile(r"(?<![\w./@-])[^\W\d_]{3,24}(?![\w/@-])")
 KINDS = [("single", 30), ("pair", 25), ("phrase", 15), ("unaccent", 10),
          ("accent", 5), ("upper", 5), ("mixed", 10)]
 
