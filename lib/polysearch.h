@@ -20,6 +20,14 @@ extern "C" {
 
 #define PS_VERSION "0.1.0"
 
+/* The implementation (lib/xapian.cc) never lets an exception out: every
+ * entry point is noexcept when seen from C++. */
+#ifdef __cplusplus
+#define PS_NOEXCEPT noexcept
+#else
+#define PS_NOEXCEPT
+#endif
+
 /* Hard limits of the data model. */
 #define PS_MAX_ID_BYTES 240
 #define PS_DEFAULT_MAX_WILDCARD 1000
@@ -38,27 +46,27 @@ typedef enum ps_db_mode {
  * naming the cause (for PS_ERR_LOCKED: that another writer holds the lock,
  * with the pid when it can be found).  Any thread. */
 ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
-                     char **errmsg);
+                     char **errmsg) PS_NOEXCEPT;
 
 /* Closes the handle.  A writable handle commits pending changes first;
  * returns the status of that commit (the handle is freed regardless).
  * NULL is fine.  Thread that owns the handle. */
-ps_status ps_db_close(ps_db *db);
+ps_status ps_db_close(ps_db *db) PS_NOEXCEPT;
 
 /* Message of the last failure on this handle ("" if none).  Valid until the
  * next call on the handle.  Thread that owns the handle. */
-const char *ps_db_errmsg(const ps_db *db);
+const char *ps_db_errmsg(const ps_db *db) PS_NOEXCEPT;
 
 /* Read-only handles: reopens at the latest committed revision.  *changed
  * (may be NULL) is set to 1 when the revision moved.  Owner thread. */
-ps_status ps_db_reopen(ps_db *db, int *changed);
+ps_status ps_db_reopen(ps_db *db, int *changed) PS_NOEXCEPT;
 
 /* Revision of the handle's current snapshot.  Owner thread. */
-uint64_t ps_db_revision(ps_db *db);
+uint64_t ps_db_revision(ps_db *db) PS_NOEXCEPT;
 
 /* Latest committed revision on disk, read without reopening this handle
  * (cheap: reads the version file).  Returns 0 on failure.  Any thread. */
-uint64_t ps_db_disk_revision(const char *path);
+uint64_t ps_db_disk_revision(const char *path) PS_NOEXCEPT;
 
 /* ---- Writing ---------------------------------------------------------- */
 
@@ -87,44 +95,44 @@ typedef enum ps_put_outcome {
  * is PS_PUT_UNCHANGED.  PS_ERR_INVALID for a missing/too long id, a bad
  * date or a bad lang code (message in ps_db_errmsg).  Changes are durable
  * only after ps_db_commit().  outcome may be NULL.  Owner thread. */
-ps_status ps_db_put(ps_db *db, const ps_doc_in *doc, ps_put_outcome *outcome);
+ps_status ps_db_put(ps_db *db, const ps_doc_in *doc, ps_put_outcome *outcome) PS_NOEXCEPT;
 
 /* Deletes the document with this id.  PS_ERR_NOT_FOUND when absent.
  * Owner thread, writable handle. */
-ps_status ps_db_delete(ps_db *db, const char *id);
+ps_status ps_db_delete(ps_db *db, const char *id) PS_NOEXCEPT;
 
 /* Commits pending changes; when it returns PS_OK they survive kill -9.
  * PS_ERR_IO (ENOSPC included) leaves the last commit intact.  Owner
  * thread, writable handle. */
-ps_status ps_db_commit(ps_db *db);
+ps_status ps_db_commit(ps_db *db) PS_NOEXCEPT;
 
 /* Discards uncommitted changes (writable handle).  Owner thread. */
-ps_status ps_db_cancel(ps_db *db);
+ps_status ps_db_cancel(ps_db *db) PS_NOEXCEPT;
 
 /* Replaces the boilerplate line list used when indexing by the built-in
  * list plus the lines of `path` (one line pattern per line, '#' comments;
  * NULL -> built-in list only).  Returns PS_ERR_IO if unreadable.  Owner
  * thread. */
-ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path);
+ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path) PS_NOEXCEPT;
 
 /* ---- Reading ---------------------------------------------------------- */
 
 /* Fetches the stored document.  *out is a new block (caller frees with
  * ps_document_free) or NULL with PS_ERR_NOT_FOUND.  Owner thread. */
-ps_status ps_db_get(ps_db *db, const char *id, ps_document **out);
+ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) PS_NOEXCEPT;
 
 /* Number of documents.  Owner thread. */
-ps_status ps_db_count(ps_db *db, uint64_t *n);
+ps_status ps_db_count(ps_db *db, uint64_t *n) PS_NOEXCEPT;
 
 /* Per-language document counts, as a ps_results block with no hits whose
  * facets are the counts (caller frees with ps_results_free).  Owner
  * thread. */
-ps_status ps_db_lang_counts(ps_db *db, ps_results **out);
+ps_status ps_db_lang_counts(ps_db *db, ps_results **out) PS_NOEXCEPT;
 
 /* Calls fn(id, ctx) for every document id, in id order; stops early when fn
  * returns non-zero.  Owner thread. */
 ps_status ps_db_foreach_id(ps_db *db, int (*fn)(const char *id, void *ctx),
-                           void *ctx);
+                           void *ctx) PS_NOEXCEPT;
 
 /* A search request.  Zero-initialise and set what you need. */
 typedef struct ps_query {
@@ -150,7 +158,7 @@ typedef struct ps_query {
  * ps_db_errmsg), PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID (bad dates).  A
  * read-only handle retries once after reopening on DatabaseModifiedError.
  * Owner thread. */
-ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out);
+ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) PS_NOEXCEPT;
 
 /* ---- Analysis helpers (also used by the indexer and tests) ------------ */
 
@@ -158,12 +166,12 @@ ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out);
  * "sante", "ß" -> "ss", "æ" -> "ae").  Invalid UTF-8 bytes are replaced by
  * U+FFFD.  Returns a malloc'd string (caller frees) or NULL on allocation
  * failure.  Any thread. */
-char *ps_fold(const char *text, size_t len);
+char *ps_fold(const char *text, size_t len) PS_NOEXCEPT;
 
 /* Stems one already folded word with the stemmer of `lang` (ISO 639-1).
  * Returns a malloc'd string (caller frees); the word unchanged when the
  * language has no stemmer; NULL on allocation failure.  Any thread. */
-char *ps_stem(const char *lang, const char *word);
+char *ps_stem(const char *lang, const char *word) PS_NOEXCEPT;
 
 #ifdef __cplusplus
 }

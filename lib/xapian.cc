@@ -1,1 +1,1083 @@
-// xapian.cc: placeholder until implemented.
+// xapian.cc: the C API of polysearch.h over Xapian 1.4 (glass backend).
+//
+// This is the only file that includes <xapian.h>.  Every extern "C" entry
+// point is noexcept and catches every exception; map_exception() turns it
+// into a ps_status and keeps the message in the handle.
+//
+// Document model (see ARCHITECTURE.md, "The C API over Xapian"):
+//   terms   "Q"+id (unique id, boolean), "L"+lang (boolean),
+//           folded words with positions, "Z"+stem (no positions),
+//           title words under "S" (wdf x5) and once unprefixed,
+//           spelling data for the (folded) title words only;
+//   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
+//   data    the stored fields, encoded by ps_fields_encode() (docfields.h).
+//
+// Writable handles run every change inside a Xapian transaction so that
+// ps_db_cancel() can discard uncommitted changes (a WritableDatabase
+// otherwise commits them when closed).
+
+#include "analyze.h"
+#include "docfields.h"
+#include "polysearch.h"
+#include "snippet.h"
+#include "util.h"
+
+#include <xapian.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace {
+
+const Xapian::valueno SLOT_LANG = 0;
+const Xapian::valueno SLOT_DATE = 1;
+const Xapian::valueno SLOT_HASH = 2;
+const char PFX_ID[] = "Q";
+const char PFX_LANG[] = "L";
+const char PFX_TITLE[] = "S";
+const Xapian::termcount TITLE_WDF = 5;
+// Language detection looks at the first bytes only.
+const size_t DETECT_MAX_BYTES = 64 * 1024;
+
+struct free_deleter {
+    void operator()(void *p) const noexcept { free(p); }
+};
+using cstr = std::unique_ptr<char, free_deleter>;
+
+// Throws std::bad_alloc when a C helper reported an allocation failure.
+char *need(char *p)
+{
+    if (!p)
+        throw std::bad_alloc();
+    return p;
+}
+
+}  // namespace
+
+struct ps_db {
+    std::string path;
+    bool writable = false;
+    bool in_txn = false;
+    bool dirty = false;  // changes since the last commit
+    Xapian::Database rdb;
+    Xapian::WritableDatabase wdb;
+    std::string err;
+    ps_boilerplate *bp = nullptr;
+    // Languages present (from the "L" terms), cached per revision.
+    std::vector<std::string> langs;
+    bool langs_valid = false;
+    Xapian::rev langs_rev = 0;
+
+    Xapian::Database &db()
+    {
+        return writable ? static_cast<Xapian::Database &>(wdb) : rdb;
+    }
+    ~ps_db() { ps_boilerplate_free(bp); }
+};
+
+namespace {
+
+bool contains(const std::string &s, const char *needle)
+{
+    return s.find(needle) != std::string::npos;
+}
+
+// Classifies the exception being handled; stores its message in msg.
+// Must be called from inside a catch block.
+ps_status map_exception(std::string &msg) noexcept
+{
+    try {
+        try {
+            throw;
+        } catch (const Xapian::DatabaseModifiedError &e) {
+            msg = "the database was modified by a writer while reading; "
+                  "retry: " + e.get_description();
+            return PS_ERR_MODIFIED;
+        } catch (const Xapian::DatabaseLockError &e) {
+            msg = "another writer holds the database lock: " +
+                  e.get_description();
+            return PS_ERR_LOCKED;
+        } catch (const Xapian::QueryParserError &e) {
+            msg = "query syntax error: " + e.get_msg();
+            return PS_ERR_QUERY;
+        } catch (const Xapian::WildcardError &e) {
+            msg = "a wildcard matches too many terms: " + e.get_msg();
+            return PS_ERR_TOO_MANY_TERMS;
+        } catch (const Xapian::DatabaseCorruptError &e) {
+            msg = "the database is corrupt: " + e.get_description();
+            return PS_ERR_CORRUPT;
+        } catch (const Xapian::DatabaseOpeningError &e) {
+            // DatabaseNotFoundError and DatabaseVersionError derive from it.
+            msg = "cannot open the database: " + e.get_description();
+            return PS_ERR_NO_DB;
+        } catch (const Xapian::DatabaseCreateError &e) {
+            msg = "cannot create the database: " + e.get_description();
+            return PS_ERR_NO_DB;
+        } catch (const Xapian::DatabaseError &e) {
+            msg = e.get_description();
+            const char *sys = e.get_error_string();
+            std::string s = sys ? sys : "";
+            if (contains(s, strerror(ENOSPC)) || contains(msg, strerror(ENOSPC))) {
+                msg = "no space left on device (ENOSPC); the database stays "
+                      "at its last commit; free some space and retry: " + msg;
+                return PS_ERR_IO;
+            }
+            // A table file shorter than the version file says ("EOF
+            // reading block") is damage, not an I/O failure.
+            if (s.empty() && (contains(msg, "EOF reading block") ||
+                              contains(msg, "orrupt"))) {
+                msg = "the database is corrupt: " + msg;
+                return PS_ERR_CORRUPT;
+            }
+            if (!s.empty() || contains(msg, strerror(EIO)) ||
+                contains(msg, strerror(EDQUOT)) || contains(msg, strerror(EFBIG))) {
+                msg = "I/O error; the database stays at its last commit: " + msg;
+                return PS_ERR_IO;
+            }
+            return PS_ERR_INTERNAL;
+        } catch (const Xapian::InvalidArgumentError &e) {
+            msg = e.get_description();
+            return PS_ERR_INVALID;
+        } catch (const Xapian::DocNotFoundError &e) {
+            msg = e.get_description();
+            return PS_ERR_NOT_FOUND;
+        } catch (const Xapian::Error &e) {
+            msg = "internal error: " + e.get_description();
+            return PS_ERR_INTERNAL;
+        } catch (const std::bad_alloc &) {
+            msg = "out of memory";
+            return PS_ERR_NOMEM;
+        } catch (const std::exception &e) {
+            msg = std::string("internal error: ") + e.what();
+            return PS_ERR_INTERNAL;
+        } catch (...) {
+            msg = "internal error: unknown exception";
+            return PS_ERR_INTERNAL;
+        }
+    } catch (...) {
+        // Building the message itself failed (no memory).
+        msg.clear();
+        return PS_ERR_NOMEM;
+    }
+}
+
+ps_status fail(ps_db *db) noexcept
+{
+    return map_exception(db->err);
+}
+
+ps_status set_err(ps_db *db, ps_status st, const std::string &m)
+{
+    db->err = m;
+    return st;
+}
+
+// Finds the pid of the process holding the lock on path/flintlock, via
+// fcntl(F_GETLK) (classic POSIX locks) then /proc/locks (OFD locks, whose
+// F_GETLK pid is -1).  Returns -1 when unknown.
+long lock_holder_pid(const std::string &path)
+{
+    std::string lf = path + "/flintlock";
+    int fd = open(lf.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat sb;
+    long pid = -1;
+    if (fstat(fd, &sb) == 0) {
+        struct flock fl;
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+            pid = fl.l_pid;
+        if (pid < 0) {
+            FILE *f = fopen("/proc/locks", "re");
+            if (f) {
+                char line[256];
+                char want[64];
+                snprintf(want, sizeof want, "%02x:%02x:%llu",
+                         major(sb.st_dev), minor(sb.st_dev),
+                         (unsigned long long)sb.st_ino);
+                while (fgets(line, sizeof line, f)) {
+                    if (!strstr(line, want))
+                        continue;
+                    char kind[16], adv[16], rw[16];
+                    long p;
+                    const char *q = strchr(line, ':');
+                    if (q && sscanf(q + 1, "%15s %15s %15s %ld", kind, adv, rw,
+                                    &p) == 4 && p > 0) {
+                        pid = p;
+                        break;
+                    }
+                }
+                fclose(f);
+            }
+        }
+    }
+    close(fd);
+    return pid;
+}
+
+std::string lock_message(const std::string &path)
+{
+    long pid = lock_holder_pid(path);
+    std::string m = "database '" + path + "' is locked: another writer";
+    if (pid > 0) {
+        m += " (pid " + std::to_string(pid);
+        if (pid == (long)getpid())
+            m += ", this process";
+        m += ")";
+    }
+    m += " holds the lock; wait for it to finish or stop it (polysearchd, "
+         "polysearch-index), then retry, or send additions through the "
+         "running daemon";
+    return m;
+}
+
+void ensure_txn(ps_db *db)
+{
+    if (!db->in_txn) {
+        // Unflushed: begin_transaction(true) would commit first, and an
+        // empty glass commit still creates a new revision.
+        db->wdb.begin_transaction(false);
+        db->in_txn = true;
+    }
+}
+
+ps_status need_writable(ps_db *db)
+{
+    if (!db->writable)
+        return set_err(db, PS_ERR_INVALID, "the handle is read-only");
+    return PS_OK;
+}
+
+ps_boilerplate *get_bp(ps_db *db)
+{
+    if (!db->bp) {
+        char *e = nullptr;
+        db->bp = ps_boilerplate_new(nullptr, &e);
+        free(e);
+        if (!db->bp)
+            throw std::bad_alloc();
+    }
+    return db->bp;
+}
+
+const std::vector<std::string> &get_langs(ps_db *db)
+{
+    Xapian::Database &d = db->db();
+    Xapian::rev rev = d.get_revision();
+    if (!db->langs_valid || rev != db->langs_rev) {
+        std::vector<std::string> v;
+        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
+            v.push_back((*t).substr(1));
+        db->langs.swap(v);
+        db->langs_valid = true;
+        db->langs_rev = rev;
+    }
+    return db->langs;
+}
+
+// Returns the docid holding id term t, or 0.
+Xapian::docid find_id(Xapian::Database &d, const std::string &t)
+{
+    Xapian::PostingIterator p = d.postlist_begin(t);
+    return p == d.postlist_end(t) ? 0 : *p;
+}
+
+// Valid ids: 1..PS_MAX_ID_BYTES bytes.
+bool valid_id(const char *id)
+{
+    if (!id || !*id)
+        return false;
+    return strnlen(id, PS_MAX_ID_BYTES + 1) <= PS_MAX_ID_BYTES;
+}
+
+bool empty(const char *s)
+{
+    return !s || !*s;
+}
+
+// Longest prefix of s[0..len) of at most max bytes ending on a UTF-8
+// character boundary.
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+// Splits words at apostrophes (ps_fold() and ps_strip_diacritics() turn
+// typographic ones into ASCII '): Xapian keeps "l'innovation" as one term
+// and no Snowball stemmer removes French or Italian elisions, so a query
+// for "innovation" would miss it.  Applied to index text and queries alike.
+void split_apostrophes(char *s)
+{
+    for (; *s; s++)
+        if (*s == '\'')
+            *s = ' ';
+}
+
+ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
+{
+    if (!d || !valid_id(d->id))
+        return set_err(db, PS_ERR_INVALID,
+                       "document id missing, empty or longer than " +
+                           std::to_string(PS_MAX_ID_BYTES) + " bytes");
+    if (!d->body)
+        return set_err(db, PS_ERR_INVALID, "document body missing");
+    if (!empty(d->lang) && !ps_lang_valid(d->lang))
+        return set_err(db, PS_ERR_INVALID,
+                       std::string("unsupported language code '") + d->lang + "'");
+    char datekey[PS_DATE_KEY_LEN + 1] = "";
+    if (!empty(d->date) && ps_date_normalize(d->date, 0, datekey) != 0)
+        return set_err(db, PS_ERR_INVALID,
+                       std::string("invalid ISO 8601 date '") + d->date + "'");
+
+    // Fast path: same content hash as stored -> nothing to do.
+    char hash[17];
+    ps_content_hash(d->title, d->body, d->lang, d->date, d->url, hash);
+    std::string idterm = std::string(PFX_ID) + d->id;
+    Xapian::WritableDatabase &w = db->wdb;
+    Xapian::docid old = find_id(w, idterm);
+    if (old && w.get_document(old, Xapian::DOC_ASSUME_VALID).get_value(SLOT_HASH) == hash) {
+        if (outcome)
+            *outcome = PS_PUT_UNCHANGED;
+        return PS_OK;
+    }
+
+    size_t blen = strlen(d->body);
+    std::string lang;
+    if (!empty(d->lang)) {
+        lang = d->lang;
+    } else {
+        std::string sample = empty(d->title) ? "" : std::string(d->title) + "\n";
+        sample.append(d->body, utf8_cut(d->body, blen, DETECT_MAX_BYTES));
+        lang = ps_detect_lang(sample.data(), sample.size());
+    }
+    ps_boilerplate *bp = get_bp(db);
+    cstr title(need(empty(d->title) ? ps_derive_title(bp, d->body, blen)
+                                    : strdup(d->title)));
+    cstr clean(need(ps_clean_body(bp, d->body, blen)));
+    cstr ftitle(need(ps_fold(title.get(), strlen(title.get()))));
+    cstr fbody(need(ps_fold(clean.get(), strlen(clean.get()))));
+    split_apostrophes(ftitle.get());
+    split_apostrophes(fbody.get());
+
+    Xapian::Document doc;
+    Xapian::TermGenerator tg;
+    const char *stemmer = ps_lang_stemmer(lang.c_str());
+    if (stemmer) {
+        tg.set_stemmer(Xapian::Stem(stemmer));
+        tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+    }
+    // CJK n-grams for every document: the flag only affects CJK characters,
+    // and the query parser always uses it, so both sides agree.
+    const int flags = Xapian::TermGenerator::FLAG_CJK_NGRAM;
+    tg.set_flags(flags);
+    tg.set_document(doc);
+    tg.index_text(ftitle.get(), TITLE_WDF, PFX_TITLE);
+    tg.increase_termpos();
+    // Spelling data from title words only (see docs in the report: the
+    // body words would make the spelling table as large as the lexicon).
+    tg.set_database(w);
+    tg.set_flags(flags | Xapian::TermGenerator::FLAG_SPELLING);
+    tg.index_text(ftitle.get());
+    tg.set_flags(flags);
+    tg.increase_termpos();
+    tg.index_text(fbody.get());
+    doc.add_boolean_term(idterm);
+    doc.add_boolean_term(PFX_LANG + lang);
+    doc.add_value(SLOT_LANG, lang);
+    if (datekey[0])
+        doc.add_value(SLOT_DATE, datekey);
+    doc.add_value(SLOT_HASH, hash);
+
+    const char *f[PS_F_COUNT];
+    f[PS_F_ID] = d->id;
+    f[PS_F_TITLE] = title.get();
+    f[PS_F_BODY] = d->body;
+    f[PS_F_LANG] = lang.c_str();
+    f[PS_F_DATE] = empty(d->date) ? nullptr : d->date;
+    f[PS_F_URL] = empty(d->url) ? nullptr : d->url;
+    f[PS_F_HASH] = hash;
+    size_t dlen = 0;
+    cstr data(need(ps_fields_encode(f, &dlen)));
+    doc.set_data(std::string(data.get(), dlen));
+
+    ensure_txn(db);
+    db->dirty = true;
+    w.replace_document(idterm, doc);
+    db->langs_valid = false;
+    if (outcome)
+        *outcome = old ? PS_PUT_REPLACED : PS_PUT_ADDED;
+    return PS_OK;
+}
+
+ps_status commit_impl(ps_db *db)
+{
+    if (db->in_txn) {
+        db->in_txn = false;
+        db->wdb.commit_transaction();
+    }
+    if (db->dirty) {
+        db->dirty = false;
+        db->wdb.commit();
+    }
+    return PS_OK;
+}
+
+// Decoded stored fields, freed on scope exit.
+struct fields {
+    char *f[PS_F_COUNT] = {};
+    ~fields()
+    {
+        for (auto p : f)
+            free(p);
+    }
+    bool decode(const std::string &data)
+    {
+        return ps_fields_decode(data.data(), data.size(), f) == 0;
+    }
+};
+
+}  // namespace
+
+// ---- Opening and closing ------------------------------------------------
+
+extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
+                                char **errmsg) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (errmsg)
+        *errmsg = nullptr;
+    std::string msg;
+    ps_status st;
+    try {
+        if (!path || !*path || !out || (mode != PS_DB_READ && mode != PS_DB_WRITE)) {
+            msg = "invalid argument to ps_db_open";
+            st = PS_ERR_INVALID;
+        } else {
+            std::unique_ptr<ps_db> h(new ps_db);
+            h->path = path;
+            struct stat sb;
+            bool exists = stat(path, &sb) == 0;
+            if (exists && !S_ISDIR(sb.st_mode)) {
+                msg = std::string("'") + path + "' is not a database directory "
+                      "(only glass databases opened by directory are accepted)";
+                st = PS_ERR_NO_DB;
+            } else if (mode == PS_DB_READ && !exists) {
+                msg = std::string("no database at '") + path + "': " + strerror(errno);
+                st = PS_ERR_NO_DB;
+            } else {
+                if (mode == PS_DB_READ) {
+                    h->rdb = Xapian::Database(path, Xapian::DB_BACKEND_GLASS);
+                } else {
+                    h->wdb = Xapian::WritableDatabase(
+                        path, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
+                    h->writable = true;
+                }
+                *out = h.release();
+                return PS_OK;
+            }
+        }
+    } catch (...) {
+        st = map_exception(msg);
+        if (st == PS_ERR_LOCKED) {
+            try {
+                msg = lock_message(path);
+            } catch (...) {
+            }
+        }
+    }
+    if (errmsg)
+        *errmsg = strdup(msg.c_str());
+    return st;
+}
+
+extern "C" ps_status ps_db_close(ps_db *db) noexcept
+{
+    if (!db)
+        return PS_OK;
+    ps_status st = PS_OK;
+    if (db->writable) {
+        try {
+            st = commit_impl(db);
+        } catch (...) {
+            st = fail(db);
+        }
+        try {
+            db->wdb.close();
+        } catch (...) {
+            if (st == PS_OK)
+                st = fail(db);
+        }
+    }
+    delete db;
+    return st;
+}
+
+extern "C" const char *ps_db_errmsg(const ps_db *db) noexcept
+{
+    return db ? db->err.c_str() : "no database handle";
+}
+
+extern "C" ps_status ps_db_reopen(ps_db *db, int *changed) noexcept
+{
+    if (changed)
+        *changed = 0;
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        if (db->writable)
+            return PS_OK;
+        Xapian::rev before = db->rdb.get_revision();
+        db->rdb.reopen();
+        if (changed)
+            *changed = db->rdb.get_revision() != before;
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" uint64_t ps_db_revision(ps_db *db) noexcept
+{
+    if (!db)
+        return 0;
+    try {
+        return db->db().get_revision();
+    } catch (...) {
+        fail(db);
+        return 0;
+    }
+}
+
+// Reads the revision from the glass version file "iamglass": the magic
+// string, a 2-byte format version, a 16-byte UUID, then the revision as a
+// packed unsigned integer (7 bits per byte, least significant first).  This
+// avoids opening every table just to poll for a new commit; the format is
+// Xapian 1.4's (checked against get_revision() in tests/unit/test_core_db.c).
+extern "C" uint64_t ps_db_disk_revision(const char *path) noexcept
+{
+    static const char magic[] = "\x0f\x0dXapian Glass";
+    const size_t mlen = sizeof magic - 1;
+    if (!path)
+        return 0;
+    try {
+        std::string f = std::string(path) + "/iamglass";
+        int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return 0;
+        unsigned char buf[256];
+        ssize_t n = read(fd, buf, sizeof buf);
+        close(fd);
+        size_t off = mlen + 2 + 16;
+        if (n < (ssize_t)off + 1 || memcmp(buf, magic, mlen) != 0)
+            return 0;
+        uint64_t rev = 0;
+        for (int shift = 0; off < (size_t)n && shift < 64; shift += 7) {
+            unsigned char b = buf[off++];
+            rev |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                return rev;
+        }
+        return 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+// ---- Writing ------------------------------------------------------------
+
+extern "C" ps_status ps_db_put(ps_db *db, const ps_doc_in *doc,
+                               ps_put_outcome *outcome) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        ps_status st = need_writable(db);
+        return st != PS_OK ? st : put_impl(db, doc, outcome);
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_delete(ps_db *db, const char *id) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        ps_status st = need_writable(db);
+        if (st != PS_OK)
+            return st;
+        if (!valid_id(id))
+            return set_err(db, PS_ERR_INVALID, "invalid document id");
+        std::string t = std::string(PFX_ID) + id;
+        if (!find_id(db->wdb, t))
+            return set_err(db, PS_ERR_NOT_FOUND,
+                           std::string("no document with id '") + id + "'");
+        ensure_txn(db);
+        db->dirty = true;
+        db->wdb.delete_document(t);
+        db->langs_valid = false;
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_commit(ps_db *db) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        ps_status st = need_writable(db);
+        return st != PS_OK ? st : commit_impl(db);
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_cancel(ps_db *db) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        ps_status st = need_writable(db);
+        if (st != PS_OK)
+            return st;
+        if (db->in_txn) {
+            db->in_txn = false;
+            db->wdb.cancel_transaction();
+        }
+        db->dirty = false;
+        db->langs_valid = false;
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        char *e = nullptr;
+        ps_boilerplate *bp = ps_boilerplate_new(path, &e);
+        if (!bp) {
+            std::string m = e ? e : "cannot read the boilerplate file";
+            free(e);
+            return set_err(db, PS_ERR_IO, m);
+        }
+        free(e);
+        ps_boilerplate_free(db->bp);
+        db->bp = bp;
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+// ---- Reading ------------------------------------------------------------
+
+extern "C" ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !out)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        if (!valid_id(id))
+            return set_err(db, PS_ERR_INVALID, "invalid document id");
+        Xapian::Database &d = db->db();
+        Xapian::docid did = find_id(d, std::string(PFX_ID) + id);
+        if (!did)
+            return set_err(db, PS_ERR_NOT_FOUND,
+                           std::string("no document with id '") + id + "'");
+        fields fl;
+        if (!fl.decode(d.get_document(did).get_data()))
+            return set_err(db, PS_ERR_CORRUPT,
+                           std::string("stored fields of '") + id + "' are malformed");
+        char **f = fl.f;
+        *out = ps_document_new(f[PS_F_ID], f[PS_F_TITLE], f[PS_F_BODY],
+                               f[PS_F_LANG], f[PS_F_DATE], f[PS_F_URL],
+                               f[PS_F_HASH]);
+        if (!*out)
+            throw std::bad_alloc();
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_count(ps_db *db, uint64_t *n) noexcept
+{
+    if (n)
+        *n = 0;
+    if (!db || !n)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        *n = db->db().get_doccount();
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+namespace {
+
+struct builder_deleter {
+    void operator()(ps_results_builder *b) const noexcept { ps_results_builder_free(b); }
+};
+using builder_ptr = std::unique_ptr<ps_results_builder, builder_deleter>;
+
+builder_ptr new_builder()
+{
+    builder_ptr b(ps_results_builder_new());
+    if (!b)
+        throw std::bad_alloc();
+    return b;
+}
+
+void check(ps_status st)
+{
+    if (st == PS_ERR_NOMEM)
+        throw std::bad_alloc();
+}
+
+ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took)
+{
+    ps_results *r = ps_results_builder_finish(b.release(), total, sugg, took);
+    if (!r)
+        throw std::bad_alloc();
+    return r;
+}
+
+}  // namespace
+
+extern "C" ps_status ps_db_lang_counts(ps_db *db, ps_results **out) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !out)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        uint64_t t0 = ps_now_us();
+        Xapian::Database &d = db->db();
+        std::vector<std::pair<std::string, uint64_t>> v;
+        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
+            v.emplace_back((*t).substr(1), t.get_termfreq());
+        std::stable_sort(v.begin(), v.end(), [](const auto &a, const auto &b) {
+            return a.second > b.second;
+        });
+        builder_ptr b = new_builder();
+        for (const auto &p : v)
+            check(ps_results_builder_add_facet(b.get(), p.first.c_str(), p.second));
+        *out = finish(b, d.get_doccount(), nullptr, ps_now_us() - t0);
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_foreach_id(ps_db *db, int (*fn)(const char *, void *),
+                                      void *ctx) noexcept
+{
+    if (!db || !fn)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        Xapian::Database &d = db->db();
+        for (auto t = d.allterms_begin(PFX_ID); t != d.allterms_end(PFX_ID); ++t) {
+            std::string id = (*t).substr(1);
+            if (fn(id.c_str(), ctx))
+                break;
+        }
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+// ---- Searching ----------------------------------------------------------
+
+namespace {
+
+const unsigned QP_FLAGS = Xapian::QueryParser::FLAG_PHRASE |
+                          Xapian::QueryParser::FLAG_BOOLEAN |
+                          Xapian::QueryParser::FLAG_LOVEHATE |
+                          Xapian::QueryParser::FLAG_WILDCARD |
+                          Xapian::QueryParser::FLAG_CJK_NGRAM;
+
+void setup_parser(Xapian::QueryParser &qp, Xapian::Database &d, unsigned maxw)
+{
+    qp.set_database(d);
+    qp.set_default_op(Xapian::Query::OP_AND);
+    qp.add_prefix("title", PFX_TITLE);
+    qp.add_boolean_prefix("lang", PFX_LANG);
+    qp.set_max_expansion(maxw, Xapian::Query::WILDCARD_LIMIT_ERROR);
+}
+
+// Folded words of a query: its unprefixed terms and title terms (for the
+// highlighter).
+std::vector<std::string> query_words(const Xapian::Query &q)
+{
+    std::vector<std::string> v;
+    for (auto t = q.get_unique_terms_begin(); t != q.get_unique_terms_end(); ++t) {
+        std::string s = *t;
+        if (s.empty())
+            continue;
+        if (s[0] >= 'A' && s[0] <= 'Z') {
+            if (s[0] != PFX_TITLE[0] || s.size() < 2 || (s[1] >= 'A' && s[1] <= 'Z'))
+                continue;
+            s.erase(0, 1);
+        }
+        cstr f(need(ps_fold(s.data(), s.size())));
+        if (*f && std::find(v.begin(), v.end(), f.get()) == v.end())
+            v.emplace_back(f.get());
+    }
+    return v;
+}
+
+// Folded prefixes of the wildcard words ("bio*") of a query string.
+std::vector<std::string> wildcard_prefixes(const std::string &q)
+{
+    std::vector<std::string> v;
+    size_t start = 0;
+    for (size_t i = 0; i <= q.size(); i++) {
+        char c = i < q.size() ? q[i] : ' ';
+        if (c == '*' && i > start) {
+            cstr f(need(ps_fold(q.data() + start, i - start)));
+            if (*f)
+                v.emplace_back(f.get());
+        }
+        if (strchr(" \t\r\n\"()+-:*", c))
+            start = i + 1;
+    }
+    return v;
+}
+
+struct search_ctx {
+    ps_db *db;
+    const ps_query *q;
+    std::string qs;         // query text, diacritics stripped
+    std::string lang;       // language filter or ""
+    std::string from, to;   // normalised date bounds or ""
+    unsigned maxw;
+    uint32_t limit;
+};
+
+// One attempt; throws Xapian exceptions.
+ps_status search_once(search_ctx &c, ps_results **out)
+{
+    uint64_t t0 = ps_now_us();
+    Xapian::Database &d = c.db->db();
+    const ps_query *q = c.q;
+    bool match_all = c.qs.find_first_not_of(" \t\r\n") == std::string::npos;
+
+    Xapian::QueryParser exact;
+    setup_parser(exact, d, c.maxw);
+    Xapian::Query query = Xapian::Query::MatchAll;
+    Xapian::Query exact_q;
+    if (!match_all) {
+        unsigned spell = q->spelling ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION : 0;
+        exact_q = exact.parse_query(c.qs, QP_FLAGS | spell);
+        std::vector<Xapian::Query> parts{exact_q};
+        for (const std::string &l : get_langs(c.db)) {
+            const char *stemmer = ps_lang_stemmer(l.c_str());
+            if (!stemmer)
+                continue;
+            Xapian::QueryParser qp;
+            setup_parser(qp, d, c.maxw);
+            qp.set_stemmer(Xapian::Stem(stemmer));
+            // STEM_ALL_Z rather than STEM_SOME: the query parser's STEM_SOME
+            // does not stem capitalised words, and German nouns (or a
+            // query typed in capitals) must still find their stems.
+            qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
+            parts.emplace_back(Xapian::Query::OP_FILTER,
+                               qp.parse_query(c.qs, QP_FLAGS),
+                               Xapian::Query(PFX_LANG + l));
+        }
+        query = Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+    }
+    if (!c.lang.empty())
+        query = Xapian::Query(Xapian::Query::OP_FILTER, query,
+                              Xapian::Query(PFX_LANG + c.lang));
+    if (!c.from.empty() || !c.to.empty()) {
+        Xapian::Query r =
+            c.from.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_LE, SLOT_DATE, c.to)
+            : c.to.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_GE, SLOT_DATE, c.from)
+                           : Xapian::Query(Xapian::Query::OP_VALUE_RANGE, SLOT_DATE,
+                                           c.from, c.to);
+        query = Xapian::Query(Xapian::Query::OP_FILTER, query, r);
+    }
+
+    Xapian::Enquire enq(d);
+    enq.set_query(query);
+    if (q->sort == PS_SORT_DATE)
+        enq.set_sort_by_value_then_relevance(SLOT_DATE, true);
+    Xapian::ValueCountMatchSpy spy(SLOT_LANG);
+    if (q->facets)
+        enq.add_matchspy(&spy);
+    Xapian::MSet mset = enq.get_mset(q->offset, c.limit,
+                                     q->facets ? d.get_doccount() : 0);
+
+    std::vector<std::string> words, prefixes;
+    std::vector<const char *> wp, pp;
+    if (q->snippets && !match_all) {
+        words = query_words(exact_q);
+        prefixes = wildcard_prefixes(c.qs);
+        for (auto &s : words)
+            wp.push_back(s.c_str());
+        for (auto &s : prefixes)
+            pp.push_back(s.c_str());
+    }
+    ps_snippet_terms st = {wp.data(), wp.size(), pp.data(), pp.size()};
+    ps_boilerplate *bp = q->snippets ? get_bp(c.db) : nullptr;
+
+    builder_ptr b = new_builder();
+    uint32_t rank = q->offset;
+    for (auto it = mset.begin(); it != mset.end(); ++it) {
+        fields fl;
+        if (!fl.decode(it.get_document().get_data()))
+            continue;  // not one of ours; skip rather than fail the search
+        char **f = fl.f;
+        cstr snip;
+        ps_span *spans = nullptr;
+        uint32_t nspans = 0;
+        if (q->snippets && f[PS_F_BODY]) {
+            cstr clean(need(ps_clean_body(bp, f[PS_F_BODY], strlen(f[PS_F_BODY]))));
+            char *s = nullptr;
+            if (ps_snippet_make(clean.get(), strlen(clean.get()), f[PS_F_LANG], &st,
+                                q->snippet_bytes ? q->snippet_bytes : 200, &s,
+                                &spans, &nspans) != 0)
+                throw std::bad_alloc();
+            snip.reset(s);
+        }
+        ps_status rc = ps_results_builder_add_hit(
+            b.get(), f[PS_F_ID], f[PS_F_TITLE], f[PS_F_LANG], f[PS_F_DATE],
+            f[PS_F_URL], snip ? snip.get() : "", it.get_weight(), ++rank, spans,
+            nspans);
+        free(spans);
+        check(rc);
+    }
+    if (q->facets)
+        for (auto v = spy.top_values_begin(1000); v != spy.top_values_end(1000); ++v)
+            check(ps_results_builder_add_facet(b.get(), (*v).c_str(), v.get_termfreq()));
+
+    std::string sugg;
+    if (!match_all && (q->spelling || mset.get_matches_estimated() == 0)) {
+        if (!q->spelling)
+            exact.parse_query(c.qs, QP_FLAGS | Xapian::QueryParser::FLAG_SPELLING_CORRECTION);
+        sugg = exact.get_corrected_query_string();
+    }
+    *out = finish(b, mset.get_matches_estimated(), sugg.empty() ? nullptr : sugg.c_str(),
+                  ps_now_us() - t0);
+    return PS_OK;
+}
+
+}  // namespace
+
+extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !q || !out)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        search_ctx c;
+        c.db = db;
+        c.q = q;
+        const char *text = q->q ? q->q : "";
+        size_t len = strlen(text);
+        if (len > PS_DEFAULT_MAX_QUERY_BYTES)
+            return set_err(db, PS_ERR_QUERY,
+                           "query longer than " +
+                               std::to_string(PS_DEFAULT_MAX_QUERY_BYTES) + " bytes");
+        cstr s(need(ps_strip_diacritics(text, len)));
+        split_apostrophes(s.get());
+        c.qs = s.get();
+        if (!empty(q->lang)) {
+            if (!ps_lang_valid(q->lang))
+                return set_err(db, PS_ERR_INVALID,
+                               std::string("unknown language code '") + q->lang + "'");
+            c.lang = q->lang;
+        }
+        char key[PS_DATE_KEY_LEN + 1];
+        if (!empty(q->date_from)) {
+            if (ps_date_normalize(q->date_from, 0, key) != 0)
+                return set_err(db, PS_ERR_INVALID,
+                               std::string("invalid date_from '") + q->date_from + "'");
+            c.from = key;
+        }
+        if (!empty(q->date_to)) {
+            if (ps_date_normalize(q->date_to, 1, key) != 0)
+                return set_err(db, PS_ERR_INVALID,
+                               std::string("invalid date_to '") + q->date_to + "'");
+            c.to = key;
+        }
+        c.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
+        c.limit = q->limit ? q->limit : 10;
+        try {
+            return search_once(c, out);
+        } catch (const Xapian::DatabaseModifiedError &) {
+            if (db->writable)
+                throw;
+            db->rdb.reopen();
+        }
+        return search_once(c, out);
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+// ---- Analysis helpers ---------------------------------------------------
+
+extern "C" char *ps_stem(const char *lang, const char *word) noexcept
+{
+    if (!word)
+        return nullptr;
+    try {
+        const char *name = lang ? ps_lang_stemmer(lang) : nullptr;
+        if (!name)
+            return strdup(word);
+        // One stemmer per language and thread: building one allocates.
+        thread_local std::unordered_map<std::string, Xapian::Stem> cache;
+        auto it = cache.find(name);
+        if (it == cache.end())
+            it = cache.emplace(name, Xapian::Stem(name)).first;
+        std::string r = it->second(word);
+        return strdup(r.c_str());
+    } catch (...) {
+        return nullptr;
+    }
+}
