@@ -47,6 +47,9 @@ static void usage(FILE *f)
 "  --max-doc-bytes SIZE skip files and JSON lines larger than SIZE\n"
 "                       (k/m/g suffixes; default 10m)\n"
 "  --boilerplate FILE   extra boilerplate line patterns, one per line\n"
+"  --exclude PATTERN    in directories, skip files and subdirectories whose\n"
+"                       name matches the shell PATTERN (repeatable; e.g.\n"
+"                       --exclude README.md)\n"
 "  -q, --quiet          no progress line and no info messages\n"
 "  --query Q            search instead of indexing (read-only)\n"
 "  --limit N            hits shown by --query (default %u, at most 1000)\n"
@@ -80,7 +83,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
-       OPT_BOILER, OPT_QUERY, OPT_LIMIT };
+       OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -95,7 +98,9 @@ static int bad_usage(const char *fmt, ...)
     return EX_USAGE;
 }
 
-int main(int argc, char **argv)
+/* Parses the command line and runs; `excludes` has room for argc + 1
+ * pointers.  Returns the exit code. */
+static int run_cli(int argc, char **argv, char **excludes)
 {
     static const struct option opts[] = {
         { "db", required_argument, NULL, OPT_DB },
@@ -105,6 +110,7 @@ int main(int argc, char **argv)
         { "batch", required_argument, NULL, OPT_BATCH },
         { "max-doc-bytes", required_argument, NULL, OPT_MAXDOC },
         { "boilerplate", required_argument, NULL, OPT_BOILER },
+        { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
         { "query", required_argument, NULL, OPT_QUERY },
         { "limit", required_argument, NULL, OPT_LIMIT },
@@ -120,6 +126,7 @@ int main(int argc, char **argv)
     uint64_t limit = DEFAULT_LIMIT;
     int limit_set = 0;
 
+    size_t nexcl = 0;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:qhV", opts, NULL)) != -1) {
@@ -155,6 +162,11 @@ int main(int argc, char **argv)
             break;
         case OPT_BOILER:
             o.boilerplate = optarg;
+            break;
+        case OPT_EXCLUDE:
+            /* argc bounds the count: the array is never full. */
+            excludes[nexcl++] = optarg;
+            o.excludes = (const char *const *)excludes;
             break;
         case 'q':
             o.quiet = 1;
@@ -200,4 +212,16 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return bad_usage("no input: give directories, files or - (stdin)");
     return run_index(&o, argv + optind, (size_t)(argc - optind), NULL);
+}
+
+int main(int argc, char **argv)
+{
+    char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
+    if (excludes == NULL) {
+        fputs("polysearch-index: out of memory\n", stderr);
+        return EX_OSERR;
+    }
+    int rc = run_cli(argc, argv, excludes);
+    free(excludes);
+    return rc;
 }

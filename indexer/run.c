@@ -305,7 +305,7 @@ static int walk_index_cb(const walk_entry *e, void *ctx)
 static void index_dir(runner *r, const char *root)
 {
     walk_result wr;
-    if (walk_tree(root, walk_index_cb, r, &g_stop, 1, &wr) != 0 &&
+    if (walk_tree(root, r->o->excludes, walk_index_cb, r, &g_stop, 1, &wr) != 0 &&
         r->fatal == 0 && wr.errors == 0) {
         ps_log(PS_LOG_ERROR, "%s: out of memory while walking", root);
         r->fatal = EX_SOFTWARE;
@@ -579,7 +579,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             if (kinds[i] == IN_DIR) {
                 uint64_t c[2] = { 0, 0 };
                 walk_result wr;
-                walk_tree(inputs[i], count_cb, c, &g_stop, 0, &wr);
+                walk_tree(inputs[i], o->excludes, count_cb, c, &g_stop, 0, &wr);
                 tot_docs += c[0];
                 tot_bytes += c[1];
             } else if (kinds[i] == IN_FILE) {

@@ -12,6 +12,8 @@ typedef struct run_opts {
     const char *db_path;        /* database directory */
     const char *lang;           /* default language, NULL = detect */
     const char *boilerplate;    /* extra boilerplate list file, or NULL */
+    const char *const *excludes; /* NULL-terminated fnmatch patterns of
+                                    names skipped in directory walks */
     int prune;                  /* delete ids not seen in this run */
     int force_jsonl;            /* read every file input as JSON Lines */
     int quiet;                  /* no progress line, no info logs */

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -83,6 +84,7 @@ typedef struct ancestor {
 } ancestor;
 
 typedef struct walker {
+    const char *const *excludes;
     walk_fn fn;
     void *ctx;
     const volatile sig_atomic_t *stop;
@@ -196,6 +198,11 @@ static int walk_dir(walker *w, size_t len, const ancestor *up)
             rc = 1;
             break;
         }
+        int excluded = 0;
+        for (const char *const *x = w->excludes; x && *x && !excluded; x++)
+            excluded = fnmatch(*x, names[i], 0) == 0;
+        if (excluded)
+            continue;
         if (path_set(w, len, names[i]) != 0) {
             rc = -1;
             break;
@@ -240,8 +247,9 @@ static int walk_dir(walker *w, size_t len, const ancestor *up)
     return rc;
 }
 
-int walk_tree(const char *root, walk_fn fn, void *ctx,
-              const volatile sig_atomic_t *stop, int warn, walk_result *res)
+int walk_tree(const char *root, const char *const *excludes, walk_fn fn,
+              void *ctx, const volatile sig_atomic_t *stop, int warn,
+              walk_result *res)
 {
     res->errors = 0;
     res->stopped = 0;
@@ -257,7 +265,7 @@ int walk_tree(const char *root, walk_fn fn, void *ctx,
         res->errors++;
         return -1;
     }
-    walker w = { fn, ctx, stop, warn, res, NULL, 0, 0 };
+    walker w = { excludes, fn, ctx, stop, warn, res, NULL, 0, 0 };
     size_t len = strlen(root);
     while (len > 1 && root[len - 1] == '/')
         len--;

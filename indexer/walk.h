@@ -47,12 +47,16 @@ typedef struct walk_result {
 } walk_result;
 
 /* Walks the directory tree at root and calls fn for each indexable file.
+ * Entries (files or directories) whose name matches one of the fnmatch(3)
+ * patterns of the NULL-terminated `excludes` array (may be NULL) are
+ * skipped.
  * Unreadable directories and entries are reported with ps_log(WARN) when
  * `warn` is non-zero and counted in res->errors; the walk goes on.  When
  * stop is not NULL and *stop becomes non-zero, the walk ends early.
  * Returns 0, or -1 on allocation failure or when root is not a readable
  * directory (warned). */
-int walk_tree(const char *root, walk_fn fn, void *ctx,
-              const volatile sig_atomic_t *stop, int warn, walk_result *res);
+int walk_tree(const char *root, const char *const *excludes, walk_fn fn,
+              void *ctx, const volatile sig_atomic_t *stop, int warn,
+              walk_result *res);
 
 #endif

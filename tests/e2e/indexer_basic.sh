@@ -5,6 +5,10 @@ source "$(dirname "$0")/indexer_lib.sh" "$@"
 
 mkdir "$T/corpus"
 cp "$SRC"/corpus/*.txt "$T/corpus/"
+# The real corpus/ also holds README.md: --exclude keeps it out.
+run excl --db "$T/excl.db" --exclude README.md "$SRC/corpus"
+expect_rc excl 0
+expect_out excl "added 5, updated 0"
 
 run add --db "$DB" "$T/corpus"
 expect_rc add 0

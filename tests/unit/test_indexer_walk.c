@@ -132,7 +132,7 @@ static void test_walk_tree(void **state)
     seen_list l;
     memset(&l, 0, sizeof l);
     walk_result res;
-    assert_int_equal(walk_tree(dir, collect, &l, NULL, 0, &res), 0);
+    assert_int_equal(walk_tree(dir, NULL, collect, &l, NULL, 0, &res), 0);
     assert_int_equal(res.stopped, 0);
     assert_int_equal(l.n, 5);
     assert_string_equal(l.items[0], "a.md");
@@ -145,19 +145,27 @@ static void test_walk_tree(void **state)
     char root2[600];
     snprintf(root2, sizeof root2, "%s//", dir);
     memset(&l, 0, sizeof l);
-    assert_int_equal(walk_tree(root2, collect, &l, NULL, 0, &res), 0);
+    assert_int_equal(walk_tree(root2, NULL, collect, &l, NULL, 0, &res), 0);
     assert_int_equal(l.n, 5);
     assert_string_equal(l.items[1], "b/c/deep.txt");
+
+    /* Exclusion patterns apply to file and directory names. */
+    static const char *const excl[] = { "b", "*.md", NULL };
+    memset(&l, 0, sizeof l);
+    assert_int_equal(walk_tree(dir, excl, collect, &l, NULL, 0, &res), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.items[0], "link.txt");
+    assert_string_equal(l.items[1], "z.txt");
 
     /* The stop flag ends the walk early. */
     volatile sig_atomic_t stop = 1;
     memset(&l, 0, sizeof l);
-    assert_int_equal(walk_tree(dir, collect, &l, &stop, 0, &res), 0);
+    assert_int_equal(walk_tree(dir, NULL, collect, &l, &stop, 0, &res), 0);
     assert_int_equal(res.stopped, 1);
     assert_int_equal(l.n, 0);
 
     /* Not a directory. */
-    assert_int_equal(walk_tree(p, collect, &l, NULL, 0, &res), -1);
+    assert_int_equal(walk_tree(p, NULL, collect, &l, NULL, 0, &res), -1);
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
