@@ -248,7 +248,6 @@ static int process_input(conn *c)
         struct evbuffer *in = bufferevent_get_input(c->bev);
         size_t len = evbuffer_get_length(in);
         if (len == 0) {
-            if (c->frame_start_us) evtimer_del(c->timer);
             c->frame_start_us = 0;
             break;
         }
@@ -285,7 +284,8 @@ static int process_input(conn *c)
         evbuffer_drain(in, flen);
         ps_scanner_init(&c->sc, cfg->max_frame, cfg->max_depth);
         c->frame_start_us = 0;
-        evtimer_del(c->timer);
+        /* The frame deadline ends here; a stall or flush timer stays. */
+        if (!c->paused && !c->closing) evtimer_del(c->timer);
     }
     if (c->bev && c->closing) {
         bufferevent_disable(c->bev, EV_READ);

@@ -81,7 +81,7 @@ def test_busy_and_timeout(db, tmp):
 
 
 def test_deadline_idle(db, tmp):
-    with pstest.Daemon(db, tmp, args=["--deadline", "1s", "--idle-timeout", "600ms"]) as d:
+    with pstest.Daemon(db, tmp, args=["--deadline", "1s", "--idle-timeout", "1500ms"]) as d:
         base = d.fd_count()
         # Truncated frame held open: closed at the deadline.
         with d.client() as c:
@@ -110,11 +110,12 @@ def test_deadline_idle(db, tmp):
         # Idle connection closed; an active one stays.
         with d.client() as idle, d.client() as busy:
             t0 = time.monotonic()
-            for _ in range(6):
+            for _ in range(10):
                 check(busy.call("ping")[1] == "pong", "active client ping")
                 time.sleep(0.2)
             check(idle.closed_by_peer(2), "idle client not closed")
             dt = time.monotonic() - t0
+            check(1.4 <= dt <= 3.0, "idle client closed after %.2f s (idle 1.5 s)" % dt)
             check(busy.call("ping")[1] == "pong", "active client closed as idle")
         check(pstest.wait_until(lambda: d.fd_count() <= base, 2), "fds after deadline tests")
         check(d.stop() == 0, "exit status")
@@ -128,6 +129,7 @@ def test_output_cap(db, tmp):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(d.addr)
+        check(pstest.wait_until(lambda: d.fd_count() > base, 2), "connection not accepted")
         s.setblocking(False)
         req = msgpack.packb([0, 1, "search", [{"q": "sante OR lyonbiopole", "limit": 20}]])
         t0 = time.monotonic()
