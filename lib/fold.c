@@ -2,12 +2,12 @@
  *
  * Pipeline (ps_fold):
  *   1. sanitize: invalid UTF-8 bytes -> U+FFFD, NUL -> space;
- *   2. one-to-one maps for letters that have no decomposition
- *      (ø->o, đ->d, ł->l, upper-case too) and typographic apostrophes
- *      (U+2018, U+2019, U+02BC -> ASCII ');
- *   3. NFKD plus full case folding (utf8proc; casefold gives ß -> ss);
- *   4. drop nonspacing marks (category Mn), then expand æ -> ae, œ -> oe;
- *   5. canonical composition: the result is NFKC.
+ *   2. NFKD plus full case folding (utf8proc; casefold gives ß -> ss);
+ *   3. drop nonspacing marks (category Mn); one-to-one maps for letters
+ *      that have no decomposition (ø->o, đ->d, ł->l, upper-case too) and
+ *      typographic apostrophes (U+2018, U+2019, U+02BC -> ASCII ');
+ *      expand æ -> ae, œ -> oe;
+ *   4. canonical composition: the result is NFKC.
  * ps_strip_diacritics() runs the same pipeline without case folding
  * (upper-case letters stay upper-case: Æ -> AE, ẞ -> SS).
  *
@@ -68,7 +68,9 @@ static char *sanitize(const char *text, size_t len, size_t *outlen)
     return out;
 }
 
-/* One-to-one pre-decomposition map (utf8proc custom function). */
+/* One-to-one map for letters without a decomposition (used as utf8proc's
+ * custom function before decomposition and again on its output, since
+ * decompositions can produce them: Ǿ -> Ø + acute, ŉ -> ʼn). */
 static utf8proc_int32_t premap(utf8proc_int32_t cp, void *data)
 {
     (void)data;
@@ -157,6 +159,7 @@ static char *fold_common(const char *text, size_t len, int casefold)
                 buf[m++] = cp;
             continue;
         }
+        cp = premap(cp, NULL);  /* also catches ø from Ǿ, ʼ from ŉ */
         keep = keeps_marks(cp);
         ex = expand2(cp);
         if (ex != NULL) {
