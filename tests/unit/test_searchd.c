@@ -1,0 +1,140 @@
+/* Unit tests of the daemon's own modules: option parsing (config.c), the
+ * latency histogram and error codes (stats.c), the method table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "methods.h"
+#include "stats.h"
+
+static int parse(searchd_config *c, const char *const *args, int n)
+{
+    char *argv[32];
+    argv[0] = (char *)"polysearchd";
+    for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
+    searchd_config_defaults(c);
+    return searchd_config_parse(c, n + 1, argv);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    searchd_config c;
+    assert_int_equal(parse(&c, NULL, 0), -1);
+    assert_int_equal(c.nlisten, 1);
+    assert_string_equal(c.listen[0], "127.0.0.1:7117");
+    assert_int_equal(c.max_frame, 1024 * 1024);
+    assert_int_equal(c.max_depth, 16);
+    assert_int_equal(c.deadline_ms, 10000);
+    assert_int_equal(c.idle_ms, 60000);
+    assert_int_equal(c.max_clients, 1024);
+    assert_int_equal(c.max_output, 4 * 1024 * 1024);
+    assert_int_equal(c.queue, 256);
+    assert_int_equal(c.max_limit, 1000);
+    assert_int_equal(c.max_window, 10000);
+    assert_int_equal(c.max_query, 4096);
+    assert_int_equal(c.max_wildcard, 1000);
+    assert_true(c.workers >= 1);
+}
+
+static void test_flags(void **state)
+{
+    (void)state;
+    searchd_config c;
+    const char *a[] = {"--db", "/x", "--listen", "[::1]:0", "--listen", "127.0.0.1:9",
+                       "--socket", "/tmp/s", "--workers", "3", "--max-frame", "64k",
+                       "--deadline", "500ms", "--idle-timeout", "2m", "--queue", "7",
+                       "--max-limit", "5", "--max-window", "50", "--quiet"};
+    assert_int_equal(parse(&c, a, (int)(sizeof a / sizeof a[0])), -1);
+    assert_string_equal(c.db_path, "/x");
+    assert_int_equal(c.nlisten, 2);
+    assert_string_equal(c.listen[1], "127.0.0.1:9");
+    assert_string_equal(c.socket_path, "/tmp/s");
+    assert_int_equal(c.workers, 3);
+    assert_int_equal(c.max_frame, 65536);
+    assert_int_equal(c.deadline_ms, 500);
+    assert_int_equal(c.idle_ms, 120000);
+    assert_int_equal(c.queue, 7);
+    assert_int_equal(c.max_limit, 5);
+    assert_int_equal(c.max_window, 50);
+    /* --socket alone: no default TCP listener. */
+    const char *b[] = {"--socket", "/tmp/s"};
+    assert_int_equal(parse(&c, b, 2), -1);
+    assert_int_equal(c.nlisten, 0);
+}
+
+static void test_bad_flags(void **state)
+{
+    (void)state;
+    searchd_config c;
+    const char *cases[][2] = {
+        {"--workers", "0"}, {"--workers", "-1"}, {"--max-frame", "1x"},
+        {"--deadline", "forever"}, {"--max-depth", "65"}, {"--queue", ""},
+        {"--max-limit", "18446744073709551616"}, {"--db", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(parse(&c, cases[i], 2), EX_USAGE);
+    const char *w[] = {"--max-limit", "100", "--max-window", "10"};
+    assert_int_equal(parse(&c, w, 4), EX_USAGE);
+    const char *extra[] = {"positional"};
+    assert_int_equal(parse(&c, extra, 1), EX_USAGE);
+}
+
+static void test_percentiles(void **state)
+{
+    (void)state;
+    searchd_stats s;
+    stats_init(&s);
+    assert_int_equal(stats_percentile(&s, 50), 0);
+    for (uint64_t v = 1; v <= 1000; v++) stats_record(&s, -1, v);
+    uint64_t p50 = stats_percentile(&s, 50), p99 = stats_percentile(&s, 99);
+    /* Within one bucket (12.5 %) above the true value. */
+    assert_true(p50 >= 500 && p50 <= 563);
+    assert_true(p99 >= 990 && p99 <= 1114);
+    assert_int_equal(s.requests, 1000);
+    stats_record(&s, ERR_BUSY, 5);
+    stats_error(&s, ERR_TOO_LARGE);
+    assert_int_equal(s.errors[ERR_BUSY], 1);
+    assert_int_equal(s.errors[ERR_TOO_LARGE], 1);
+    assert_int_equal(s.requests, 1001);
+    /* Huge values land in the last bucket instead of overflowing. */
+    stats_record(&s, -1, UINT64_MAX);
+    assert_true(stats_percentile(&s, 100) > 0);
+}
+
+static void test_codes_and_methods(void **state)
+{
+    (void)state;
+    assert_string_equal(searchd_err_code(ERR_BAD_REQUEST), "bad_request");
+    assert_string_equal(searchd_err_code(ERR_UNAVAILABLE), "unavailable");
+    assert_string_equal(searchd_err_code(ERR_COUNT), "internal");
+    assert_int_equal(methods_status_err(PS_ERR_NOT_FOUND), ERR_NOT_FOUND);
+    assert_int_equal(methods_status_err(PS_ERR_QUERY), ERR_QUERY_SYNTAX);
+    assert_int_equal(methods_status_err(PS_ERR_TOO_MANY_TERMS), ERR_TOO_MANY_TERMS);
+    assert_int_equal(methods_status_err(PS_ERR_IO), ERR_UNAVAILABLE);
+    assert_int_equal(methods_status_err(PS_ERR_NOMEM), ERR_INTERNAL);
+    assert_int_equal(methods_status_err(PS_OK), -1);
+    assert_non_null(methods_find("search", 6));
+    assert_non_null(methods_find("ping", 4));
+    assert_null(methods_find("pingx", 5));
+    assert_null(methods_find("pin", 3));
+    assert_null(methods_find("add", 3));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_percentiles),
+        cmocka_unit_test(test_codes_and_methods),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
