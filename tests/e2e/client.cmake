@@ -1,0 +1,23 @@
+# End-to-end tests of the client module: the polysearch CLI and the Python
+# client against a real polysearchd (index built by polysearch-index from
+# corpus/), and the CLI against a scripted server.  Skip (77) when a
+# program they need is not built.
+if(TARGET polysearch-index)
+  set(_psc_indexer $<TARGET_FILE:polysearch-index>)
+else()
+  set(_psc_indexer "")
+endif()
+if(TARGET polysearchd)
+  set(_psc_daemon $<TARGET_FILE:polysearchd>)
+else()
+  set(_psc_daemon "")
+endif()
+set(_psc_env "PS_CLI=$<TARGET_FILE:polysearch>;PS_DAEMON=${_psc_daemon};PS_INDEXER=${_psc_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_BUILD_DIR=${PROJECT_BINARY_DIR}")
+foreach(_t search python_client fake_server install)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/cli_${_t}.py)
+    add_test(NAME e2e_cli_${_t}
+             COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/cli_${_t}.py)
+    set_tests_properties(e2e_cli_${_t} PROPERTIES LABELS e2e TIMEOUT 180
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "${_psc_env}")
+  endif()
+endforeach()
