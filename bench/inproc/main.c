@@ -21,15 +21,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: ps-inproc-bench --db DIR --queries FILE [--duration D] [--limit N]\n"
-        "                       [--no-warmup] [--hits-out FILE]\n");
+        "                       [--no-warmup] [--hits-out FILE] [--no-snippets]\n"
+        "Snippets are computed by default, as polysearchd's search does.\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *dbpath = NULL, *queries = NULL, *hits_out = NULL;
     uint64_t duration_ms = 10000, limit = 10;
-    int warmup = 1;
-    enum { O_DB = 1000, O_QUERIES, O_DUR, O_LIMIT, O_NOWARM, O_HITS, O_HELP };
+    int warmup = 1, snippets = 1;
+    enum { O_DB = 1000, O_QUERIES, O_DUR, O_LIMIT, O_NOWARM, O_HITS, O_NOSNIP, O_HELP };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"queries", required_argument, NULL, O_QUERIES},
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
         {"limit", required_argument, NULL, O_LIMIT},
         {"no-warmup", no_argument, NULL, O_NOWARM},
         {"hits-out", required_argument, NULL, O_HITS},
+        {"no-snippets", no_argument, NULL, O_NOSNIP},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int o;
@@ -54,6 +56,7 @@ int main(int argc, char **argv)
             break;
         case O_NOWARM: warmup = 0; break;
         case O_HITS: hits_out = optarg; break;
+        case O_NOSNIP: snippets = 0; break;
         case O_HELP: usage(stdout); return EX_OK;
         default: goto bad;
         }
@@ -82,7 +85,8 @@ int main(int argc, char **argv)
     if (warmup) {
         uint64_t t0 = ps_now_us();
         for (size_t i = 0; i < qs.n; i++) {
-            ps_query q = {.q = qs.q[i], .limit = (uint32_t)limit};
+            ps_query q = {.q = qs.q[i], .limit = (uint32_t)limit,
+                          .snippets = snippets};
             ps_results *r = NULL;
             s = ps_search(db, &q, &r);
             if (s != PS_OK) {
@@ -106,7 +110,8 @@ int main(int argc, char **argv)
     lg_latency lat = {0};
     uint64_t n = 0, t0 = ps_now_us(), deadline = t0 + duration_ms * 1000u, now = t0;
     while (now < deadline) {
-        ps_query q = {.q = qs.q[n % qs.n], .limit = (uint32_t)limit};
+        ps_query q = {.q = qs.q[n % qs.n], .limit = (uint32_t)limit,
+                          .snippets = snippets};
         ps_results *r = NULL;
         uint64_t a = ps_now_us();
         s = ps_search(db, &q, &r);
@@ -130,11 +135,11 @@ int main(int argc, char **argv)
             qps, secs, p50 / 1e3, p95 / 1e3, p99 / 1e3, pmax / 1e3,
             (unsigned long long)errors, (unsigned long long)warm_errors,
             (unsigned long long)with_hits, qs.n);
-    printf("{\"label\":\"inproc\",\"protocol\":\"c-api\",\"connections\":1,\"depth\":1,"
+    printf("{\"label\":\"inproc\",\"protocol\":\"c-api\",\"snippets\":%d,\"connections\":1,\"depth\":1,"
            "\"queries\":%zu,\"warmup_s\":%.3f,\"queries_with_hits\":%llu,\"duration_s\":%.3f,"
            "\"requests\":%llu,\"qps\":%.1f,\"p50_us\":%llu,\"p95_us\":%llu,\"p99_us\":%llu,"
            "\"max_us\":%llu,\"errors\":%llu,\"first_error\":\"%s\"}\n",
-           qs.n, warm_us / 1e6, (unsigned long long)with_hits, secs, (unsigned long long)n, qps,
+           snippets, qs.n, warm_us / 1e6, (unsigned long long)with_hits, secs, (unsigned long long)n, qps,
            (unsigned long long)p50, (unsigned long long)p95, (unsigned long long)p99,
            (unsigned long long)pmax, (unsigned long long)(errors + warm_errors), first_error);
     lg_latency_free(&lat);

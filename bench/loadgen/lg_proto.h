@@ -37,9 +37,10 @@ typedef struct lg_proto {
      * LG_P_READY), -1 on error. */
     int (*on_connect)(void *st, lg_buf *out);
     /* Appends one search request for query q (limit rows) with id msgid
-     * to out.  Returns 0 or -1 (out of memory / query too long). */
+     * to out; snippet: -1 server default, 0 off, 1 on (msgpack only).
+     * Returns 0 or -1 (out of memory / query too long). */
     int (*encode)(void *st, uint32_t msgid, const char *q, uint32_t limit,
-                  lg_buf *out);
+                  int snippet, lg_buf *out);
     /* Parses in[0..len): sets *consumed to the bytes used and returns one
      * of the LG_P_ values; may append handshake bytes to out. */
     int (*parse)(void *st, const uint8_t *in, size_t len, size_t *consumed,

@@ -138,7 +138,8 @@ static void conn_fill(run *r, conn *c)
             break;              /* warm-up: each query once */
         size_t qi = r->next_q++ % r->qs->n;
         uint32_t id = c->next_msgid++;
-        if (r->cfg->proto->encode(c->pst, id, r->qs->q[qi], r->cfg->limit, &c->out) != 0) {
+        if (r->cfg->proto->encode(c->pst, id, r->qs->q[qi], r->cfg->limit,
+                                     r->cfg->snippet, &c->out) != 0) {
             note_error(r, "request encoding failed");
             if (r->measuring)
                 r->st->errors++;

@@ -23,6 +23,7 @@ typedef struct lg_config {
     unsigned depth;
     uint64_t duration_ms;
     uint32_t limit;
+    int snippet;            /* -1 server default, 0 off, 1 on */
     int warmup;             /* one pass over all queries before timing */
     pid_t pid;              /* > 0: sample this process's VmRSS each second */
 } lg_config;

@@ -31,6 +31,7 @@ static void usage(FILE *f)
         "  --depth N            requests in flight per connection (default 1)\n"
         "  --duration D         measured time, e.g. 10s, 500ms, 1m (default 10s)\n"
         "  --limit N            hits asked per query (default 10)\n"
+        "  --snippet on|off     ask for snippets or not (default: the server's default)\n"
         "  --no-warmup          skip the warm-up pass (each query once, untimed)\n"
         "  --pid PID            sample VmRSS of PID every second of the run\n"
         "  --protocol P         msgpack (polysearchd, default) or sphinxql\n"
@@ -96,12 +97,13 @@ static void json_str(const char *s)
 int main(int argc, char **argv)
 {
     lg_config cfg = {.proto = &lg_proto_msgpack, .connections = 1, .depth = 1,
-                     .duration_ms = 10000, .limit = 10, .warmup = 1};
+                     .duration_ms = 10000, .limit = 10, .warmup = 1,
+                     .snippet = -1};
     const char *host = "127.0.0.1", *port_file = NULL, *queries = NULL;
     const char *hits_out = NULL, *label = "";
     uint64_t port = 0, v;
     enum { O_HOST = 1000, O_PORT, O_PORTFILE, O_QUERIES, O_CONN, O_DEPTH, O_DUR,
-           O_LIMIT, O_NOWARM, O_PID, O_PROTO, O_SPHIDX, O_HITS, O_LABEL, O_HELP };
+           O_LIMIT, O_NOWARM, O_PID, O_PROTO, O_SPHIDX, O_HITS, O_LABEL, O_SNIP, O_HELP };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
         {"sphinx-index", required_argument, NULL, O_SPHIDX},
         {"hits-out", required_argument, NULL, O_HITS},
         {"label", required_argument, NULL, O_LABEL},
+        {"snippet", required_argument, NULL, O_SNIP},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     int o;
@@ -165,6 +168,14 @@ int main(int argc, char **argv)
         case O_SPHIDX: lg_sphinxql_index = optarg; break;
         case O_HITS: hits_out = optarg; break;
         case O_LABEL: label = optarg; break;
+        case O_SNIP:
+            if (strcmp(optarg, "on") == 0)
+                cfg.snippet = 1;
+            else if (strcmp(optarg, "off") == 0)
+                cfg.snippet = 0;
+            else
+                goto bad;
+            break;
         case O_HELP: usage(stdout); return EX_OK;
         default: goto bad;
         }
@@ -238,12 +249,12 @@ int main(int argc, char **argv)
             st->first_error[0] ? ", first error: " : "", st->first_error);
     printf("{\"label\":");
     json_str(label);
-    printf(",\"protocol\":\"%s\",\"connections\":%u,\"depth\":%u,\"queries\":%zu,"
+    printf(",\"snippets\":%d,\"protocol\":\"%s\",\"connections\":%u,\"depth\":%u,\"queries\":%zu,"
            "\"warmup_s\":%.3f,\"warmup_replies\":%llu,\"queries_with_hits\":%llu,"
            "\"duration_s\":%.3f,\"requests\":%llu,\"qps\":%.1f,"
            "\"p50_us\":%llu,\"p95_us\":%llu,\"p99_us\":%llu,\"max_us\":%llu,"
            "\"errors\":%llu,\"connections_lost\":%llu,\"first_error\":",
-           cfg.proto->name, cfg.connections, cfg.depth, qs.n, st->warm_us / 1e6,
+           cfg.snippet, cfg.proto->name, cfg.connections, cfg.depth, qs.n, st->warm_us / 1e6,
            (unsigned long long)st->warm_replies, (unsigned long long)st->warm_with_hits, secs,
            (unsigned long long)st->replies, qps, (unsigned long long)p50,
            (unsigned long long)p95, (unsigned long long)p99, (unsigned long long)pmax,

@@ -30,18 +30,22 @@ static int buf_write(void *data, const char *buf, size_t len)
 }
 
 static int mp_encode(void *st, uint32_t msgid, const char *q, uint32_t limit,
-                     lg_buf *out)
+                     int snippet, lg_buf *out)
 {
     (void)st;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, buf_write);
     size_t qlen = strlen(q);
     if (ps_rpc_pack_request(&pk, msgid, "search", 1) != 0
-        || msgpack_pack_map(&pk, 2) != 0
+        || msgpack_pack_map(&pk, snippet >= 0 ? 3 : 2) != 0
         || msgpack_pack_str_with_body(&pk, "q", 1) != 0
         || msgpack_pack_str_with_body(&pk, q, qlen) != 0
         || msgpack_pack_str_with_body(&pk, "limit", 5) != 0
         || msgpack_pack_uint32(&pk, limit) != 0)
+        return -1;
+    if (snippet >= 0
+        && (msgpack_pack_str_with_body(&pk, "snippet", 7) != 0
+            || (snippet ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) != 0))
         return -1;
     return 0;
 }

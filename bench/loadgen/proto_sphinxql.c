@@ -66,8 +66,9 @@ static int append_match(lg_buf *out, const char *q)
 }
 
 static int sq_encode(void *st, uint32_t msgid, const char *q, uint32_t limit,
-                     lg_buf *out)
+                     int snippet, lg_buf *out)
 {
+    (void)snippet;  /* SphinxQL SELECT returns no snippets */
     sq_state *s = st;
     size_t start = out->len;
     char tail[64];
