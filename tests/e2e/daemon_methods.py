@@ -54,6 +54,21 @@ def exercise(c, label):
     return hit, st
 
 
+def run_protocol_example(d):
+    """Runs the Python example of docs/PROTOCOL.md as written."""
+    import re
+    import subprocess
+    with open(os.path.join(pstest.source_dir(), "docs", "PROTOCOL.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    check(len(blocks) == 1, "PROTOCOL.md: expected one python block")
+    env = dict(os.environ, POLYSEARCH_PORT=str(d.port))
+    r = subprocess.run([sys.executable, "-c", blocks[0]], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    out = r.stdout.decode()
+    check(r.returncode == 0, "PROTOCOL.md example failed: %s" % r.stderr.decode()[-500:])
+    check(out.startswith("pong\n") and "error not_found" in out, "example output: %r" % out)
+
+
 def main():
     with pstest.workdir() as tmp:
         db = pstest.build_index(tmp)
@@ -103,6 +118,7 @@ def main():
                       and st2["errors"]["not_found"] >= 1, "error counters %r" % st2["errors"])
             with d.client(unix=True) as c:
                 exercise(c, "unix")
+            run_protocol_example(d)
             rc = d.stop()
             check(rc == 0, "exit status %d after SIGTERM" % rc)
             check(not os.path.exists(d.socket_path), "socket file left behind")
