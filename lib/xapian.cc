@@ -35,9 +35,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace {
@@ -185,49 +185,78 @@ ps_status set_err(ps_db *db, ps_status st, const std::string &m)
     return st;
 }
 
-// Finds the pid of the process holding the lock on path/flintlock, via
-// fcntl(F_GETLK) (classic POSIX locks) then /proc/locks (OFD locks, whose
-// F_GETLK pid is -1).  Returns -1 when unknown.
+// Pid of a process with an open descriptor on `target` (an absolute path)
+// whose fdinfo shows a lock, found by walking /proc/<pid>/fd; -1 if none is
+// visible (other users' processes usually are not).
+long pid_with_locked_fd(const std::string &target)
+{
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return -1;
+    long found = -1;
+    struct dirent *pe;
+    while (found < 0 && (pe = readdir(proc))) {
+        char *end;
+        long pid = strtol(pe->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        std::string fddir = std::string("/proc/") + pe->d_name + "/fd";
+        DIR *fds = opendir(fddir.c_str());
+        if (!fds)
+            continue;
+        struct dirent *fe;
+        while ((fe = readdir(fds))) {
+            char link[4096];
+            std::string fp = fddir + "/" + fe->d_name;
+            ssize_t n = readlink(fp.c_str(), link, sizeof link - 1);
+            if (n <= 0 || (size_t)n != target.size() ||
+                memcmp(link, target.data(), (size_t)n) != 0)
+                continue;
+            std::string info = std::string("/proc/") + pe->d_name + "/fdinfo/" + fe->d_name;
+            FILE *f = fopen(info.c_str(), "re");
+            if (!f)
+                continue;
+            char line[256];
+            while (fgets(line, sizeof line, f))
+                if (strncmp(line, "lock:", 5) == 0 && strstr(line, "WRITE"))
+                    found = pid;
+            fclose(f);
+            if (found > 0)
+                break;
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    return found;
+}
+
+// Finds the pid of the process holding the lock on path/flintlock:
+// fcntl(F_GETLK) answers for classic POSIX locks; Xapian 1.4 uses OFD
+// locks, whose owner pid is -1 there and in /proc/locks, so then look for
+// the process that has flintlock open with a lock in its fdinfo.  Returns
+// -1 when unknown.
 long lock_holder_pid(const std::string &path)
 {
     std::string lf = path + "/flintlock";
     int fd = open(lf.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    struct stat sb;
     long pid = -1;
-    if (fstat(fd, &sb) == 0) {
-        struct flock fl;
-        memset(&fl, 0, sizeof fl);
-        fl.l_type = F_WRLCK;
-        fl.l_whence = SEEK_SET;
-        if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
-            pid = fl.l_pid;
-        if (pid < 0) {
-            FILE *f = fopen("/proc/locks", "re");
-            if (f) {
-                char line[256];
-                char want[64];
-                snprintf(want, sizeof want, "%02x:%02x:%llu",
-                         major(sb.st_dev), minor(sb.st_dev),
-                         (unsigned long long)sb.st_ino);
-                while (fgets(line, sizeof line, f)) {
-                    if (!strstr(line, want))
-                        continue;
-                    char kind[16], adv[16], rw[16];
-                    long p;
-                    const char *q = strchr(line, ':');
-                    if (q && sscanf(q + 1, "%15s %15s %15s %ld", kind, adv, rw,
-                                    &p) == 4 && p > 0) {
-                        pid = p;
-                        break;
-                    }
-                }
-                fclose(f);
-            }
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+        pid = fl.l_pid;
+    close(fd);
+    if (pid < 0) {
+        char *abs = realpath(lf.c_str(), nullptr);
+        if (abs) {
+            std::string target(abs);
+            free(abs);
+            pid = pid_with_locked_fd(target);
         }
     }
-    close(fd);
     return pid;
 }
 

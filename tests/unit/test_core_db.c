@@ -327,6 +327,10 @@ static void test_lock_conflict(void **state)
     assert_non_null(err);
     assert_true(strstr(err, "another writer") != NULL);
     assert_true(strstr(err, p) != NULL);
+    /* The holder is this very process: its pid is named. */
+    char pidtxt[32];
+    snprintf(pidtxt, sizeof pidtxt, "pid %ld", (long)getpid());
+    assert_true(strstr(err, pidtxt) != NULL);
     free(err);
     /* A reader is fine while the writer holds the lock. */
     ps_db *r = NULL;
