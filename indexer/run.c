@@ -497,11 +497,16 @@ static int open_db(runner *r)
     const char *m = msg ? msg : ps_status_str(st);
     int code;
     if (st == PS_ERR_LOCKED) {
-        ps_log(PS_LOG_ERROR, "database %s is locked: %s. Another process "
-               "holds its write lock (a running polysearchd or another "
-               "polysearch-index): stop it, or wait until it has finished "
-               "and retry (with the daemon running, send documents to it "
-               "instead once `--server` exists)", r->o->db_path, m);
+        /* The library names the holder (pid when known) and what to do;
+         * add the advice only when its message lacks it. */
+        if (strstr(m, "stop") != NULL)
+            ps_log(PS_LOG_ERROR, "cannot index into %s: %s", r->o->db_path, m);
+        else
+            ps_log(PS_LOG_ERROR, "cannot index into %s: %s: another process "
+                   "holds the write lock (a running polysearchd or another "
+                   "polysearch-index): stop it, or wait until it has "
+                   "finished and retry, or send the documents to the "
+                   "running daemon", r->o->db_path, m);
         code = EX_TEMPFAIL;
     } else if (st == PS_ERR_NOMEM || st == PS_ERR_INTERNAL) {
         ps_log(PS_LOG_ERROR, "cannot open database %s: %s", r->o->db_path, m);

@@ -22,8 +22,9 @@ done
 printf 'Some text about health.\n' > "$T/doc.txt"
 run second --db "$DB" "$T/doc.txt"
 expect_rc second 75
-expect_err second "locked"
-expect_err second "Another process holds its write lock"
+expect_err second "is locked"
+expect_err second "another writer"
+expect_err second "stop it"
 expect_err second "polysearchd"
 if [ -s "$T/second.out" ]; then fail "locked run printed a summary"; fi
 
