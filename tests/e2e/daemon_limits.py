@@ -183,6 +183,36 @@ def test_disconnects(db, tmp):
     print("disconnects ok")
 
 
+def test_emfile(db, tmp):
+    import resource
+
+    def low_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    with pstest.Daemon(db, tmp, args=["--workers", "1"], preexec_fn=low_fds) as d:
+        socks = []
+        for _ in range(120):    # more than the daemon can accept
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(d.addr)
+            socks.append(s)
+        time.sleep(0.5)
+        cpu0 = d.cpu_seconds()
+        time.sleep(2.0)
+        cpu = (d.cpu_seconds() - cpu0) / 2.0
+        print("EMFILE: daemon CPU %.1f %% while the backlog is full" % (cpu * 100))
+        check(cpu < 0.05, "listener spins on EMFILE: CPU %.0f %%" % (cpu * 100))
+        for s in socks:
+            s.close()
+        ok = pstest.wait_until(lambda: d.fd_count() < 30, 5)
+        check(ok, "fds not released: %d" % d.fd_count())
+        time.sleep(1.2)     # the listener comes back within 1 s
+        with d.client() as c:
+            check(c.call("ping")[1] == "pong", "ping after EMFILE")
+        check("not accepting" in d.log_text(), "EMFILE back-off not logged")
+        check(d.stop() == 0, "exit status")
+    print("emfile ok")
+
+
 def main():
     with pstest.workdir() as tmp:
         db = pstest.build_index(tmp)
@@ -191,6 +221,7 @@ def main():
         test_deadline_idle(db, tmp)
         test_output_cap(db, tmp)
         test_disconnects(db, tmp)
+        test_emfile(db, tmp)
     print("ok")
 
 

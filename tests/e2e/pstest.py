@@ -167,7 +167,7 @@ class Daemon:
     """polysearchd on 127.0.0.1:0 (port file), optionally a Unix socket."""
 
     def __init__(self, db, tmp, socket=False, args=(), listen=("127.0.0.1:0",),
-                 log_name="daemon.log"):
+                 log_name="daemon.log", preexec_fn=None):
         self.tmp = tmp
         self.port_file = os.path.join(tmp, "port")
         with contextlib.suppress(FileNotFoundError):
@@ -182,7 +182,8 @@ class Daemon:
         self.cmd = cmd
         self.log_path = os.path.join(tmp, log_name)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     preexec_fn=preexec_fn)
         self.pid = self.proc.pid
         self.port = self._wait_port()
 
@@ -226,6 +227,12 @@ class Daemon:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
+
+    def cpu_seconds(self):
+        """User + system CPU time consumed so far."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         """Sends sig and returns the exit status (fails after timeout)."""
