@@ -1,5 +1,5 @@
 # End-to-end tests of polysearch-index (bash, each in its own temp dir).
-foreach(_t basic query jsonl lock hostile cli sample enospc)
+foreach(_t basic query jsonl lock hostile cli sample enospc kill9)
   add_test(NAME indexer_${_t}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/indexer_${_t}.sh
                    $<TARGET_FILE:polysearch-index> ${PROJECT_SOURCE_DIR})
