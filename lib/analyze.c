@@ -64,8 +64,15 @@ static const char *const builtin_patterns[] = {
     "logo", "logo *", "* logo", "webleads-tracker",
 };
 
+typedef struct pattern {
+    char *p;        /* folded, space-normalised */
+    size_t len;
+    int plain;      /* no '*' and no "<n>": a plain string comparison */
+    char first;     /* first byte when literal, else 0 (quick rejection) */
+} pattern;
+
 struct ps_boilerplate {
-    char **pats;    /* folded, space-normalised patterns */
+    pattern *pats;
     size_t n, cap;
 };
 
@@ -105,7 +112,7 @@ static int add_pattern(ps_boilerplate *bp, const char *pat, size_t len)
     char *p;
     if (bp->n == bp->cap) {
         size_t ncap = bp->cap ? bp->cap * 2 : 64;
-        char **np = realloc(bp->pats, ncap * sizeof *np);
+        pattern *np = realloc(bp->pats, ncap * sizeof *np);
         if (np == NULL)
             return -1;
         bp->pats = np;
@@ -118,7 +125,12 @@ static int add_pattern(ps_boilerplate *bp, const char *pat, size_t len)
         free(p);
         return 0;
     }
-    bp->pats[bp->n++] = p;
+    bp->pats[bp->n].p = p;
+    bp->pats[bp->n].len = strlen(p);
+    bp->pats[bp->n].plain = strchr(p, '*') == NULL && strstr(p, "<n>") == NULL;
+    bp->pats[bp->n].first =
+        (p[0] == '*' || strncmp(p, "<n>", 3) == 0) ? 0 : p[0];
+    bp->n++;
     return 0;
 }
 
@@ -210,7 +222,7 @@ void ps_boilerplate_free(ps_boilerplate *bp)
     if (bp == NULL)
         return;
     for (size_t i = 0; i < bp->n; i++)
-        free(bp->pats[i]);
+        free(bp->pats[i].p);
     free(bp->pats);
     free(bp);
 }
@@ -309,8 +321,15 @@ int ps_boilerplate_line(const ps_boilerplate *bp, const char *line,
     if (norm == NULL)
         return 0;       /* out of memory: keep the line */
     nlen = strlen(norm);
-    for (size_t i = 0; i < bp->n && !hit; i++)
-        hit = glob_match(bp->pats[i], norm, nlen);
+    for (size_t i = 0; i < bp->n && !hit; i++) {
+        const pattern *pt = &bp->pats[i];
+        if (pt->first != 0 && pt->first != norm[0])
+            continue;
+        if (pt->plain)
+            hit = pt->len == nlen && memcmp(pt->p, norm, nlen) == 0;
+        else
+            hit = glob_match(pt->p, norm, nlen);
+    }
     free(norm);
     return hit;
 }

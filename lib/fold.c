@@ -110,6 +110,37 @@ static const char *expand2(utf8proc_int32_t cp)
     }
 }
 
+/* 1 when text[0..len) is pure ASCII. */
+static int is_ascii(const char *text, size_t len)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < len; i++)
+        acc |= (unsigned char)text[i];
+    return acc < 0x80;
+}
+
+/* Fast path for ASCII: NFKD and NFKC leave ASCII unchanged and full case
+ * folding of ASCII is tolower(), so only case and NUL need handling. */
+static char *fold_ascii(const char *text, size_t len, int casefold)
+{
+    char *out;
+    if (len == SIZE_MAX)
+        return NULL;
+    out = malloc(len + 1);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\0')
+            c = ' ';
+        else if (casefold && c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        out[i] = c;
+    }
+    out[len] = '\0';
+    return out;
+}
+
 static char *fold_common(const char *text, size_t len, int casefold)
 {
     utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
@@ -122,6 +153,8 @@ static char *fold_common(const char *text, size_t len, int casefold)
 
     if (text == NULL)
         len = 0;
+    if (len == 0 || is_ascii(text, len))
+        return fold_ascii(text, len, casefold);
     san = sanitize(text != NULL ? text : "", len, &slen);
     if (san == NULL)
         return NULL;
