@@ -423,6 +423,45 @@ static void test_reopen_revision(void **state)
     free(p);
 }
 
+/* A reader left two commits behind while the writer rewrites most blocks
+ * gets DatabaseModifiedError from Xapian; ps_search reopens and retries
+ * once, so the caller sees results at the new revision. */
+static void test_modified_retry(void **state)
+{
+    (void)state;
+    ps_db *w = open_w("db");
+    static char body[4096];
+    char id[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        snprintf(body, sizeof body, "zebra w%d", i);
+        ps_doc_in d = {.id = id, .body = body, .lang = "en"};
+        assert_int_equal(ps_db_put(w, &d, NULL), PS_OK);
+    }
+    assert_int_equal(ps_db_commit(w), PS_OK);
+    ps_db *r = open_r("db");
+    uint64_t rev0 = ps_db_revision(r);
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 300; i++) {
+            snprintf(id, sizeof id, "d%d", i);
+            snprintf(body, sizeof body, "zebra round%d w%d", round, i);
+            ps_doc_in d = {.id = id, .body = body, .lang = "en"};
+            assert_int_equal(ps_db_put(w, &d, NULL), PS_OK);
+        }
+        assert_int_equal(ps_db_commit(w), PS_OK);
+    }
+    ps_query q = {.q = "zebra", .limit = 1000};
+    ps_results *res = NULL;
+    assert_int_equal(ps_search(r, &q, &res), PS_OK);
+    assert_int_equal(res->nhits, 300);
+    ps_results_free(res);
+    /* Only the retry path reopens inside ps_search. */
+    assert_true(ps_db_revision(r) > rev0);
+    assert_int_equal(ps_db_revision(r), ps_db_revision(w));
+    ps_db_close(r);
+    ps_db_close(w);
+}
+
 /* ---- exception mapping -------------------------------------------- */
 
 static void test_corrupt_db(void **state)
@@ -550,6 +589,54 @@ static void test_commit_io_error(void **state)
     free(p);
 }
 
+/* Allocation failure inside the library (C helpers returning NULL, or
+ * std::bad_alloc from Xapian) comes back as PS_ERR_NOMEM.  Forced with
+ * RLIMIT_AS in a child; skipped under AddressSanitizer, which reserves
+ * terabytes of address space. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#else
+    char *p = tcu_path(g_dir, "db");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        ps_db *cw = NULL;
+        if (ps_db_open(p, PS_DB_WRITE, &cw, NULL) != PS_OK)
+            _exit(10);
+        size_t n = 48u << 20;
+        char *body = malloc(n + 1);
+        if (!body)
+            _exit(11);
+        for (size_t i = 0; i < n; i++)
+            body[i] = (i % 8 == 7) ? ' ' : 'a' + (char)(i % 7);
+        body[n] = '\0';
+        unsigned long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%lu", &pages) != 1)
+            _exit(12);
+        fclose(f);
+        rlim_t cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+        struct rlimit rl = {cur + (16u << 20), cur + (16u << 20)};
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(13);
+        ps_doc_in d = {.id = "huge", .body = body, .lang = "en"};
+        ps_status st = ps_db_put(cw, &d, NULL);
+        int ok = st == PS_ERR_NOMEM && strstr(ps_db_errmsg(cw), "memory");
+        if (!ok)
+            fprintf(stderr, "put under RLIMIT_AS: %d %s\n", st, ps_db_errmsg(cw));
+        _exit(ok ? 0 : 14);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    free(p);
+#endif
+}
+
 static void test_stem(void **state)
 {
     (void)state;
@@ -581,8 +668,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_revision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modified_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_io_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
