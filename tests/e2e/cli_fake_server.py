@@ -38,10 +38,23 @@ HOSTILE = {"total": 1, "took_us": 5, "hits": [{
     "rank": 1, "snippet": "safe \x1b[31mred\x1b[0m text", "highlights": [[0, 4]]}]}
 
 
+ADDS = []
+
+
 def answer(conn, msgid, method, args):
     """Sends the scripted reply for one request; returns False to close."""
     q = args.get("q", "") if isinstance(args, dict) else ""
-    if method == "ping":
+    if method == "add":
+        docs = args["docs"]
+        ADDS.append(docs)
+        rej = [{"index": i, "reason": "scripted rejection"} for i, d in enumerate(docs)
+               if "REJECT" in d["body"]]
+        conn.sendall(msgpack.packb([1, msgid, None, {
+            "added": len(docs) - len(rej), "replaced": 0, "unchanged": 0, "rejected": rej}]))
+    elif method == "delete":
+        conn.sendall(msgpack.packb([1, msgid, None, {"deleted": len(args["ids"]) - 1,
+                                                      "not_found": 1}]))
+    elif method == "ping":
         conn.sendall(msgpack.packb([1, msgid, None, "pong"]))
     elif q == "slow":
         time.sleep(3)
@@ -96,11 +109,51 @@ def handle(conn, stop):
         conn.close()
 
 
-def run(args, server, timeout=20):
-    r = subprocess.run([CLI, "--server", server] + args, stdout=subprocess.PIPE,
+def run(args, server, timeout=20, stdin=None):
+    r = subprocess.run([CLI, "--server", server] + args, stdout=subprocess.PIPE, input=stdin,
                        stderr=subprocess.PIPE, timeout=timeout,
                        env={k: v for k, v in os.environ.items() if k != "NO_COLOR"})
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def test_add(addr):
+    """polysearch add: JSON Lines, text files, stdin, batching, rejections."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pscadd", dir="/tmp") as tmp:
+        txt = os.path.join(tmp, "note-one.txt")
+        with open(txt, "w", encoding="utf-8") as f:
+            f.write("Titre\n\nCorps du texte, sant\u00e9.\n")
+        bad = os.path.join(tmp, "bin.txt")
+        with open(bad, "wb") as f:
+            f.write(b"abc\x00\xff")
+        jl = os.path.join(tmp, "many.jsonl")
+        with open(jl, "w", encoding="utf-8") as f:
+            for i in range(1500):
+                body = "REJECT me" if i == 1200 else "doc %d" % i
+                f.write(json.dumps({"id": "d%d" % i, "body": body}) + "\n")
+        del ADDS[:]
+        rc, out, err = run(["add", txt, jl, bad, os.path.join(tmp, "missing.txt")], addr)
+        check(rc == 65, "add with rejections/bad files: exit %d %r" % (rc, err))
+        check(out == "added 1500, replaced 0, unchanged 0, rejected 1, invalid input 2\n",
+              "add summary %r" % out)
+        check("many.jsonl:1201: document 'd1200' rejected: scripted rejection" in err, err)
+        check("bin.txt: not valid UTF-8" in err and "missing.txt: cannot open" in err, err)
+        sizes = [len(b) for b in ADDS]
+        check(sum(sizes) == 1501 and max(sizes) <= 1000 and len(sizes) >= 2, "batches %r" % sizes)
+        check(ADDS[0][0] == {"id": "note-one", "body": "Titre\n\nCorps du texte, sant\u00e9.\n"},
+              "text file document %r" % ADDS[0][0])
+        rc, out, err = run(["--json", "add", "-"], addr,
+                           stdin=b'{"id":"s1","body":"x","lang":"fr","date":"2024-01-02"}\n')
+        res = json.loads(out)
+        check(rc == 0 and res["added"] == 1 and res["rejected"] == [] and res["invalid"] == [],
+              "stdin add %d %r" % (rc, out))
+        check(ADDS[-1] == [{"id": "s1", "body": "x", "lang": "fr", "date": "2024-01-02"}],
+              "stdin doc %r" % ADDS[-1])
+        rc, out, err = run(["add", "-"], addr, stdin=b'{"body":"no id"}\n[1]\n')
+        check(rc == 65 and "<stdin>:1: missing \"id\"" in err and "<stdin>:2: not a JSON object" in err,
+              "stdin bad lines %d %r" % (rc, err))
+        rc, out, err = run(["delete", "a", "b"], addr)
+        check(rc == 0 and out == "deleted 1, not found 1\n", "delete %r" % out)
 
 
 def main():
@@ -148,6 +201,8 @@ def main():
         rc, out, err = run(["--json", "search", "hostile"], addr)
         hit = json.loads(out)["hits"][0]
         check(hit["title"] == HOSTILE["hits"][0]["title"], "JSON keeps the exact text")
+
+        test_add(addr)
     finally:
         stop.set()
         t.join(2)
