@@ -934,7 +934,9 @@ ps_status search_once(search_ctx &c, ps_results **out)
 
     Xapian::QueryParser exact;
     setup_parser(exact, d, c.maxw);
-    Xapian::Query query = Xapian::Query::MatchAll;
+    // Not Query::MatchAll: copying that shared static bumps a non-atomic
+    // refcount, a data race between daemon workers (found by TSan).
+    Xapian::Query query{std::string()};
     Xapian::Query exact_q;
     if (!match_all) {
         unsigned spell = q->spelling ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION : 0;
