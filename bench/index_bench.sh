@@ -139,8 +139,8 @@ rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=Tru
 print(f"### Indexing ({time.strftime('%Y-%m-%d %H:%M %Z')}, commit {rev})\n")
 print(f"Machine: {nproc} cores, {mem:.1f} GiB RAM, load average {l0} at start, {l1} at end "
       "(the machine is shared: figures vary; compare the ratios within one run).")
-print("Rerun: `bench/index_bench.sh`" + (f" --only {only}" if only else "")
-      + " (Release build in build-bench-rel/; everything under `nice -n 10`).\n")
+print("Rerun: `bench/index_bench.sh" + (f" --only {only}" if only else "")
+      + "` (Release build in build-bench-rel/; everything under `nice -n 10`).\n")
 print("| input | engine | docs | wall s | docs/s | MB/s | CPU % | peak RSS MiB | index MB | exit |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 by = {}
