@@ -78,6 +78,22 @@ static word *split_words(const char *text, size_t len, size_t *n)
     return w;
 }
 
+/* ps_fold() of one word; plain ASCII words (most of them) are folded by
+ * lower-casing, which is what ps_fold() does to ASCII. */
+static char *fold_word(const char *w, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)w[i] >= 0x80)
+            return ps_fold(w, len);
+    char *f = malloc(len + 1);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        f[i] = (w[i] >= 'A' && w[i] <= 'Z') ? (char)(w[i] + 32) : w[i];
+    f[len] = '\0';
+    return f;
+}
+
 /* Marks the words that match the query.  Returns 0 or -1 (allocation). */
 static int match_words(const char *text, word *w, size_t n, const char *lang,
                        const ps_snippet_terms *q)
@@ -96,14 +112,17 @@ static int match_words(const char *text, word *w, size_t n, const char *lang,
                 goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char *f = ps_fold(text + w[i].off, w[i].len);
+        char *f = fold_word(text + w[i].off, w[i].len);
         if (!f)
             goto out;
         char *st = NULL;
         for (size_t t = 0; t < q->nterms && w[i].tid < 0; t++) {
             if (strcmp(f, q->terms[t]) == 0) {
                 w[i].tid = (long)t;
-            } else if (qstem) {
+            } else if (qstem && qstem[t][0] == f[0]) {
+                /* Snowball stemmers rewrite suffixes, never the first
+                 * letter: only words starting like the query stem are
+                 * stemmed. */
                 if (!st && !(st = ps_stem(lang, f))) {
                     free(f);
                     goto out;
