@@ -223,6 +223,7 @@ int main(int argc, char **argv)
     o.timeout_ms = PSC_DEFAULT_TIMEOUT_MS;
     psc_search_args a;
     psc_search_args_init(&a);
+    a.spelling = 1; /* "did you mean" when there are no hits */
     uint64_t v;
     int ch;
     while ((ch = getopt_long(argc, argv, "s:n:l:jt:hV", long_opts, NULL)) !=

@@ -52,6 +52,12 @@ def main():
         for f in ("client_example.c", "Makefile"):
             shutil.copy(os.path.join(SRC, "docs", "examples", f), ex)
         env = {"PKG_CONFIG_PATH": ":".join(pcs)}
+        # A sanitized build's library needs the sanitizer runtime linked in
+        # the program too.
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("POLYSEARCH_SANITIZE:") and line.split("=", 1)[1].strip():
+                    env["CFLAGS"] = "-g -fsanitize=" + line.split("=", 1)[1].strip()
         rc, out, err = run(["make", "-C", ex], env=env)
         check(rc == 0, "example build failed:\n%s%s" % (out, err))
 
