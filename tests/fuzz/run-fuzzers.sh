@@ -44,6 +44,7 @@ set +e
 "$build/tests/fuzz_scanner" -max_total_time="$secs" \
     -malloc_limit_mb=64 -rss_limit_mb=512 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$out/artifacts/" \
+    -dict="$here/scanner.dict" \
     "$out/work" "$corpus" >"$log" 2>&1
 rc=$?
 set -e
