@@ -3,6 +3,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +28,7 @@ typedef struct conn {
     uint64_t frame_start_us;    /* 0: no partial frame being received */
     struct event *timer;        /* frame deadline / stalled output / flush */
     unsigned pending;           /* jobs at the workers */
+    atomic_int gone;            /* socket closed: workers skip its jobs */
     int closing;                /* close once answered and flushed */
     int paused;                 /* reading paused: output over max_output */
 } conn;
@@ -62,6 +64,7 @@ static void conn_close(conn *c, const char *why)
     c->timer = NULL;
     c->srv->nconns--;
     if (c->pending == 0) conn_unlink_free(c);
+    else atomic_store(&c->gone, 1);
 }
 
 static void arm(conn *c, uint64_t ms)
@@ -181,6 +184,7 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
         return;
     }
     job *j = job_new(c, me, m->msgid);
+    if (j) j->gone = &c->gone;
     if (!j) {
         reply_error(c, m->msgid, ERR_INTERNAL, "out of memory");
         stats_record(&s->stats, ERR_INTERNAL, 0);
@@ -387,6 +391,7 @@ void conn_accept(server *s, evutil_socket_t fd)
     if (s->nconns >= s->cfg->max_clients) { refuse(s, fd); return; }
     evutil_make_socket_nonblocking(fd);
     conn *c = calloc(1, sizeof *c);
+    if (c) atomic_init(&c->gone, 0);
     if (!c) { evutil_closesocket(fd); return; }
     c->srv = s;
     c->id = ++s->conn_seq;

@@ -8,6 +8,7 @@
 #ifndef SEARCHD_JOB_H
 #define SEARCHD_JOB_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <msgpack.h>
 
@@ -19,6 +20,8 @@ struct method;
 typedef struct job {
     struct job *next;           /* queue link */
     struct conn *conn;          /* I/O thread only */
+    const atomic_int *gone;     /* set by the I/O thread when the client
+                                   disconnected: workers skip the job */
     const struct method *method;
     uint32_t msgid;
     uint64_t ready_us;          /* request complete (latency origin) */

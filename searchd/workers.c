@@ -129,7 +129,10 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
 
         j->next = NULL;
-        if (ps_now_us() > j->deadline_us) {
+        if (j->gone && atomic_load(j->gone)) {
+            j->err = ERR_INTERNAL;      /* nobody will read the answer */
+            snprintf(j->errmsg, sizeof j->errmsg, "client gone");
+        } else if (ps_now_us() > j->deadline_us) {
             j->err = ERR_TIMEOUT;
             snprintf(j->errmsg, sizeof j->errmsg,
                      "deadline of %llu ms passed while queued",

@@ -11,6 +11,6 @@ foreach(_t methods pipeline hostile limits lifecycle)
              COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_${_t}.py)
     set_tests_properties(e2e_daemon_${_t} PROPERTIES LABELS e2e TIMEOUT 300
       SKIP_RETURN_CODE 77
-      ENVIRONMENT "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_ps_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+      ENVIRONMENT "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_ps_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
   endif()
 endforeach()

@@ -203,7 +203,7 @@ def main():
                     r0 = d.rss_kb()
                     run_case(d, name, data, expect)
                     after_case(d, name, pid, base_fds)
-                    if rnd > 0 and name.endswith("-huge"):
+                    if rnd > 0 and name.endswith("-huge") and not pstest.sanitized():
                         check(d.rss_kb() - r0 < 1024, "%s: RSS grew %d KiB" % (name, d.rss_kb() - r0))
                 with d.client() as c:
                     for q in HOSTILE_QUERIES:
@@ -223,7 +223,7 @@ def main():
             by.join(10)
             check(not by.errors, "bystander saw %d errors: %r" % (len(by.errors), by.errors[:3]))
             check(by.n > 20, "bystander made only %d requests" % by.n)
-            check(rss[-1] - rss[0] <= 2048, "RSS grew from %d to %d KiB" % (rss[0], rss[-1]))
+            check(rss[-1] - rss[0] <= 2048 or pstest.sanitized(), "RSS grew from %d to %d KiB" % (rss[0], rss[-1]))
             lat = sorted(by.lat)
             print("bystander: %d searches, 0 errors, p50 %.1f ms, p99 %.1f ms"
                   % (len(lat), lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000))

@@ -133,7 +133,7 @@ def test_commit_visibility_and_hup(tmp, db):
 def test_sigterm_in_flight(tmp, db):
     with pstest.Daemon(db, tmp, socket=True, args=["--workers", "2", "--queue", "1000"]) as d:
         clients = [d.client() for _ in range(3)] + [d.client(unix=True)]
-        n = 150
+        n = 50
         for c in clients:
             c.send(b"".join(msgpack.packb([0, i, "search", [{"q": "sante OR innovation",
                                                                "limit": 50}]])

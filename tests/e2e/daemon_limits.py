@@ -170,7 +170,9 @@ def test_disconnects(db, tmp):
             if i == 300:
                 r0 = d.rss_kb()
         check(d.alive(), "daemon died")
-        check(pstest.wait_until(lambda: d.fd_count() <= base, 3),
+        # Cleanly closed clients may be half-closed: their queued requests
+        # are still answered, so allow time for slow (sanitizer) builds.
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 30),
               "fds %d, baseline %d" % (d.fd_count(), base))
         with d.client() as c:
             check(c.call("ping")[1] == "pong", "ping after disconnects")
@@ -178,7 +180,7 @@ def test_disconnects(db, tmp):
             check(st["connections"] == 1, "connections %d" % st["connections"])
         growth = d.rss_kb() - r0
         print("1500 mid-search disconnects: RSS growth %d KiB" % growth)
-        check(growth < 4096, "RSS grew %d KiB" % growth)
+        check(growth < 4096 or pstest.sanitized(), "RSS grew %d KiB" % growth)
         check(d.stop() == 0, "exit status")
     print("disconnects ok")
 

@@ -257,6 +257,12 @@ class Daemon:
         self.log.close()
 
 
+def sanitized():
+    """True when the daemon is a sanitizer build (RSS figures meaningless:
+    shadow memory, allocator quarantine)."""
+    return bool(os.environ.get("PS_SANITIZE"))
+
+
 def wait_until(pred, timeout, step=0.02):
     """Polls pred() until it is true or timeout seconds passed; returns it."""
     deadline = time.monotonic() + timeout
