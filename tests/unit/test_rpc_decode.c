@@ -528,6 +528,21 @@ static void test_args_keys(void **state)
         assert_true(strlen(err) < 100);
         assert_non_null(strstr(err, "kkk..."));
     }
+    {   /* Shortened without cutting a UTF-8 sequence in half. */
+        char key[81];
+        search_args a;
+        char err[256];
+        key[0] = 'a';
+        for (int i = 0; i < 40; i++)
+            memcpy(key + 1 + 2 * i, "\xc3\xa9", 2);
+        begin_map(f, 1);
+        pack_raw_str(&f->pk, key, sizeof key);
+        msgpack_pack_uint8(&f->pk, 1);
+        assert_int_equal(parse(f, &a, err, sizeof err), -1);
+        assert_true(ps_utf8_valid(err, strlen(err)));
+        assert_non_null(strstr(err, "\xc3\xa9..."));
+        assert_true(strlen(err) <= strlen("unknown argument ''") + 63 + 3);
+    }
 }
 
 static void test_args_types(void **state)
