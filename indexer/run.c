@@ -78,6 +78,12 @@ static int status_exit(ps_status st)
  * after ps_db_commit() returned PS_OK.  Returns 0 or -1 (r->fatal set). */
 static int commit(runner *r)
 {
+    if (r->o->sink != NULL) {           /* --server: the daemon commits */
+        int rc = r->o->sink->flush(r->o->sink->ctx, &r->st);
+        if (rc != 0)
+            r->fatal = rc;
+        return rc != 0 ? -1 : 0;
+    }
     if (r->pending == 0)
         return 0;
     ps_status st = ps_db_commit(r->db);
@@ -124,6 +130,12 @@ static int mark_seen(runner *r, const char *id, const char *where)
  * input for warnings. */
 static void store_doc(runner *r, const ps_doc_in *d, const char *where)
 {
+    if (r->o->sink != NULL) {           /* --server: no local database */
+        int rc = r->o->sink->put(r->o->sink->ctx, d, where, &r->st);
+        if (rc != 0)
+            r->fatal = rc;
+        return;
+    }
     ps_put_outcome out = PS_PUT_ADDED;
     ps_status st = ps_db_put(r->db, d, &out);
     if (st == PS_ERR_INVALID) {
@@ -429,6 +441,10 @@ static int collect_unseen(const char *id, void *ctx)
 
 static void prune(runner *r)
 {
+    if (r->db == NULL) {
+        rwarn(r, "--prune not done: the daemon protocol cannot list ids");
+        return;
+    }
     if (r->st.failed > 0 || r->prune_unsafe) {
         rwarn(r, "--prune not done: some inputs failed, so the list of "
               "current documents is incomplete");
@@ -470,6 +486,17 @@ static void prune(runner *r)
 }
 
 /* ---- The run ---------------------------------------------------------- */
+
+/* Id of path, a file under root (run_opts.id_root), as a walk of root
+ * would derive it.  Returns a malloc'd string or NULL (out of memory). */
+static char *id_under_root(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    if (n > 0 && strncmp(path, root, n) == 0 &&
+        (path[n] == '/' || root[n - 1] == '/'))
+        return walk_id_from_relpath(path + n);
+    return walk_id_from_file(path);
+}
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -612,10 +639,13 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         code = EX_SOFTWARE;
         goto out;
     }
-    code = open_db(&r);
+    if (o->db != NULL)
+        r.db = o->db;                   /* held by the caller (--watch) */
+    else if (o->sink == NULL)
+        code = open_db(&r);
     if (code != 0)
         goto out;
-    if (o->boilerplate != NULL) {
+    if (o->boilerplate != NULL && r.db != NULL) {
         ps_status st = ps_db_set_boilerplate_file(r.db, o->boilerplate);
         if (st != PS_OK) {
             ps_log(PS_LOG_ERROR, "%s: cannot load boilerplate list: %s: %s",
@@ -642,7 +672,8 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             index_jsonl(&r, fd, inputs[i]);
             close(fd);
         } else {
-            char *id = walk_id_from_file(inputs[i]);
+            char *id = o->id_root ? id_under_root(o->id_root, inputs[i])
+                                  : walk_id_from_file(inputs[i]);
             if (id == NULL) {
                 ps_log(PS_LOG_ERROR, "out of memory");
                 r.fatal = EX_SOFTWARE;
@@ -668,7 +699,14 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             commit(&r);
     }
     progress_clear(&r.prog);
-    if (r.fatal != 0) {
+    if (r.db == NULL || r.db == o->db) {
+        /* --server, or a database the caller keeps open (--watch). */
+        if (r.fatal != 0 && r.db != NULL)
+            ps_db_cancel(r.db);
+        r.db = NULL;
+        code = r.fatal != 0 ? r.fatal : g_stop ? 128 + (int)g_stop
+             : r.st.failed > 0 ? EX_DATAERR : 0;
+    } else if (r.fatal != 0) {
         /* Drop what a failed commit left pending so close() does not try
          * to commit it again. */
         ps_db_cancel(r.db);
@@ -693,7 +731,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
                "far were committed, the rest of the input was not read",
                (int)g_stop);
     }
-    {
+    if (!o->no_summary) {
         double secs = (double)(ps_now_us() - t0) / 1e6;
         uint64_t done = r.st.added + r.st.updated + r.st.unchanged;
         printf("added %llu, updated %llu, unchanged %llu, deleted %llu, "

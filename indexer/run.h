@@ -8,6 +8,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "polysearch.h"
+
+struct run_stats;
+
+/* Where documents go instead of a local database (polysearch-index
+ * --server: remote.h).  Used by the thread that calls run_index(). */
+typedef struct run_sink {
+    void *ctx;
+    /* Takes one parsed document (valid during the call only; `where` names
+     * its file or FILE:LINE for warnings) and counts its outcome in *st,
+     * possibly later, at a flush.  Returns 0, or a <sysexits.h> code that
+     * ends the run. */
+    int (*put)(void *ctx, const ps_doc_in *d, const char *where,
+               struct run_stats *st);
+    /* Sends what put() kept and waits until it is committed; called where
+     * a local run commits.  Returns 0 or a <sysexits.h> code. */
+    int (*flush)(void *ctx, struct run_stats *st);
+} run_sink;
+
 typedef struct run_opts {
     const char *db_path;        /* database directory */
     const char *lang;           /* default language, NULL = detect */
@@ -19,6 +38,17 @@ typedef struct run_opts {
     int quiet;                  /* no progress line, no info logs */
     uint64_t batch;             /* commit every `batch` written docs */
     uint64_t max_doc_bytes;     /* larger files / lines are skipped */
+    /* Live reindexing (--watch, --server: watch.h, remote.h): */
+    ps_db *db;                  /* NULL: open db_path for the run; else an
+                                   open writable database owned by the
+                                   caller: used and committed, not closed */
+    const run_sink *sink;       /* NULL: local database; else documents go
+                                   to the sink and no database is opened
+                                   (--prune is then not done) */
+    const char *id_root;        /* NULL: a FILE input's id is its base name;
+                                   else FILE inputs are paths id_root/REL
+                                   and get the id a walk of id_root gives */
+    int no_summary;             /* do not print the summary line */
 } run_opts;
 
 typedef struct run_stats {
