@@ -115,6 +115,75 @@ ps_status ps_db_cancel(ps_db *db) PS_NOEXCEPT;
  * thread. */
 ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path) PS_NOEXCEPT;
 
+/* ---- Writing in two steps: analysis on any thread, write on the owner ---
+ *
+ * ps_db_put() is ps_doc_prepare() followed by ps_db_put_prepared().  A
+ * bulk writer can run the analysis (validation, language ID, title,
+ * boilerplate cleaning, folding, stemming: everything but the write) on
+ * worker threads and keep only the writes on the thread that owns the
+ * writable handle.  To skip unchanged documents before analysing them,
+ * compute ps_doc_content_hash() and ask ps_db_check_unchanged(). */
+
+/* The matcher type of analyze.h (an identical typedef is allowed). */
+typedef struct ps_boilerplate ps_boilerplate;
+
+/* A document analysed and ready to write: the Xapian document (terms,
+ * positions, values, stored fields) plus the title words for the spelling
+ * table.  Opaque; holds no database handle. */
+typedef struct ps_prepared ps_prepared;
+
+/* Content hash of a document as ps_db_put() stores it (value 2, and the
+ * "hash" field of ps_db_get): 16 lower-case hex digits and a NUL written
+ * to out[0..17).  Covers title, body, lang, date and url exactly as given
+ * (an unset lang hashes like "": the same input always gives the same
+ * hash).  Pure; any thread. */
+void ps_doc_content_hash(const ps_doc_in *doc, char out[17]) PS_NOEXCEPT;
+
+/* Sets *unchanged to 1 when a document with this id is stored (committed
+ * or not yet committed on this handle) with content hash hash_hex, else
+ * to 0.  PS_ERR_INVALID for an invalid id or a NULL argument.  Any handle
+ * (reads only).  Owner thread. */
+ps_status ps_db_check_unchanged(ps_db *db, const char *id,
+                                const char *hash_hex, int *unchanged) PS_NOEXCEPT;
+
+/* The boilerplate matcher this handle uses for ps_db_put() (the built-in
+ * list, or the one loaded by ps_db_set_boilerplate_file()).  NULL only on
+ * allocation failure.  The matcher is immutable, so any number of threads
+ * may pass it to ps_doc_prepare() at once; it stays valid until the next
+ * ps_db_set_boilerplate_file() or ps_db_close() on the handle, which the
+ * owner must not call while other threads use it.  Owner thread. */
+const ps_boilerplate *ps_db_boilerplate(ps_db *db) PS_NOEXCEPT;
+
+/* Analyses doc into a new prepared document (*out; caller frees with
+ * ps_prepared_free()).  The strings of doc are borrowed for the call only.
+ * bp: boilerplate matcher for title derivation and cleaning (usually
+ * ps_db_boilerplate()); NULL -> the built-in list.  Errors (*out NULL):
+ * PS_ERR_INVALID for a missing/too long id, a missing body, a bad lang
+ * code or a bad date, PS_ERR_NOMEM, PS_ERR_INTERNAL; then, when errmsg is
+ * not NULL, *errmsg is a malloc'd message (caller frees; the same text
+ * ps_db_put() would leave in ps_db_errmsg()); on success *errmsg is NULL.
+ * Touches no database: any thread, any number of threads at once. */
+ps_status ps_doc_prepare(const ps_doc_in *doc, const ps_boilerplate *bp,
+                         ps_prepared **out, char **errmsg) PS_NOEXCEPT;
+
+/* Writes a prepared document like ps_db_put(): compares the content hash
+ * with the stored one at this moment (so writes in input order keep "the
+ * later duplicate wins"), and when it differs adds the title words to the
+ * spelling table and adds or replaces the document.  *outcome (may be
+ * NULL) as for ps_db_put().  Does NOT take ownership: p is unchanged and
+ * the caller still frees it (writing it twice gives PS_PUT_UNCHANGED).
+ * Durable only after ps_db_commit().  Owner thread of a writable handle;
+ * p may have been prepared on any thread (hand it over with the usual
+ * synchronisation, e.g. a mutex-protected queue). */
+ps_status ps_db_put_prepared(ps_db *db, const ps_prepared *p,
+                             ps_put_outcome *outcome) PS_NOEXCEPT;
+
+/* Id of a prepared document (valid while p lives).  Any thread holding p. */
+const char *ps_prepared_id(const ps_prepared *p) PS_NOEXCEPT;
+
+/* Frees a prepared document (NULL is fine).  Any thread holding p. */
+void ps_prepared_free(ps_prepared *p) PS_NOEXCEPT;
+
 /* ---- Reading ---------------------------------------------------------- */
 
 /* Fetches the stored document.  *out is a new block (caller frees with

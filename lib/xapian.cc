@@ -363,33 +363,96 @@ void split_apostrophes(char *s)
             *s = ' ';
 }
 
-ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
-{
-    if (!d || !valid_id(d->id))
-        return set_err(db, PS_ERR_INVALID,
-                       "document id missing, empty or longer than " +
-                           std::to_string(PS_MAX_ID_BYTES) + " bytes");
-    if (!d->body)
-        return set_err(db, PS_ERR_INVALID, "document body missing");
-    if (!empty(d->lang) && !ps_lang_valid(d->lang))
-        return set_err(db, PS_ERR_INVALID,
-                       std::string("unsupported language code '") + d->lang + "'");
-    char datekey[PS_DATE_KEY_LEN + 1] = "";
-    if (!empty(d->date) && ps_date_normalize(d->date, 0, datekey) != 0)
-        return set_err(db, PS_ERR_INVALID,
-                       std::string("invalid ISO 8601 date '") + d->date + "'");
+}  // namespace
 
-    // Fast path: same content hash as stored -> nothing to do.
-    char hash[17];
-    ps_content_hash(d->title, d->body, d->lang, d->date, d->url, hash);
-    std::string idterm = std::string(PFX_ID) + d->id;
-    Xapian::WritableDatabase &w = db->wdb;
-    Xapian::docid old = find_id(w, idterm);
-    if (old && w.get_document(old, Xapian::DOC_ASSUME_VALID).get_value(SLOT_HASH) == hash) {
-        if (outcome)
-            *outcome = PS_PUT_UNCHANGED;
-        return PS_OK;
+// A document analysed by ps_doc_prepare(), ready for ps_db_put_prepared().
+struct ps_prepared {
+    std::string id;
+    std::string idterm;
+    std::string hash;
+    Xapian::Document doc;
+    // Title words for the spelling table, with their occurrence counts
+    // (what TermGenerator's FLAG_SPELLING would add: every unprefixed,
+    // unstemmed term of the folded title, once per occurrence).
+    std::vector<std::pair<std::string, Xapian::termcount>> spelling;
+};
+
+namespace {
+
+// Checks the fields of d.  Returns PS_OK, or PS_ERR_INVALID with the
+// message in err.  datekey receives the normalised date ("" when none).
+ps_status validate_doc(const ps_doc_in *d, std::string &err,
+                       char datekey[PS_DATE_KEY_LEN + 1])
+{
+    datekey[0] = '\0';
+    if (!d || !valid_id(d->id)) {
+        err = "document id missing, empty or longer than " +
+              std::to_string(PS_MAX_ID_BYTES) + " bytes";
+        return PS_ERR_INVALID;
     }
+    if (!d->body) {
+        err = "document body missing";
+        return PS_ERR_INVALID;
+    }
+    if (!empty(d->lang) && !ps_lang_valid(d->lang)) {
+        err = std::string("unsupported language code '") + d->lang + "'";
+        return PS_ERR_INVALID;
+    }
+    if (!empty(d->date) && ps_date_normalize(d->date, 0, datekey) != 0) {
+        err = std::string("invalid ISO 8601 date '") + d->date + "'";
+        return PS_ERR_INVALID;
+    }
+    return PS_OK;
+}
+
+void content_hash(const ps_doc_in *d, char out[17])
+{
+    ps_content_hash(d->title, d->body, d->lang, d->date, d->url, out);
+}
+
+// True when the document stored under idterm has content hash `hash`.
+bool stored_hash_equals(Xapian::Database &d, const std::string &idterm,
+                        const char *hash, Xapian::docid *docid)
+{
+    Xapian::docid old = find_id(d, idterm);
+    if (docid)
+        *docid = old;
+    return old && d.get_document(old, Xapian::DOC_ASSUME_VALID).get_value(SLOT_HASH) == hash;
+}
+
+// The built-in boilerplate list, for ps_doc_prepare() without a matcher.
+// Built once (thread-safe static initialisation) and never freed.
+const ps_boilerplate *builtin_bp()
+{
+    static const ps_boilerplate *const bp = [] {
+        char *e = nullptr;
+        ps_boilerplate *b = ps_boilerplate_new(nullptr, &e);
+        free(e);
+        if (!b)
+            throw std::bad_alloc();
+        return b;
+    }();
+    return bp;
+}
+
+// Analyses d into *out (everything ps_db_put() does except the write).
+// Returns PS_OK or PS_ERR_INVALID (message in err); throws on allocation
+// failure or a Xapian error.  Touches no database: any thread.
+ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp,
+                       std::string &err, std::unique_ptr<ps_prepared> &out)
+{
+    char datekey[PS_DATE_KEY_LEN + 1];
+    ps_status st = validate_doc(d, err, datekey);
+    if (st != PS_OK)
+        return st;
+    if (!bp)
+        bp = builtin_bp();
+    std::unique_ptr<ps_prepared> p(new ps_prepared);
+    char hash[17];
+    content_hash(d, hash);
+    p->id = d->id;
+    p->idterm = std::string(PFX_ID) + d->id;
+    p->hash = hash;
 
     size_t blen = strlen(d->body);
     std::string lang;
@@ -400,7 +463,6 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
         sample.append(d->body, utf8_cut(d->body, blen, DETECT_MAX_BYTES));
         lang = ps_detect_lang(sample.data(), sample.size());
     }
-    ps_boilerplate *bp = get_bp(db);
     cstr title(need(empty(d->title) ? ps_derive_title(bp, d->body, blen)
                                     : strdup(d->title)));
     cstr clean(need(ps_clean_body(bp, d->body, blen)));
@@ -409,7 +471,7 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
     split_apostrophes(ftitle.get());
     split_apostrophes(fbody.get());
 
-    Xapian::Document doc;
+    Xapian::Document &doc = p->doc;
     Xapian::TermGenerator tg;
     const char *stemmer = ps_lang_stemmer(lang.c_str());
     if (stemmer) {
@@ -423,20 +485,29 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
     tg.set_document(doc);
     tg.index_text(ftitle.get(), TITLE_WDF, PFX_TITLE);
     tg.increase_termpos();
-    // Spelling data from title words only (see docs in the report: the
-    // body words would make the spelling table as large as the lexicon).
-    tg.set_database(w);
-    tg.set_flags(flags | Xapian::TermGenerator::FLAG_SPELLING);
     tg.index_text(ftitle.get());
-    tg.set_flags(flags);
     tg.increase_termpos();
     tg.index_text(fbody.get());
-    doc.add_boolean_term(idterm);
+
+    // Spelling data from title words only (the body words would make the
+    // spelling table as large as the lexicon).  No database here, so
+    // collect the words TermGenerator's FLAG_SPELLING would add (every
+    // unprefixed unstemmed term, once per occurrence) from a scratch
+    // document; ps_db_put_prepared() adds them.
+    Xapian::Document scratch;
+    Xapian::TermGenerator stg;
+    stg.set_flags(flags);
+    stg.set_document(scratch);
+    stg.index_text_without_positions(ftitle.get());
+    for (auto t = scratch.termlist_begin(); t != scratch.termlist_end(); ++t)
+        p->spelling.emplace_back(*t, t.get_wdf());
+
+    doc.add_boolean_term(p->idterm);
     doc.add_boolean_term(PFX_LANG + lang);
     doc.add_value(SLOT_LANG, lang);
     if (datekey[0])
         doc.add_value(SLOT_DATE, datekey);
-    doc.add_value(SLOT_HASH, hash);
+    doc.add_value(SLOT_HASH, p->hash);
 
     const char *f[PS_F_COUNT];
     f[PS_F_ID] = d->id;
@@ -449,14 +520,50 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
     size_t dlen = 0;
     cstr data(need(ps_fields_encode(f, &dlen)));
     doc.set_data(std::string(data.get(), dlen));
+    out = std::move(p);
+    return PS_OK;
+}
 
+// Writes a prepared document (writable handle, owner thread).
+ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome)
+{
+    Xapian::WritableDatabase &w = db->wdb;
+    Xapian::docid old = 0;
+    if (stored_hash_equals(w, p->idterm, p->hash.c_str(), &old)) {
+        if (outcome)
+            *outcome = PS_PUT_UNCHANGED;
+        return PS_OK;
+    }
     ensure_txn(db);
     db->dirty = true;
-    w.replace_document(idterm, doc);
+    for (const auto &s : p->spelling)
+        w.add_spelling(s.first, s.second);
+    w.replace_document(p->idterm, p->doc);
     db->langs_valid = false;
     if (outcome)
         *outcome = old ? PS_PUT_REPLACED : PS_PUT_ADDED;
     return PS_OK;
+}
+
+ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
+{
+    // Fast path first: same content hash as stored -> nothing to analyse.
+    char datekey[PS_DATE_KEY_LEN + 1];
+    ps_status st = validate_doc(d, db->err, datekey);
+    if (st != PS_OK)
+        return st;
+    char hash[17];
+    content_hash(d, hash);
+    if (stored_hash_equals(db->wdb, std::string(PFX_ID) + d->id, hash, nullptr)) {
+        if (outcome)
+            *outcome = PS_PUT_UNCHANGED;
+        return PS_OK;
+    }
+    std::unique_ptr<ps_prepared> p;
+    st = prepare_impl(d, get_bp(db), db->err, p);
+    if (st != PS_OK)
+        return st;
+    return put_prepared_impl(db, p.get(), outcome);
 }
 
 ps_status commit_impl(ps_db *db)
@@ -649,6 +756,105 @@ extern "C" ps_status ps_db_put(ps_db *db, const ps_doc_in *doc,
     } catch (...) {
         return fail(db);
     }
+}
+
+extern "C" void ps_doc_content_hash(const ps_doc_in *doc, char out[17]) noexcept
+{
+    if (!out)
+        return;
+    if (!doc) {
+        ps_content_hash(nullptr, nullptr, nullptr, nullptr, nullptr, out);
+        return;
+    }
+    content_hash(doc, out);
+}
+
+extern "C" ps_status ps_db_check_unchanged(ps_db *db, const char *id,
+                                           const char *hash_hex, int *unchanged) noexcept
+{
+    if (unchanged)
+        *unchanged = 0;
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    if (!unchanged || !hash_hex)
+        return set_err(db, PS_ERR_INVALID, "invalid argument to ps_db_check_unchanged");
+    try {
+        if (!valid_id(id))
+            return set_err(db, PS_ERR_INVALID, "invalid document id");
+        *unchanged = stored_hash_equals(db->db(), std::string(PFX_ID) + id,
+                                        hash_hex, nullptr);
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" const ps_boilerplate *ps_db_boilerplate(ps_db *db) noexcept
+{
+    if (!db)
+        return nullptr;
+    try {
+        return get_bp(db);
+    } catch (...) {
+        fail(db);
+        return nullptr;
+    }
+}
+
+extern "C" ps_status ps_doc_prepare(const ps_doc_in *doc, const ps_boilerplate *bp,
+                                    ps_prepared **out, char **errmsg) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (errmsg)
+        *errmsg = nullptr;
+    std::string msg;
+    ps_status st;
+    try {
+        if (!out) {
+            msg = "invalid argument to ps_doc_prepare";
+            st = PS_ERR_INVALID;
+        } else {
+            std::unique_ptr<ps_prepared> p;
+            st = prepare_impl(doc, bp, msg, p);
+            if (st == PS_OK) {
+                *out = p.release();
+                return PS_OK;
+            }
+        }
+    } catch (...) {
+        st = map_exception(msg);
+    }
+    if (errmsg)
+        *errmsg = strdup(msg.c_str());
+    return st;
+}
+
+extern "C" ps_status ps_db_put_prepared(ps_db *db, const ps_prepared *p,
+                                        ps_put_outcome *outcome) noexcept
+{
+    if (!db)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    if (!p)
+        return set_err(db, PS_ERR_INVALID, "no prepared document");
+    try {
+        ps_status st = need_writable(db);
+        return st != PS_OK ? st : put_prepared_impl(db, p, outcome);
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" const char *ps_prepared_id(const ps_prepared *p) noexcept
+{
+    return p ? p->id.c_str() : nullptr;
+}
+
+extern "C" void ps_prepared_free(ps_prepared *p) noexcept
+{
+    delete p;
 }
 
 extern "C" ps_status ps_db_delete(ps_db *db, const char *id) noexcept
