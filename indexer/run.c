@@ -515,8 +515,13 @@ static int count_cb(const walk_entry *e, void *ctx)
 /* Opens the database for writing; maps failures to exit codes. */
 static int open_db(runner *r)
 {
+    return run_open_db(r->o, &r->db);
+}
+
+int run_open_db(const run_opts *o, ps_db **out)
+{
     char *msg = NULL;
-    ps_status st = ps_db_open(r->o->db_path, PS_DB_WRITE, &r->db, &msg);
+    ps_status st = ps_db_open(o->db_path, PS_DB_WRITE, out, &msg);
     if (st == PS_OK) {
         free(msg);
         return 0;
@@ -527,23 +532,25 @@ static int open_db(runner *r)
         /* The library names the holder (pid when known) and what to do;
          * add the advice only when its message lacks it. */
         if (strstr(m, "stop") != NULL)
-            ps_log(PS_LOG_ERROR, "cannot index into %s: %s", r->o->db_path, m);
+            ps_log(PS_LOG_ERROR, "cannot index into %s: %s; or rerun with "
+                   "--server ADDR to send the documents to the running "
+                   "polysearchd", o->db_path, m);
         else
             ps_log(PS_LOG_ERROR, "cannot index into %s: %s: another process "
                    "holds the write lock (a running polysearchd or another "
                    "polysearch-index): stop it, or wait until it has "
-                   "finished and retry, or send the documents to the "
-                   "running daemon", r->o->db_path, m);
+                   "finished and retry, or rerun with --server ADDR to send "
+                   "the documents to the running polysearchd", o->db_path, m);
         code = EX_TEMPFAIL;
     } else if (st == PS_ERR_NOMEM || st == PS_ERR_INTERNAL) {
-        ps_log(PS_LOG_ERROR, "cannot open database %s: %s", r->o->db_path, m);
+        ps_log(PS_LOG_ERROR, "cannot open database %s: %s", o->db_path, m);
         code = EX_SOFTWARE;
     } else if (st == PS_ERR_CORRUPT) {
-        ps_log(PS_LOG_ERROR, "database %s is corrupt: %s", r->o->db_path, m);
+        ps_log(PS_LOG_ERROR, "database %s is corrupt: %s", o->db_path, m);
         code = EX_IOERR;
     } else {
         ps_log(PS_LOG_ERROR, "cannot create or open database %s: %s",
-               r->o->db_path, m);
+               o->db_path, m);
         code = EX_CANTCREAT;
     }
     free(msg);

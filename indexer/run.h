@@ -64,6 +64,13 @@ typedef struct run_stats {
 int run_index(const run_opts *o, char *const *inputs, size_t n,
               run_stats *st);
 
+/* Opens o->db_path for writing (created when missing).  Returns 0 with
+ * *out a new handle (caller closes with ps_db_close), or logs a clear error
+ * and returns an exit code: EX_TEMPFAIL when another writer holds the lock
+ * (the message names it when possible and suggests --server ADDR),
+ * EX_IOERR, EX_CANTCREAT or EX_SOFTWARE.  Main thread. */
+int run_open_db(const run_opts *o, ps_db **out);
+
 /* Opens o->db_path read-only, runs query q (limit hits, language filter
  * o->lang when set) with snippets and prints the hits on stdout.  Returns
  * a <sysexits.h> exit code. */

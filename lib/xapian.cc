@@ -266,6 +266,17 @@ std::string lock_message(const std::string &path)
     std::string m = "database '" + path + "' is locked: another writer";
     if (pid > 0) {
         m += " (pid " + std::to_string(pid);
+        // The process name, e.g. "polysearchd", when /proc shows it.
+        std::string comm = "/proc/" + std::to_string(pid) + "/comm";
+        if (FILE *cf = fopen(comm.c_str(), "re")) {
+            char name[64];
+            if (fgets(name, sizeof name, cf)) {
+                name[strcspn(name, "\n")] = '\0';
+                if (name[0])
+                    m += std::string(", ") + name;
+            }
+            fclose(cf);
+        }
         if (pid == (long)getpid())
             m += ", this process";
         m += ")";
