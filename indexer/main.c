@@ -10,10 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #define DEFAULT_BATCH 1000
 #define DEFAULT_MAX_DOC (10u * 1024 * 1024)
 #define DEFAULT_LIMIT 10
+
+/* Online cores (at least 1): the default --jobs. */
+static long default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : n;
+}
 
 static void usage(FILE *f)
 {
@@ -44,6 +52,8 @@ static void usage(FILE *f)
 "                       or when no document at all was seen\n"
 "  --jsonl              read every FILE argument as JSON Lines\n"
 "  --batch N            commit every N written documents (default %u)\n"
+"  --jobs N             analysis threads, plus one writer thread (default:\n"
+"                       online cores, here %ld); 1: everything on one thread\n"
 "  --max-doc-bytes SIZE skip files and JSON lines larger than SIZE\n"
 "                       (k/m/g suffixes; default 10m)\n"
 "  --boilerplate FILE   extra boilerplate line patterns, one per line\n"
@@ -79,11 +89,11 @@ static void usage(FILE *f)
 "  74  I/O error, e.g. a commit failed (disk full); earlier commits intact\n"
 "  75  the database is locked by another writer (e.g. polysearchd)\n"
 "  130, 143  interrupted by SIGINT, SIGTERM\n",
-            DEFAULT_BATCH, DEFAULT_LIMIT, PS_MAX_ID_BYTES);
+            DEFAULT_BATCH, default_jobs(), DEFAULT_LIMIT, PS_MAX_ID_BYTES);
 }
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
-       OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT };
+       OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -108,6 +118,7 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "prune", no_argument, NULL, OPT_PRUNE },
         { "jsonl", no_argument, NULL, OPT_JSONL },
         { "batch", required_argument, NULL, OPT_BATCH },
+        { "jobs", required_argument, NULL, OPT_JOBS },
         { "max-doc-bytes", required_argument, NULL, OPT_MAXDOC },
         { "boilerplate", required_argument, NULL, OPT_BOILER },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
@@ -122,6 +133,7 @@ static int run_cli(int argc, char **argv, char **excludes)
     memset(&o, 0, sizeof o);
     o.batch = DEFAULT_BATCH;
     o.max_doc_bytes = DEFAULT_MAX_DOC;
+    o.jobs = (unsigned)default_jobs();
     const char *query = NULL;
     uint64_t limit = DEFAULT_LIMIT;
     int limit_set = 0;
@@ -154,6 +166,14 @@ static int run_cli(int argc, char **argv, char **excludes)
                 return bad_usage("--batch: '%s' is not a number in "
                                  "1..10000000", optarg);
             break;
+        case OPT_JOBS: {
+            uint64_t j;
+            if (ps_parse_u64(optarg, 1, 256, &j) != 0)
+                return bad_usage("--jobs: '%s' is not a number in 1..256",
+                                 optarg);
+            o.jobs = (unsigned)j;
+            break;
+        }
         case OPT_MAXDOC:
             if (ps_parse_size(optarg, 1, (uint64_t)1 << 30,
                               &o.max_doc_bytes) != 0)

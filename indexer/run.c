@@ -4,6 +4,7 @@
 
 #include "idset.h"
 #include "jsonl.h"
+#include "pipeline.h"
 #include "polysearch.h"
 #include "progress.h"
 #include "text.h"
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +22,11 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+/* Documents and bytes of input text in flight in the pipeline (analysed
+ * documents take a few times their input size). */
+#define PIPE_MAX_DOCS 128
+#define PIPE_MAX_BYTES (16u << 20)
 
 /* Signal number that asked us to stop, 0 while running. */
 static volatile sig_atomic_t g_stop;
@@ -44,7 +51,29 @@ typedef struct runner {
     int prune_unsafe;       /* some input could not be fully read */
     char *buf;              /* file read buffer, reused */
     size_t bufcap;
+    int dup;                /* the last mark_seen() id was a duplicate */
+    /* --jobs > 1: analysis threads and a writer thread (pipeline.h).
+     * While pl is running, only the writer thread touches db, pending and
+     * wst; the reading thread keeps st, fatal and the rest. */
+    pipeline *pl;
+    run_stats wst;          /* outcomes counted by the writer thread */
+    pthread_mutex_t out_mu; /* progress line and log lines */
 } runner;
+
+/* Progress line updates and erasure, serialised with log lines. */
+static void prog_update(runner *r, uint64_t docs, uint64_t bytes)
+{
+    pthread_mutex_lock(&r->out_mu);
+    progress_update(&r->prog, docs, bytes, 0);
+    pthread_mutex_unlock(&r->out_mu);
+}
+
+static void prog_clear(runner *r)
+{
+    pthread_mutex_lock(&r->out_mu);
+    progress_clear(&r->prog);
+    pthread_mutex_unlock(&r->out_mu);
+}
 
 /* Logs a warning, erasing the progress line first. */
 static void rwarn(runner *r, const char *fmt, ...)
@@ -56,8 +85,10 @@ static void rwarn(runner *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&r->out_mu);
     progress_clear(&r->prog);
     ps_log(PS_LOG_WARN, "%s", msg);
+    pthread_mutex_unlock(&r->out_mu);
 }
 
 /* Maps a fatal library status to an exit code. */
@@ -74,31 +105,25 @@ static int status_exit(ps_status st)
     }
 }
 
-/* Commits pending writes.  Logs "committed N documents (total M)" only
- * after ps_db_commit() returned PS_OK.  Returns 0 or -1 (r->fatal set). */
-static int commit(runner *r)
+/* Commits pending writes to the local database.  Logs "committed N
+ * documents (total M)" only after ps_db_commit() returned PS_OK.  Returns
+ * 0 or the exit code of the failure.  The thread that owns r->db. */
+static int commit_db(runner *r)
 {
-    if (r->o->sink != NULL) {           /* --server: the daemon commits */
-        int rc = r->o->sink->flush(r->o->sink->ctx, &r->st);
-        if (rc != 0)
-            r->fatal = rc;
-        return rc != 0 ? -1 : 0;
-    }
     if (r->pending == 0)
         return 0;
     ps_status st = ps_db_commit(r->db);
     if (st != PS_OK) {
-        progress_clear(&r->prog);
+        prog_clear(r);
         ps_log(PS_LOG_ERROR, "commit to %s failed: %s: %s; the %llu "
                "documents since the last commit are lost, everything "
                "committed before is intact",
                r->o->db_path, ps_status_str(st), ps_db_errmsg(r->db),
                (unsigned long long)r->pending);
-        r->fatal = status_exit(st);
-        return -1;
+        return status_exit(st);
     }
     uint64_t total = 0;
-    progress_clear(&r->prog);
+    prog_clear(r);
     if (ps_db_count(r->db, &total) == PS_OK)
         ps_log(PS_LOG_INFO, "committed %llu documents (total %llu)",
                (unsigned long long)r->pending, (unsigned long long)total);
@@ -107,6 +132,22 @@ static int commit(runner *r)
                (unsigned long long)r->pending);
     r->pending = 0;
     return 0;
+}
+
+/* Commits pending writes (or flushes the --server sink).  Returns 0 or -1
+ * (r->fatal set).  Reading thread, pipeline not running. */
+static int commit(runner *r)
+{
+    if (r->o->sink != NULL) {           /* --server: the daemon commits */
+        int rc = r->o->sink->flush(r->o->sink->ctx, &r->st);
+        if (rc != 0)
+            r->fatal = rc;
+        return rc != 0 ? -1 : 0;
+    }
+    int rc = commit_db(r);
+    if (rc != 0)
+        r->fatal = rc;
+    return rc != 0 ? -1 : 0;
 }
 
 /* Records id as seen in this run; warns on a duplicate.  Returns 0 or -1
@@ -119,15 +160,82 @@ static int mark_seen(runner *r, const char *id, const char *where)
         r->fatal = EX_SOFTWARE;
         return -1;
     }
+    r->dup = rc == 0;
     if (rc == 0)
         rwarn(r, "%s: duplicate id \"%s\" in this run: this one replaces "
               "the earlier one", where, id);
     return 0;
 }
 
+/* Counts the outcome of writing one document: st/out from the write,
+ * errmsg the library's message.  Returns 0, or the exit code of a fatal
+ * error.  The thread that owns r->db; counters go to *stats. */
+static int count_put(runner *r, run_stats *stats, ps_status st,
+                     ps_put_outcome out, const char *errmsg,
+                     const char *where, const char *id)
+{
+    if (st == PS_ERR_INVALID) {
+        rwarn(r, "%s: document \"%s\" rejected: %s: failed", where, id,
+              errmsg);
+        stats->failed++;
+        return 0;
+    }
+    if (st != PS_OK) {
+        prog_clear(r);
+        ps_log(PS_LOG_ERROR, "%s: cannot index \"%s\": %s: %s", where,
+               id, ps_status_str(st), errmsg);
+        return status_exit(st);
+    }
+    switch (out) {
+    case PS_PUT_ADDED:
+        stats->added++;
+        r->pending++;
+        break;
+    case PS_PUT_REPLACED:
+        stats->updated++;
+        r->pending++;
+        break;
+    case PS_PUT_UNCHANGED:
+        stats->unchanged++;
+        break;
+    }
+    return r->pending >= r->o->batch ? commit_db(r) : 0;
+}
+
+/* Pipeline, writer thread: is the document stored unchanged?  A lookup
+ * error answers "no": the write then reports it. */
+static int pipe_check(void *ctx, const pipe_doc *doc)
+{
+    runner *r = ctx;
+    char hash[17];
+    int unchanged = 0;
+    ps_doc_content_hash(&doc->d, hash);
+    if (ps_db_check_unchanged(r->db, doc->d.id, hash, &unchanged) != PS_OK)
+        return 0;
+    return unchanged;
+}
+
+/* Pipeline, writer thread, input order: writes one analysed document. */
+static int pipe_write(void *ctx, pipe_doc *doc)
+{
+    runner *r = ctx;
+    if (doc->unchanged)
+        return count_put(r, &r->wst, PS_OK, PS_PUT_UNCHANGED, "", doc->where,
+                         doc->d.id);
+    if (doc->st != PS_OK)
+        return count_put(r, &r->wst, doc->st, PS_PUT_ADDED,
+                         doc->err ? doc->err : ps_status_str(doc->st),
+                         doc->where, doc->d.id ? doc->d.id : "");
+    ps_put_outcome out = PS_PUT_ADDED;
+    ps_status st = ps_db_put_prepared(r->db, doc->p, &out);
+    return count_put(r, &r->wst, st, out, ps_db_errmsg(r->db), doc->where,
+                     doc->d.id);
+}
+
 /* Adds or replaces one document (its id already passed mark_seen()) and
  * counts the outcome; commits when a batch is full.  `where` names the
- * input for warnings. */
+ * input for warnings.  With the pipeline running, the document is queued
+ * for analysis and written later, in input order, by the writer thread. */
 static void store_doc(runner *r, const ps_doc_in *d, const char *where)
 {
     if (r->o->sink != NULL) {           /* --server: no local database */
@@ -136,36 +244,21 @@ static void store_doc(runner *r, const ps_doc_in *d, const char *where)
             r->fatal = rc;
         return;
     }
+    if (r->pl != NULL) {
+        int rc = pipeline_submit(r->pl, d, where, r->dup);
+        if (rc < 0) {
+            ps_log(PS_LOG_ERROR, "out of memory");
+            r->fatal = EX_SOFTWARE;
+        } else if (rc > 0) {
+            r->fatal = rc;              /* the writer logged why */
+        }
+        return;
+    }
     ps_put_outcome out = PS_PUT_ADDED;
     ps_status st = ps_db_put(r->db, d, &out);
-    if (st == PS_ERR_INVALID) {
-        rwarn(r, "%s: document \"%s\" rejected: %s: failed", where, d->id,
-              ps_db_errmsg(r->db));
-        r->st.failed++;
-        return;
-    }
-    if (st != PS_OK) {
-        progress_clear(&r->prog);
-        ps_log(PS_LOG_ERROR, "%s: cannot index \"%s\": %s: %s", where,
-               d->id, ps_status_str(st), ps_db_errmsg(r->db));
-        r->fatal = status_exit(st);
-        return;
-    }
-    switch (out) {
-    case PS_PUT_ADDED:
-        r->st.added++;
-        r->pending++;
-        break;
-    case PS_PUT_REPLACED:
-        r->st.updated++;
-        r->pending++;
-        break;
-    case PS_PUT_UNCHANGED:
-        r->st.unchanged++;
-        break;
-    }
-    if (r->pending >= r->o->batch)
-        commit(r);
+    int rc = count_put(r, &r->st, st, out, ps_db_errmsg(r->db), where, d->id);
+    if (rc != 0)
+        r->fatal = rc;
 }
 
 /* Checks an id derived from a path.  Returns 0 when usable; otherwise
@@ -310,7 +403,7 @@ static int walk_index_cb(const walk_entry *e, void *ctx)
     free(id);
     r->docs++;
     r->bytes_base += e->size;
-    progress_update(&r->prog, r->docs, r->bytes_base, 0);
+    prog_update(r, r->docs, r->bytes_base);
     return r->fatal != 0 || g_stop;
 }
 
@@ -399,8 +492,7 @@ static void index_jsonl(runner *r, int fd, const char *name)
             }
             jsonl_doc_clear(&doc);
         }
-        progress_update(&r->prog, r->docs,
-                        r->bytes_base + jsonl_bytes_read(rd), 0);
+        prog_update(r, r->docs, r->bytes_base + jsonl_bytes_read(rd));
     }
     r->bytes_base += jsonl_bytes_read(rd);
     jsonl_reader_free(rd);
@@ -598,6 +690,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
     runner r;
     memset(&r, 0, sizeof r);
     r.o = o;
+    pthread_mutex_init(&r.out_mu, NULL);
     g_stop = 0;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -661,6 +754,17 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             goto out;
         }
     }
+    if (o->jobs > 1 && r.db != NULL && o->sink == NULL) {
+        static const pipeline_cbs cbs_tmpl = { NULL, pipe_check, pipe_write };
+        pipeline_cbs cbs = cbs_tmpl;
+        cbs.ctx = &r;
+        const ps_boilerplate *bp = ps_db_boilerplate(r.db);
+        r.pl = bp ? pipeline_start(o->jobs, bp, PIPE_MAX_DOCS,
+                                   PIPE_MAX_BYTES, &cbs) : NULL;
+        if (r.pl == NULL)
+            ps_log(PS_LOG_WARN, "cannot start %u analysis threads: indexing "
+                   "on one thread", o->jobs);
+    }
 
     for (size_t i = 0; i < n && !g_stop && r.fatal == 0; i++) {
         if (kinds[i] == IN_DIR) {
@@ -692,8 +796,20 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             r.docs++;
             if (stat(inputs[i], &sb) == 0)
                 r.bytes_base += (uint64_t)sb.st_size;
-            progress_update(&r.prog, r.docs, r.bytes_base, 0);
+            prog_update(&r, r.docs, r.bytes_base);
         }
+    }
+    if (r.pl != NULL) {
+        /* Write what was read (also after a signal: it was read, so it is
+         * analysed and committed), or drop it after a fatal error. */
+        int rc = pipeline_finish(r.pl, r.fatal != 0);
+        r.pl = NULL;
+        if (rc != 0 && r.fatal == 0)
+            r.fatal = rc;
+        r.st.added += r.wst.added;
+        r.st.updated += r.wst.updated;
+        r.st.unchanged += r.wst.unchanged;
+        r.st.failed += r.wst.failed;
     }
     if (r.fatal == 0)
         commit(&r);
