@@ -1,8 +1,10 @@
 /* main.c: polysearch-index command line: options, defaults, exit codes. */
 #include "analyze.h"
 #include "polysearch.h"
+#include "remote.h"
 #include "run.h"
 #include "util.h"
+#include "watch.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@ static void usage(FILE *f)
     fprintf(f,
 "Usage: polysearch-index [OPTION]... PATH...\n"
 "       polysearch-index [--db DIR] [--lang CODE] --query Q [--limit N]\n"
+"       polysearch-index [--db DIR | --server ADDR] --watch DIR [--settle MS]\n"
 "Index text files, directory trees and JSON Lines into a polysearch\n"
 "database, or (--query) run one search on it.\n"
 "\n"
@@ -61,6 +64,25 @@ static void usage(FILE *f)
 "                       name matches the shell PATTERN (repeatable; e.g.\n"
 "                       --exclude README.md)\n"
 "  -q, --quiet          no progress line and no info messages\n"
+"  --server ADDR        send the documents to a running polysearchd (add and\n"
+"                       delete calls; host:port, [v6]:port or unix:/path)\n"
+"                       instead of opening the database: inputs are read\n"
+"                       the same way, in batches of --batch (at most 1000),\n"
+"                       each reported committed once the daemon answered;\n"
+"                       rejected documents fail with a warning.  Not with\n"
+"                       --prune (the protocol cannot list ids), --db or\n"
+"                       --boilerplate (the daemon's list applies)\n"
+"  --watch DIR          index DIR (incrementally), then keep watching it\n"
+"                       (inotify): new and changed .txt/.md files are\n"
+"                       indexed, deleted ones removed, new subdirectories\n"
+"                       followed; hidden and editor temporary files (.#*,\n"
+"                       *~, *.swp) ignored.  Runs until SIGTERM or SIGINT,\n"
+"                       then commits and exits 0.  Without --server it\n"
+"                       holds the database's write lock all along (searches\n"
+"                       still work); with a polysearchd running on the\n"
+"                       database, use --server ADDR\n"
+"  --settle MS          with --watch: wait until a file had no event for MS\n"
+"                       milliseconds before indexing it (default %u)\n"
 "  --query Q            search instead of indexing (read-only)\n"
 "  --limit N            hits shown by --query (default %u, at most 1000)\n"
 "  -h, --help           show this help and exit\n"
@@ -84,16 +106,21 @@ static void usage(FILE *f)
 "      with --query: invalid query\n"
 "  66  an input path, the boilerplate file or (--query) the database is\n"
 "      missing\n"
+"  69  --server: the daemon is unreachable or cannot add documents\n"
 "  70  internal error (out of memory, ...)\n"
 "  73  the database cannot be created\n"
 "  74  I/O error, e.g. a commit failed (disk full); earlier commits intact\n"
-"  75  the database is locked by another writer (e.g. polysearchd)\n"
+"  75  the database is locked by another writer (e.g. polysearchd; the\n"
+"      message names it: stop it, or use --server ADDR); --server: the\n"
+"      daemon stayed busy\n"
 "  130, 143  interrupted by SIGINT, SIGTERM\n",
-            DEFAULT_BATCH, default_jobs(), DEFAULT_LIMIT, PS_MAX_ID_BYTES);
+            DEFAULT_BATCH, default_jobs(), WATCH_DEFAULT_SETTLE_MS,
+            DEFAULT_LIMIT, PS_MAX_ID_BYTES);
 }
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
-       OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS };
+       OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS,
+       OPT_SERVER, OPT_WATCH, OPT_SETTLE };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -106,6 +133,56 @@ static int bad_usage(const char *fmt, ...)
     va_end(ap);
     fputs("\nTry 'polysearch-index --help'.\n", stderr);
     return EX_USAGE;
+}
+
+/* --server and --watch (remote.h, watch.h): checks the option mix, then
+ * runs.  settle < 0: not given.  Returns the exit code. */
+static int run_live(run_opts *o, int argc, char **argv, const char *query,
+                    int limit_set, int db_set, const char *server,
+                    const char *watch, int settle)
+{
+    if (settle >= 0 && watch == NULL)
+        return bad_usage("--settle only applies to --watch");
+    if (query != NULL || limit_set)
+        return bad_usage("--query and --limit read the local database: not "
+                         "with --server or --watch (use 'polysearch search')");
+    if (server != NULL) {
+        if (o->prune)
+            return bad_usage("--prune cannot be used with --server: the "
+                             "daemon protocol has no way to list document "
+                             "ids; delete with 'polysearch delete ID...', or "
+                             "run --prune locally while the daemon is "
+                             "stopped");
+        if (db_set)
+            return bad_usage("--db and --server exclude each other (the "
+                             "daemon writes its own database)");
+        if (o->boilerplate)
+            return bad_usage("--boilerplate does not apply to --server (the "
+                             "daemon cleans with its own list)");
+    }
+    if (watch != NULL && optind < argc)
+        return bad_usage("--watch takes one DIR and no PATH arguments (got "
+                         "'%s')", argv[optind]);
+    if (watch != NULL && o->force_jsonl)
+        return bad_usage("--jsonl does not apply to --watch");
+    if (watch == NULL && optind >= argc)
+        return bad_usage("no input: give directories, files or - (stdin)");
+    remote *rm = NULL;
+    int rc = server ? remote_open(server, o->batch, &rm) : 0;
+    if (rc != 0)
+        return rc;
+    if (watch != NULL) {
+        rc = watch_run(o, watch,
+                       settle >= 0 ? (unsigned)settle : WATCH_DEFAULT_SETTLE_MS,
+                       rm);
+    } else {
+        run_sink sink = remote_sink(rm);
+        o->sink = &sink;
+        rc = run_index(o, argv + optind, (size_t)(argc - optind), NULL);
+        o->sink = NULL;
+    }
+    remote_close(rm);
+    return rc;
 }
 
 /* Parses the command line and runs; `excludes` has room for argc + 1
@@ -125,6 +202,9 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "quiet", no_argument, NULL, 'q' },
         { "query", required_argument, NULL, OPT_QUERY },
         { "limit", required_argument, NULL, OPT_LIMIT },
+        { "server", required_argument, NULL, OPT_SERVER },
+        { "watch", required_argument, NULL, OPT_WATCH },
+        { "settle", required_argument, NULL, OPT_SETTLE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -137,6 +217,9 @@ static int run_cli(int argc, char **argv, char **excludes)
     const char *query = NULL;
     uint64_t limit = DEFAULT_LIMIT;
     int limit_set = 0;
+    const char *server = NULL, *watch = NULL;
+    uint64_t settle = WATCH_DEFAULT_SETTLE_MS;
+    int settle_set = 0, db_set = 0;
 
     size_t nexcl = 0;
     int c;
@@ -147,6 +230,7 @@ static int run_cli(int argc, char **argv, char **excludes)
             if (optarg[0] == '\0')
                 return bad_usage("--db needs a directory");
             o.db_path = optarg;
+            db_set = 1;
             break;
         case OPT_LANG:
             if (!ps_lang_valid(optarg))
@@ -200,6 +284,20 @@ static int run_cli(int argc, char **argv, char **excludes)
                                  optarg);
             limit_set = 1;
             break;
+        case OPT_SERVER:
+            if (optarg[0] == '\0')
+                return bad_usage("--server needs an address");
+            server = optarg;
+            break;
+        case OPT_WATCH:
+            watch = optarg;
+            break;
+        case OPT_SETTLE:
+            if (ps_parse_u64(optarg, 0, 600000, &settle) != 0)
+                return bad_usage("--settle: '%s' is not a number of "
+                                 "milliseconds in 0..600000", optarg);
+            settle_set = 1;
+            break;
         case 'h':
             usage(stdout);
             return fflush(stdout) == 0 ? 0 : EX_IOERR;
@@ -218,6 +316,9 @@ static int run_cli(int argc, char **argv, char **excludes)
     }
     ps_log_init("polysearch-index", o.quiet ? PS_LOG_WARN : PS_LOG_INFO);
 
+    if (server != NULL || watch != NULL || settle_set)
+        return run_live(&o, argc, argv, query, limit_set, db_set, server,
+                        watch, settle_set ? (int)settle : -1);
     if (query != NULL) {
         if (optind < argc)
             return bad_usage("--query takes no PATH arguments (got '%s')",

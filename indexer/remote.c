@@ -1,0 +1,362 @@
+/* remote.c: batches of documents sent to polysearchd (remote.h). */
+#include "remote.h"
+
+#include "polysearch-client.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#define CONNECT_TIMEOUT_MS 5000
+/* An add is answered after the daemon's commit: allow for a slow disk. */
+#define CALL_TIMEOUT_MS 60000
+/* Text per add call, well under the daemon's default 1 MiB frame. */
+#define BATCH_BYTES (512u * 1024u)
+/* A single document over this that breaks the connection is taken to be
+ * over the daemon's --max-frame (which closes the connection). */
+#define BIG_DOC_BYTES (1024u * 1024u)
+/* How long `busy` answers are retried. */
+#define BUSY_RETRY_US (10u * 1000u * 1000u)
+
+typedef struct kept_doc {
+    char *f[6];             /* id, title, body, lang, date, url */
+    char *where;
+    size_t bytes;
+} kept_doc;
+
+struct remote {
+    char *addr;
+    psc_client *c;          /* NULL after a broken connection */
+    size_t cap;             /* documents per add call */
+    kept_doc *docs;
+    size_t n;
+    size_t bytes;
+};
+
+const char *remote_addr(const remote *rm)
+{
+    return rm->addr;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* (Re)connects rm->c.  Returns 0, or an exit code after logging. */
+static int reconnect(remote *rm)
+{
+    char *err = NULL;
+    psc_status s = psc_connect(rm->addr, CONNECT_TIMEOUT_MS, &rm->c, &err);
+    if (s != PSC_OK) {
+        ps_log(PS_LOG_ERROR, "%s; is polysearchd running there? (--server "
+               "ADDR: host:port, [v6]:port or unix:/path)",
+               err ? err : psc_status_str(s));
+        free(err);
+        return s == PSC_ERR_INVALID ? EX_USAGE
+             : s == PSC_ERR_NOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
+    }
+    psc_set_timeout(rm->c, CALL_TIMEOUT_MS);
+    return 0;
+}
+
+int remote_open(const char *addr, uint64_t batch, remote **out)
+{
+    *out = NULL;
+    remote *rm = calloc(1, sizeof *rm);
+    if (rm == NULL || (rm->addr = strdup(addr)) == NULL) {
+        free(rm);
+        ps_log(PS_LOG_ERROR, "out of memory");
+        return EX_SOFTWARE;
+    }
+    rm->cap = batch == 0 || batch > REMOTE_MAX_BATCH ? REMOTE_MAX_BATCH
+                                                      : (size_t)batch;
+    rm->docs = calloc(rm->cap, sizeof *rm->docs);
+    int rc = rm->docs ? reconnect(rm) : EX_SOFTWARE;
+    if (rc == 0 && psc_ping(rm->c) != PSC_OK) {
+        ps_log(PS_LOG_ERROR, "%s does not answer ping: %s: %s", addr,
+               psc_last_error_code(rm->c), psc_last_error_message(rm->c));
+        rc = EX_UNAVAILABLE;
+    }
+    if (rc != 0) {
+        if (rm->docs == NULL)
+            ps_log(PS_LOG_ERROR, "out of memory");
+        remote_close(rm);
+        return rc;
+    }
+    *out = rm;
+    return 0;
+}
+
+static void kept_clear(kept_doc *k)
+{
+    for (int i = 0; i < 6; i++)
+        free(k->f[i]);
+    free(k->where);
+    memset(k, 0, sizeof *k);
+}
+
+static void drop_batch(remote *rm)
+{
+    for (size_t i = 0; i < rm->n; i++)
+        kept_clear(&rm->docs[i]);
+    rm->n = 0;
+    rm->bytes = 0;
+}
+
+void remote_close(remote *rm)
+{
+    if (rm == NULL)
+        return;
+    if (rm->docs != NULL)
+        drop_batch(rm);
+    psc_close(rm->c);
+    free(rm->docs);
+    free(rm->addr);
+    free(rm);
+}
+
+run_sink remote_sink(remote *rm)
+{
+    run_sink s = { rm, remote_put, remote_flush };
+    return s;
+}
+
+/* Warns about one document the daemon did not take and counts it. */
+static void doc_failed(remote *rm, const kept_doc *k, const char *code,
+                       const char *msg, run_stats *st)
+{
+    ps_log(PS_LOG_WARN, "%s: document \"%s\" rejected by the daemon at %s: "
+           "%s%s%s: failed", k->where, k->f[0], rm->addr, code,
+           msg && msg[0] ? ": " : "", msg ? msg : "");
+    st->failed++;
+}
+
+static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st);
+
+/* Sends docs[0..n) one per call, after a whole-batch refusal. */
+static int send_singly(remote *rm, kept_doc *docs, size_t n, run_stats *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = send_docs(rm, docs + i, 1, st);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Counts an add answer for docs[0..n) and logs the commit. */
+static void account(remote *rm, kept_doc *docs, size_t n,
+                    const psc_add_result *res, run_stats *st)
+{
+    st->added += res->added;
+    st->updated += res->replaced;
+    st->unchanged += res->unchanged;
+    for (uint32_t i = 0; i < res->nrejected; i++) {
+        const psc_rejected *rj = &res->rejected[i];
+        if (rj->index < n) {
+            doc_failed(rm, &docs[rj->index], "rejected", rj->reason, st);
+        } else {
+            ps_log(PS_LOG_WARN, "the daemon at %s rejected document index "
+                   "%u of a batch of %zu: %s: failed", rm->addr, rj->index,
+                   n, rj->reason);
+            st->failed++;
+        }
+    }
+    ps_log(PS_LOG_INFO, "committed %zu documents (daemon %s: added %llu, "
+           "replaced %llu, unchanged %llu, rejected %u)", n, rm->addr,
+           (unsigned long long)res->added, (unsigned long long)res->replaced,
+           (unsigned long long)res->unchanged, res->nrejected);
+}
+
+/* Sends docs[0..n) in one add call and waits for the answer, retrying as
+ * remote.h says.  Returns 0 or an exit code (logged). */
+static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
+{
+    psc_doc *pd = calloc(n, sizeof *pd);
+    if (pd == NULL) {
+        ps_log(PS_LOG_ERROR, "out of memory");
+        return EX_SOFTWARE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        psc_doc d = { docs[i].f[0], docs[i].f[1], docs[i].f[2],
+                      docs[i].f[3], docs[i].f[4], docs[i].f[5] };
+        pd[i] = d;
+    }
+    int reconnects = 0, rc = 0;
+    unsigned pause = 50;
+    uint64_t give_up = ps_now_us() + BUSY_RETRY_US;
+    for (;;) {
+        if (rm->c == NULL && (rc = reconnect(rm)) != 0)
+            break;
+        psc_add_result *res = NULL;
+        psc_status s = psc_add(rm->c, pd, n, &res);
+        if (s == PSC_OK) {
+            account(rm, docs, n, res, st);
+            psc_add_result_free(res);
+            break;
+        }
+        /* Copies: closing the client frees its error texts. */
+        char code[64], msg[512];
+        snprintf(code, sizeof code, "%s", psc_last_error_code(rm->c));
+        snprintf(msg, sizeof msg, "%s", psc_last_error_message(rm->c));
+        if (s == PSC_ERR_NOMEM) {
+            ps_log(PS_LOG_ERROR, "out of memory");
+            rc = EX_SOFTWARE;
+            break;
+        }
+        if (s == PSC_ERR_SERVER && (strcmp(code, "busy") == 0 ||
+                                    strcmp(code, "timeout") == 0) &&
+            ps_now_us() < give_up) {
+            ps_log(PS_LOG_DEBUG, "daemon %s: %s, retrying in %u ms",
+                   rm->addr, code, pause);
+            sleep_ms(pause);
+            pause = pause < 1000 ? pause * 2 : 1000;
+            continue;
+        }
+        if (s == PSC_ERR_SERVER && strcmp(code, "unknown_method") == 0) {
+            ps_log(PS_LOG_ERROR, "the daemon at %s does not support adding "
+                   "documents (%s: %s); index locally with --db instead",
+                   rm->addr, code, msg);
+            rc = EX_UNAVAILABLE;
+            break;
+        }
+        if (s == PSC_ERR_SERVER || s == PSC_ERR_INVALID) {
+            if (strcmp(code, "too_large") == 0) {
+                psc_close(rm->c);   /* the daemon closes after too_large */
+                rm->c = NULL;
+            }
+            if (strcmp(code, "busy") == 0 || strcmp(code, "timeout") == 0 ||
+                strcmp(code, "unavailable") == 0 ||
+                strcmp(code, "internal") == 0) {
+                ps_log(PS_LOG_ERROR, "the daemon at %s refused a batch of "
+                       "%zu documents: %s: %s; batches reported committed "
+                       "are safe", rm->addr, n, code, msg);
+                rc = s == PSC_ERR_SERVER && strcmp(code, "busy") == 0
+                         ? EX_TEMPFAIL : EX_UNAVAILABLE;
+            } else if (n > 1) {
+                rc = send_singly(rm, docs, n, st);
+            } else {
+                doc_failed(rm, &docs[0], code, msg, st);
+            }
+            break;
+        }
+        /* Timeout, broken connection or garbled answer. */
+        ps_log(PS_LOG_WARN, "daemon %s: %s: %s", rm->addr, psc_status_str(s),
+               msg);
+        psc_close(rm->c);
+        rm->c = NULL;
+        if (n == 1 && docs[0].bytes > BIG_DOC_BYTES && reconnects > 0) {
+            doc_failed(rm, &docs[0], "too_large", "connection closed while "
+                       "sending it (larger than the daemon's --max-frame?)",
+                       st);
+            break;
+        }
+        if (reconnects++ == 0)
+            continue;
+        ps_log(PS_LOG_ERROR, "lost the connection to the daemon at %s: the "
+               "last %zu documents were not confirmed (batches reported "
+               "committed are safe)", rm->addr, n);
+        rc = EX_UNAVAILABLE;
+        break;
+    }
+    free(pd);
+    return rc;
+}
+
+int remote_flush(void *ctx, run_stats *st)
+{
+    remote *rm = ctx;
+    if (rm->n == 0)
+        return 0;
+    int rc = send_docs(rm, rm->docs, rm->n, st);
+    drop_batch(rm);
+    return rc;
+}
+
+static char *dup_or_null(const char *s, int *nomem)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *nomem = 1;
+    return d;
+}
+
+int remote_put(void *ctx, const ps_doc_in *d, const char *where,
+               run_stats *st)
+{
+    remote *rm = ctx;
+    const char *f[6] = { d->id, d->title, d->body, d->lang, d->date, d->url };
+    size_t bytes = 64;
+    for (int i = 0; i < 6; i++)
+        bytes += f[i] ? strlen(f[i]) : 0;
+    if (rm->n > 0 && rm->bytes + bytes > BATCH_BYTES) {
+        int rc = remote_flush(rm, st);
+        if (rc != 0)
+            return rc;
+    }
+    kept_doc *k = &rm->docs[rm->n];
+    int nomem = 0;
+    for (int i = 0; i < 6; i++)
+        k->f[i] = dup_or_null(f[i], &nomem);
+    k->where = dup_or_null(where ? where : "?", &nomem);
+    k->bytes = bytes;
+    if (nomem) {
+        kept_clear(k);
+        ps_log(PS_LOG_ERROR, "out of memory");
+        return EX_SOFTWARE;
+    }
+    rm->n++;
+    rm->bytes += bytes;
+    return rm->n >= rm->cap ? remote_flush(rm, st) : 0;
+}
+
+int remote_delete(remote *rm, const char *const *ids, size_t n,
+                  uint64_t *deleted, uint64_t *not_found)
+{
+    int reconnects = 0;
+    unsigned pause = 50;
+    uint64_t give_up = ps_now_us() + BUSY_RETRY_US;
+    for (;;) {
+        int rc;
+        if (rm->c == NULL && (rc = reconnect(rm)) != 0)
+            return rc;
+        psc_status s = psc_delete(rm->c, ids, n, deleted, not_found);
+        if (s == PSC_OK)
+            return 0;
+        /* Copies: closing the client frees its error texts. */
+        char code[64], msg[512];
+        snprintf(code, sizeof code, "%s", psc_last_error_code(rm->c));
+        snprintf(msg, sizeof msg, "%s", psc_last_error_message(rm->c));
+        if (s == PSC_ERR_SERVER && (strcmp(code, "busy") == 0 ||
+                                    strcmp(code, "timeout") == 0) &&
+            ps_now_us() < give_up) {
+            sleep_ms(pause);
+            pause = pause < 1000 ? pause * 2 : 1000;
+            continue;
+        }
+        if (s == PSC_ERR_SERVER || s == PSC_ERR_INVALID ||
+            s == PSC_ERR_NOMEM) {
+            ps_log(PS_LOG_ERROR, "the daemon at %s refused to delete %zu "
+                   "documents: %s: %s", rm->addr, n, code, msg);
+            return s == PSC_ERR_NOMEM ? EX_SOFTWARE
+                 : strcmp(code, "busy") == 0 ? EX_TEMPFAIL : EX_UNAVAILABLE;
+        }
+        psc_close(rm->c);
+        rm->c = NULL;
+        if (reconnects++ == 0)
+            continue;
+        ps_log(PS_LOG_ERROR, "lost the connection to the daemon at %s while "
+               "deleting %zu documents: %s: %s", rm->addr, n,
+               psc_status_str(s), msg);
+        return EX_UNAVAILABLE;
+    }
+}
