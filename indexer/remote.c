@@ -161,7 +161,7 @@ static void account(remote *rm, kept_doc *docs, size_t n,
     for (uint32_t i = 0; i < res->nrejected; i++) {
         const psc_rejected *rj = &res->rejected[i];
         if (rj->index < n) {
-            doc_failed(rm, &docs[rj->index], "rejected", rj->reason, st);
+            doc_failed(rm, &docs[rj->index], rj->reason, NULL, st);
         } else {
             ps_log(PS_LOG_WARN, "the daemon at %s rejected document index "
                    "%u of a batch of %zu: %s: failed", rm->addr, rj->index,

@@ -594,7 +594,9 @@ static void handle_event(watcher *w, const struct inotify_event *ev)
                 dir_forget(w, rel);
             dir_gone(w, rel);
         }
-    } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE)) {
+    } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        /* Not IN_CREATE: a file still open for writing is not complete;
+         * its IN_CLOSE_WRITE comes when the writer is done. */
         pend_note(w, rel, 0);
     } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
         pend_note(w, rel, 1);

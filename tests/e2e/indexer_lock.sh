@@ -26,6 +26,10 @@ expect_err second "is locked"
 expect_err second "another writer"
 expect_err second "stop it"
 expect_err second "polysearchd"
+# Who holds it (pid and process name from /proc) and the --server way out.
+expect_err second "pid $BG"
+expect_err second "polysearch-ind"      # /proc/PID/comm (15 characters)
+expect_err second "rerun with --server ADDR"
 if [ -s "$T/second.out" ]; then fail "locked run printed a summary"; fi
 
 # Give the first writer time to read the line, then stop it.
