@@ -83,13 +83,20 @@ class FakeDaemon:
                 for msg in unp:
                     _, msgid, method, params = msg
                     args = params[0] if params else {}
-                    conn.sendall(msgpack.packb([1, msgid] + self.answer(method, args)))
+                    ans = self.answer(method, args)
+                    if ans is None:
+                        return
+                    conn.sendall(msgpack.packb([1, msgid] + ans))
 
     def answer(self, method, args):
         with self.lock:
             self.calls.append((method, args))
             if method == "ping":
                 return [None, "pong"]
+            if method == "add" and (self.mode == "drop_always" or
+                                    (self.mode == "drop_once" and not self.busy_sent)):
+                self.busy_sent = True
+                return None             # close without answering
             if method == "add" and self.mode == "unknown":
                 return [{"code": "unknown_method", "message": "no method add"}, None]
             if method == "add" and self.mode == "busy_once" and not self.busy_sent:
@@ -196,6 +203,19 @@ def main(tmp):
     fake = FakeDaemon("busy_once")
     rc, out, err = run(["--server", fake.addr, d])
     check(rc == 0 and "added 2," in out and fake.busy_sent, "busy answer retried: " + out.strip())
+    fake.close()
+
+    # The connection drops before the answer: reconnect once and resend
+    # (add replaces by id, so a repeat is harmless); twice: exit 69.
+    fake = FakeDaemon("drop_once")
+    rc, out, err = run(["--server", fake.addr, d])
+    check(rc == 0 and "added 2," in out and len(fake.adds()) == 2,
+          "dropped connection: batch resent once: " + out.strip())
+    fake.close()
+    fake = FakeDaemon("drop_always")
+    rc, out, err = run(["--server", fake.addr, d])
+    check(rc == 69 and "lost the connection to the daemon at " + fake.addr in err
+          and "not confirmed" in err, "connection lost twice: exit 69 (%d)" % rc)
     fake.close()
 
     # A daemon without add.
