@@ -759,11 +759,15 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         pipeline_cbs cbs = cbs_tmpl;
         cbs.ctx = &r;
         const ps_boilerplate *bp = ps_db_boilerplate(r.db);
-        r.pl = bp ? pipeline_start(o->jobs, bp, PIPE_MAX_DOCS,
+        /* The writer thread is busy most of the time (Xapian's writes are
+         * about two thirds of the work), so it counts as one of the jobs:
+         * jobs - 1 analysis threads keep every core busy without taking
+         * CPU time from the writer. */
+        r.pl = bp ? pipeline_start(o->jobs - 1, bp, PIPE_MAX_DOCS,
                                    PIPE_MAX_BYTES, &cbs) : NULL;
         if (r.pl == NULL)
-            ps_log(PS_LOG_WARN, "cannot start %u analysis threads: indexing "
-                   "on one thread", o->jobs);
+            ps_log(PS_LOG_WARN, "cannot start %u threads: indexing on one "
+                   "thread", o->jobs);
     }
 
     for (size_t i = 0; i < n && !g_stop && r.fatal == 0; i++) {

@@ -38,7 +38,7 @@ typedef struct run_opts {
     int quiet;                  /* no progress line, no info logs */
     uint64_t batch;             /* commit every `batch` written docs */
     uint64_t max_doc_bytes;     /* larger files / lines are skipped */
-    unsigned jobs;              /* > 1: that many analysis threads plus a
+    unsigned jobs;              /* > 1: jobs - 1 analysis threads plus a
                                    writer thread (pipeline.h); 0 or 1: all
                                    on the calling thread */
     /* Live reindexing (--watch, --server: watch.h, remote.h): */

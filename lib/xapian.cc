@@ -549,7 +549,12 @@ ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *out
     db->dirty = true;
     for (const auto &s : p->spelling)
         w.add_spelling(s.first, s.second);
-    w.replace_document(p->idterm, p->doc);
+    // The id term is unique and its docid is known: replacing by docid
+    // saves the writer a second lookup of the term.
+    if (old)
+        w.replace_document(old, p->doc);
+    else
+        w.add_document(p->doc);
     db->langs_valid = false;
     if (outcome)
         *outcome = old ? PS_PUT_REPLACED : PS_PUT_ADDED;
