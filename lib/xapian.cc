@@ -287,6 +287,55 @@ std::string lock_message(const std::string &path)
     return m;
 }
 
+// A glass database whose creation was interrupted (kill -9 after the
+// table files were created, before the first version file was renamed to
+// iamglass) cannot be opened nor created again by Xapian.  Nothing was
+// ever committed to it, so when no writer holds the lock, iamglass is
+// missing, and the directory holds only flintlock, v.tmp and EMPTY table
+// files, those leftovers are removed and the database is created afresh.
+// On any doubt the directory is left alone and Xapian reports.
+void discard_unfinished_create(const std::string &dir)
+{
+    const std::string version = dir + "/iamglass";
+    if (access(version.c_str(), F_OK) == 0 || errno != ENOENT)
+        return;
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return;
+    std::vector<std::string> junk;
+    bool safe = true;
+    while (struct dirent *e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || n == "flintlock")
+            continue;
+        bool table = n.size() > 6 && n.compare(n.size() - 6, 6, ".glass") == 0;
+        struct stat sb;
+        if ((n != "v.tmp" && !table) || lstat((dir + "/" + n).c_str(), &sb) != 0 ||
+            !S_ISREG(sb.st_mode) || (table && sb.st_size != 0)) {
+            safe = false;
+            break;
+        }
+        junk.push_back(n);
+    }
+    closedir(d);
+    if (!safe || junk.empty())
+        return;
+    int fd = open((dir + "/flintlock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    // Xapian's writer lock is a whole-file lock on flintlock: taking it
+    // proves no creation is in progress.  Closing fd releases it.
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0 && access(version.c_str(), F_OK) != 0 &&
+        errno == ENOENT) {
+        for (const auto &n : junk)
+            unlink((dir + "/" + n).c_str());
+    }
+    close(fd);
+}
+
 void ensure_txn(ps_db *db)
 {
     if (!db->in_txn) {
@@ -642,6 +691,8 @@ extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
                 if (mode == PS_DB_READ) {
                     h->rdb = Xapian::Database(path, Xapian::DB_BACKEND_GLASS);
                 } else {
+                    if (exists)
+                        discard_unfinished_create(path);
                     h->wdb = Xapian::WritableDatabase(
                         path, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
                     h->writable = true;
