@@ -1,0 +1,20 @@
+# Fault-injection tests (tests/fault/): kill -9 and ENOSPC injected with
+# strace into polysearch-index at each fdatasync / rename / pwrite64,
+# checked with ps_fault_check (a small C program over the C API) and
+# xapian-check.  Label `fault`; the full sweeps also carry `slow`.  Skip
+# (77) without strace, ptrace permission or xapian-tools.
+add_executable(ps_fault_check ${PROJECT_SOURCE_DIR}/tests/fault/ps_fault_check.c)
+target_link_libraries(ps_fault_check PRIVATE ps_core)
+
+foreach(_t kill_sweep enospc_sweep)
+  add_test(NAME fault_indexer_${_t}
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fault/indexer_${_t}.sh
+                   $<TARGET_FILE:polysearch-index> $<TARGET_FILE:ps_fault_check>)
+  set_tests_properties(fault_indexer_${_t} PROPERTIES LABELS fault TIMEOUT 240
+                       SKIP_RETURN_CODE 77)
+  add_test(NAME fault_indexer_${_t}_full
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fault/indexer_${_t}.sh
+                   $<TARGET_FILE:polysearch-index> $<TARGET_FILE:ps_fault_check>)
+  set_tests_properties(fault_indexer_${_t}_full PROPERTIES LABELS "fault;slow"
+                       TIMEOUT 1800 SKIP_RETURN_CODE 77 ENVIRONMENT "PS_FAULT_FULL=1")
+endforeach()
