@@ -19,6 +19,11 @@
 #define DEF_MAX_LIMIT 1000u
 #define DEF_MAX_WINDOW 10000u
 #define MAX_WORKERS 256u
+#define DEF_MAX_ADD_DOCS 1000u
+#define DEF_MAX_BODY (10u * 1024u * 1024u)
+#define DEF_WRITE_QUEUE 64u
+#define DEF_COMMIT_DELAY_MS 2u
+#define DEF_WRITER_IDLE_MS 2000u
 
 void searchd_config_defaults(searchd_config *c)
 {
@@ -39,6 +44,11 @@ void searchd_config_defaults(searchd_config *c)
     c->max_window = DEF_MAX_WINDOW;
     c->max_query = PS_DEFAULT_MAX_QUERY_BYTES;
     c->max_wildcard = PS_DEFAULT_MAX_WILDCARD;
+    c->max_add_docs = DEF_MAX_ADD_DOCS;
+    c->max_body = DEF_MAX_BODY;
+    c->write_queue = DEF_WRITE_QUEUE;
+    c->commit_delay_ms = DEF_COMMIT_DELAY_MS;
+    c->writer_idle_ms = DEF_WRITER_IDLE_MS;
 }
 
 void searchd_config_usage(FILE *f)
@@ -70,20 +80,33 @@ void searchd_config_usage(FILE *f)
 "  --max-window N      search offset+limit (%u; bad_request)\n"
 "  --max-query SIZE    query text bytes (%u; too_large)\n"
 "  --max-wildcard N    terms a wildcard may expand to (%u; too_many_terms)\n"
+"\n"
+"Writing (add/delete over the socket, one writer thread):\n"
+"  --read-only         refuse add/delete (unavailable); never take the lock\n"
+"  --max-add-docs N    documents per add, ids per delete (%u; too_large)\n"
+"  --max-body SIZE     body bytes per added document (10M; that document\n"
+"                      is rejected); big adds also need --max-frame raised\n"
+"  --write-queue N     write requests waiting for the writer (%u; busy)\n"
+"  --commit-delay DUR  while other writers are active, wait this long for\n"
+"                      their requests before committing (%ums; 0 = never)\n"
+"  --writer-idle DUR   release the database write lock after this long\n"
+"                      without writes, so polysearch-index can run (2s)\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
 "69 address or socket in use, 71 other start-up failure.\n",
             PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
-            PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD);
+            PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
+            DEF_MAX_ADD_DOCS, DEF_WRITE_QUEUE, DEF_COMMIT_DELAY_MS);
 }
 
 enum {
     O_DB = 256, O_LISTEN, O_SOCKET, O_PORTFILE, O_WORKERS, O_QUIET, O_VERBOSE,
     O_HELP, O_VERSION, O_MAXFRAME, O_MAXDEPTH, O_DEADLINE, O_IDLE,
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
-    O_MAXWILDCARD
+    O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
+    O_COMMITDELAY, O_WRITERIDLE
 };
 
 static int bad(const char *opt, const char *val, const char *what)
@@ -130,6 +153,12 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
         {"max-window", required_argument, 0, O_MAXWINDOW},
         {"max-query", required_argument, 0, O_MAXQUERY},
         {"max-wildcard", required_argument, 0, O_MAXWILDCARD},
+        {"read-only", no_argument, 0, O_READONLY},
+        {"max-add-docs", required_argument, 0, O_MAXADDDOCS},
+        {"max-body", required_argument, 0, O_MAXBODY},
+        {"write-queue", required_argument, 0, O_WRITEQUEUE},
+        {"commit-delay", required_argument, 0, O_COMMITDELAY},
+        {"writer-idle", required_argument, 0, O_WRITERIDLE},
         {0, 0, 0, 0}
     };
     int ch, rc = -1;
@@ -137,7 +166,7 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
     optind = 1;
     opterr = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        name = (ch >= O_DB && ch <= O_MAXWILDCARD) ? opts[ch - O_DB].name : "";
+        name = (ch >= O_DB && ch <= O_WRITERIDLE) ? opts[ch - O_DB].name : "";
         switch (ch) {
         case O_DB:
             if (!*optarg) return bad(name, optarg, "empty path");
@@ -186,6 +215,22 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
             break;
         }
         case O_MAXWILDCARD: rc = set_uint(&c->max_wildcard, name, optarg, 1, 10000000); break;
+        case O_READONLY: c->read_only = 1; break;
+        case O_MAXADDDOCS: rc = set_uint(&c->max_add_docs, name, optarg, 1, 1000000); break;
+        case O_MAXBODY:
+            if (ps_parse_size(optarg, 1, 1024ull * 1024 * 1024, &c->max_body))
+                return bad(name, optarg, "expected a size in [1, 1G]");
+            break;
+        case O_WRITEQUEUE: rc = set_uint(&c->write_queue, name, optarg, 1, 1000000); break;
+        case O_COMMITDELAY:
+            if (strcmp(optarg, "0") == 0) { c->commit_delay_ms = 0; break; }
+            if (ps_parse_duration_ms(optarg, 0, 1000, &c->commit_delay_ms))
+                return bad(name, optarg, "expected a duration in [0, 1s]");
+            break;
+        case O_WRITERIDLE:
+            if (ps_parse_duration_ms(optarg, 10, 3600000, &c->writer_idle_ms))
+                return bad(name, optarg, "expected a duration in [10ms, 1h]");
+            break;
         default:
             fprintf(stderr, "Try 'polysearchd --help'.\n");
             return EX_USAGE;

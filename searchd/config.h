@@ -30,6 +30,13 @@ typedef struct searchd_config {
     unsigned max_window;        /* --max-window (offset+limit): bad_request */
     unsigned max_query;         /* --max-query bytes: too_large */
     unsigned max_wildcard;      /* --max-wildcard terms: too_many_terms */
+    /* Writing (add/delete, the writer thread). */
+    int read_only;              /* --read-only: add/delete refused */
+    unsigned max_add_docs;      /* --max-add-docs per add/delete: too_large */
+    uint64_t max_body;          /* --max-body bytes per document: rejected */
+    unsigned write_queue;       /* --write-queue requests: busy */
+    uint64_t commit_delay_ms;   /* --commit-delay: wait for more writers */
+    uint64_t writer_idle_ms;    /* --writer-idle: release the write lock */
 } searchd_config;
 
 /* Fills *c with the defaults (reads $POLYSEARCH_DB and the core count).

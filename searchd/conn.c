@@ -123,7 +123,7 @@ static void answer(conn *c, job *j)
 {
     server *s = c->srv;
     uint64_t now = ps_now_us();
-    if (j->err < 0 && now > j->deadline_us) {
+    if (j->err < 0 && now > j->deadline_us && !j->method->write) {
         j->err = ERR_TIMEOUT;
         snprintf(j->errmsg, sizeof j->errmsg,
                  "deadline of %llu ms exceeded",
@@ -196,6 +196,24 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
     if (e >= 0) {
         j->err = e;
         answer(c, j);
+        return;
+    }
+    if (me->write) {
+        if (!s->writer) {
+            j->err = ERR_UNAVAILABLE;
+            snprintf(j->errmsg, sizeof j->errmsg, "this daemon was started "
+                     "with --read-only: %.*s is refused (restart it without "
+                     "--read-only, or index with polysearch-index)",
+                     (int)m->method_len, m->method);
+            answer(c, j);
+        } else if (writer_submit(s->writer, j) != 0) {
+            j->err = ERR_BUSY;
+            snprintf(j->errmsg, sizeof j->errmsg, "server busy: %u write "
+                     "requests queued (write_queue limit)", s->cfg->write_queue);
+            answer(c, j);
+        } else {
+            c->pending++;
+        }
         return;
     }
     if (!me->exec) {
@@ -425,6 +443,11 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     job *j = workers_take_done(s->pool);
+    if (s->writer) {                /* append the writer's answers */
+        job **tail = &j;
+        while (*tail) tail = &(*tail)->next;
+        *tail = writer_take_done(s->writer);
+    }
     while (j) {
         job *next = j->next;
         conn *c = j->conn;

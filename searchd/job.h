@@ -17,6 +17,16 @@
 struct conn;
 struct method;
 
+/* One document of an add request: the fields (copied into the job's zone
+ * by the parse step) and, when it was refused, the reason (a static or
+ * zone string).  reject_id: the id to echo in the rejection, or NULL when
+ * the document had no usable id. */
+typedef struct wdoc {
+    ps_doc_in in;
+    const char *reject;
+    const char *reject_id;
+} wdoc;
+
 typedef struct job {
     struct job *next;           /* queue link */
     struct conn *conn;          /* I/O thread only */
@@ -31,12 +41,18 @@ typedef struct job {
     ps_query q;                 /* search */
     int facets;                 /* search */
     const char *id;             /* get */
+    wdoc *docs;                 /* add: ndocs entries in the zone */
+    uint32_t nwdocs;
+    const char **ids;           /* delete: nids ids in the zone */
+    uint32_t nids;
     /* Results (set by the worker). */
     int err;                    /* -1 success, else a searchd_err */
     char errmsg[256];
     msgpack_sbuffer out;        /* packed success response, when used */
     ps_results *langs;          /* stats: per-language counts */
     uint64_t ndocs, revision;   /* stats */
+    uint64_t added, replaced, unchanged;   /* add (writer thread) */
+    uint64_t deleted, not_found;            /* delete (writer thread) */
 } job;
 
 /* Returns a new zeroed job with its zone, or NULL on allocation failure.

@@ -94,6 +94,13 @@ int main(int argc, char **argv)
              : st == PS_ERR_CORRUPT ? EX_DATAERR : EX_UNAVAILABLE;
     }
 
+    if (!cfg.read_only && !(s.writer = writer_create(&cfg, s.done_ev))) {
+        workers_destroy(s.pool);
+        event_free(s.done_ev);
+        event_base_free(s.base);
+        return EX_OSERR;
+    }
+
     struct event *sigs[3] = {
         evsignal_new(s.base, SIGTERM, term_cb, &s),
         evsignal_new(s.base, SIGINT, term_cb, &s),
@@ -107,13 +114,19 @@ int main(int argc, char **argv)
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
         rc = EX_OSERR;
     }
+    if (rc == 0 && s.writer && writer_start(s.writer) != 0) {
+        ps_log(PS_LOG_ERROR, "cannot start the writer thread: %s", strerror(errno));
+        rc = EX_OSERR;
+    }
     if (rc == 0) {
-        ps_log(PS_LOG_INFO, "polysearchd %s serving %s with %u workers (pid %ld)",
-               PS_VERSION, cfg.db_path, cfg.workers, (long)getpid());
+        ps_log(PS_LOG_INFO, "polysearchd %s serving %s with %u workers%s (pid %ld)",
+               PS_VERSION, cfg.db_path, cfg.workers,
+               cfg.read_only ? ", read-only" : " and a writer", (long)getpid());
         event_base_dispatch(s.base);
     }
 
     listeners_close(&s);
+    writer_destroy(s.writer);       /* commits what is queued, joins */
     workers_destroy(s.pool);        /* joins: no more done events */
     conn_free_all(&s);
     for (int i = 0; i < 3; i++)

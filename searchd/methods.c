@@ -2,6 +2,7 @@
  * execution on a worker's database handle. */
 #include "methods.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -191,10 +192,40 @@ static void kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
     msgpack_pack_uint64(pk, v);
 }
 
+/* "writer": the writer thread's figures (state "read_only" and zeros
+ * with --read-only). */
+static void pack_writer(msgpack_packer *pk, server *s)
+{
+    writer_stats ws;
+    memset(&ws, 0, sizeof ws);
+    ws.state = "read_only";
+    if (s->writer) writer_get_stats(s->writer, &ws);
+    msgpack_pack_str_with_body(pk, "writer", 6);
+    msgpack_pack_map(pk, 14);
+    msgpack_pack_str_with_body(pk, "state", 5);
+    ps_rpc_pack_str(pk, ws.state);
+    msgpack_pack_str_with_body(pk, "lock_holder", 11);
+    ps_rpc_pack_str(pk, ws.holder);
+    kv_u64(pk, "writes", ws.writes);
+    kv_u64(pk, "commits", ws.commits);
+    kv_u64(pk, "docs", ws.docs);
+    msgpack_pack_str_with_body(pk, "docs_per_commit", 15);
+    msgpack_pack_double(pk, ws.commits ? (double)ws.docs / (double)ws.commits : 0.0);
+    msgpack_pack_str_with_body(pk, "writes_per_commit", 17);
+    msgpack_pack_double(pk, ws.commits ? (double)ws.writes / (double)ws.commits : 0.0);
+    kv_u64(pk, "max_writes_per_commit", ws.max_group);
+    kv_u64(pk, "last_commit_us", ws.last_commit_us);
+    kv_u64(pk, "max_commit_us", ws.max_commit_us);
+    kv_u64(pk, "failed_commits", ws.failed_commits);
+    kv_u64(pk, "lock_conflicts", ws.lock_conflicts);
+    kv_u64(pk, "lock_taken", ws.opens);
+    kv_u64(pk, "queued", ws.queued);
+}
+
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
 {
     const searchd_config *c = s->cfg;
-    msgpack_pack_map(pk, 14);
+    msgpack_pack_map(pk, 15);
     kv_u64(pk, "documents", j->ndocs);
     msgpack_pack_str_with_body(pk, "languages", 9);
     uint32_t nf = j->langs ? j->langs->nfacets : 0;
@@ -219,8 +250,9 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "queued", workers_queued(s->pool));
     kv_u64(pk, "reopens", workers_reopens(s->pool));
     kv_u64(pk, "retries", workers_retries(s->pool));
+    pack_writer(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 11);
+    msgpack_pack_map(pk, 17);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -232,6 +264,12 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "max_window", c->max_window);
     kv_u64(pk, "max_query", c->max_query);
     kv_u64(pk, "max_wildcard", c->max_wildcard);
+    kv_u64(pk, "read_only", (uint64_t)(c->read_only != 0));
+    kv_u64(pk, "max_add_docs", c->max_add_docs);
+    kv_u64(pk, "max_body", c->max_body);
+    kv_u64(pk, "write_queue", c->write_queue);
+    kv_u64(pk, "commit_delay_ms", c->commit_delay_ms);
+    kv_u64(pk, "writer_idle_ms", c->writer_idle_ms);
     msgpack_pack_str_with_body(pk, "version", 7);
     return ps_rpc_pack_str(pk, PS_VERSION);
 }
@@ -245,12 +283,232 @@ static int ping_finish(job *j, msgpack_packer *pk, server *s)
     return ps_rpc_pack_str(pk, "pong");
 }
 
-/* add/delete belong to the writer thread (not here yet): unknown_method. */
+/* ---- add / delete (run on the writer thread, writer.c) ----------------- */
+
+/* Copies a msgpack string into the zone as a NUL-terminated string.
+ * Returns NULL when it is not a string, not valid UTF-8 (or holds a NUL),
+ * or on allocation failure (*why says which). */
+static const char *zstr(job *j, const msgpack_object *o, const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_STR) { *why = "is not a string"; return NULL; }
+    const char *p = o->via.str.ptr;
+    uint32_t n = o->via.str.size;
+    if (!ps_utf8_valid(p, n)) {
+        *why = "is not valid UTF-8 or contains a NUL byte";
+        return NULL;
+    }
+    char *c = msgpack_zone_malloc(j->zone, (size_t)n + 1);
+    if (!c) { *why = "out of memory"; return NULL; }
+    memcpy(c, p, n);
+    c[n] = '\0';
+    return c;
+}
+
+/* Formats a rejection reason into the zone (a fixed text when memory is
+ * short). */
+static const char *zfmt(job *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *zfmt(job *j, const char *fmt, ...)
+{
+    char buf[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(buf);
+    char *c = msgpack_zone_malloc(j->zone, n + 1);
+    if (!c) return "invalid document";
+    memcpy(c, buf, n + 1);
+    return c;
+}
+
+static int key_is(const msgpack_object *k, const char *name)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
+           memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
+}
+
+/* Checks one element of docs into d; sets d->reject when it is refused. */
+static void parse_doc(job *j, const msgpack_object *o, wdoc *d,
+                      const searchd_config *c)
+{
+    static const char *const names[] = {"id", "title", "body", "lang", "date", "url"};
+    memset(d, 0, sizeof *d);
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        d->reject = "a document must be a map {id, body, title?, lang?, date?, url?}";
+        return;
+    }
+    const char **slot[] = {&d->in.id, &d->in.title, &d->in.body, &d->in.lang,
+                           &d->in.date, &d->in.url};
+    const msgpack_object_kv *kv = o->via.map.ptr;
+    /* First pass: the id, so that later rejections can name it. */
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        if (key_is(&kv[i].key, "id") && kv[i].val.type == MSGPACK_OBJECT_STR &&
+            kv[i].val.via.str.size > 0 && kv[i].val.via.str.size <= PS_MAX_ID_BYTES &&
+            ps_utf8_valid(kv[i].val.via.str.ptr, kv[i].val.via.str.size)) {
+            const char *why = NULL;
+            d->reject_id = zstr(j, &kv[i].val, &why);
+        }
+    }
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &kv[i].key, *v = &kv[i].val;
+        size_t f = 0;
+        while (f < 6 && !key_is(k, names[f])) f++;
+        if (f == 6) {
+            if (k->type == MSGPACK_OBJECT_STR &&
+                ps_utf8_valid(k->via.str.ptr, k->via.str.size))
+                d->reject = zfmt(j, "unknown key '%.*s'",
+                                 (int)(k->via.str.size > 64 ? 64 : k->via.str.size),
+                                 k->via.str.ptr);
+            else
+                d->reject = "a key is not a valid string";
+            return;
+        }
+        if (*slot[f]) {
+            d->reject = zfmt(j, "key '%s' given twice", names[f]);
+            return;
+        }
+        if (v->type == MSGPACK_OBJECT_NIL && f != 0 && f != 2) continue;
+        if (f == 0 && v->type == MSGPACK_OBJECT_STR &&
+            (v->via.str.size == 0 || v->via.str.size > PS_MAX_ID_BYTES)) {
+            d->reject = zfmt(j, "id must be 1 to %d bytes", PS_MAX_ID_BYTES);
+            return;
+        }
+        if (f == 2 && v->type == MSGPACK_OBJECT_STR && v->via.str.size > c->max_body) {
+            d->reject = zfmt(j, "body is %u bytes, more than max_body (%llu)",
+                             v->via.str.size, (unsigned long long)c->max_body);
+            return;
+        }
+        const char *why = "is invalid";
+        const char *val = zstr(j, v, &why);
+        if (!val) {
+            d->reject = zfmt(j, "%s %s", names[f], why);
+            return;
+        }
+        *slot[f] = val;
+    }
+    if (!d->in.id) d->reject = "id missing";
+    else if (!d->in.body) d->reject = "body missing";
+}
+
+static int add_parse(job *j, const msgpack_object *params,
+                     const searchd_config *c)
+{
+    msgpack_object docs;
+    const ps_arg_spec sp[] = {
+        {"docs", PS_ARG_ARRAY, 1, &docs, NULL, 0},
+    };
+    int e = args(j, params, sp, 1);
+    if (e >= 0) return e;
+    uint32_t n = docs.via.array.size;
+    if (n == 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "docs is empty (1 to %u documents)",
+                 c->max_add_docs);
+        return ERR_BAD_REQUEST;
+    }
+    if (n > c->max_add_docs) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "%u documents, more than max_add_docs (%u): split the batch",
+                 n, c->max_add_docs);
+        return ERR_TOO_LARGE;
+    }
+    j->docs = msgpack_zone_malloc(j->zone, (size_t)n * sizeof *j->docs);
+    if (!j->docs) {
+        snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
+        return ERR_INTERNAL;
+    }
+    j->nwdocs = n;
+    for (uint32_t i = 0; i < n; i++)
+        parse_doc(j, &docs.via.array.ptr[i], &j->docs[i], c);
+    return -1;
+}
+
+static int add_finish(job *j, msgpack_packer *pk, server *s)
+{
+    (void)s;
+    uint32_t nrej = 0;
+    for (uint32_t i = 0; i < j->nwdocs; i++)
+        if (j->docs[i].reject) nrej++;
+    msgpack_pack_map(pk, 4);
+    kv_u64(pk, "added", j->added);
+    kv_u64(pk, "replaced", j->replaced);
+    kv_u64(pk, "unchanged", j->unchanged);
+    msgpack_pack_str_with_body(pk, "rejected", 8);
+    msgpack_pack_array(pk, nrej);
+    for (uint32_t i = 0; i < j->nwdocs; i++) {
+        const wdoc *d = &j->docs[i];
+        if (!d->reject) continue;
+        msgpack_pack_map(pk, d->reject_id ? 3 : 2);
+        kv_u64(pk, "index", i);
+        if (d->reject_id) {
+            msgpack_pack_str_with_body(pk, "id", 2);
+            ps_rpc_pack_str(pk, d->reject_id);
+        }
+        msgpack_pack_str_with_body(pk, "reason", 6);
+        ps_rpc_pack_str(pk, d->reject);
+    }
+    return 0;
+}
+
+static int delete_parse(job *j, const msgpack_object *params,
+                        const searchd_config *c)
+{
+    msgpack_object ids;
+    const ps_arg_spec sp[] = {
+        {"ids", PS_ARG_ARRAY, 1, &ids, NULL, 0},
+    };
+    int e = args(j, params, sp, 1);
+    if (e >= 0) return e;
+    uint32_t n = ids.via.array.size;
+    if (n == 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "ids is empty (1 to %u ids)",
+                 c->max_add_docs);
+        return ERR_BAD_REQUEST;
+    }
+    if (n > c->max_add_docs) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "%u ids, more than max_add_docs (%u): split the batch",
+                 n, c->max_add_docs);
+        return ERR_TOO_LARGE;
+    }
+    j->ids = msgpack_zone_malloc(j->zone, (size_t)n * sizeof *j->ids);
+    if (!j->ids) {
+        snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
+        return ERR_INTERNAL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *o = &ids.via.array.ptr[i];
+        const char *why = NULL;
+        if (o->type == MSGPACK_OBJECT_STR &&
+            (o->via.str.size == 0 || o->via.str.size > PS_MAX_ID_BYTES))
+            why = "must be 1 to 240 bytes";
+        else if (!(j->ids[i] = zstr(j, o, &why)) && !why)
+            why = "is invalid";
+        if (why) {
+            snprintf(j->errmsg, sizeof j->errmsg, "ids[%u] %s", i, why);
+            return ERR_BAD_REQUEST;
+        }
+    }
+    j->nids = n;
+    return -1;
+}
+
+static int delete_finish(job *j, msgpack_packer *pk, server *s)
+{
+    (void)s;
+    msgpack_pack_map(pk, 2);
+    kv_u64(pk, "deleted", j->deleted);
+    kv_u64(pk, "not_found", j->not_found);
+    return 0;
+}
+
 static const method table[] = {
-    {"search", search_parse, search_exec, NULL},
-    {"get", get_parse, get_exec, NULL},
-    {"stats", noargs_parse, stats_exec, stats_finish},
-    {"ping", noargs_parse, NULL, ping_finish},
+    {"search", search_parse, search_exec, NULL, 0},
+    {"get", get_parse, get_exec, NULL, 0},
+    {"stats", noargs_parse, stats_exec, stats_finish, 0},
+    {"ping", noargs_parse, NULL, ping_finish, 0},
+    {"add", add_parse, NULL, add_finish, 1},
+    {"delete", delete_parse, NULL, delete_finish, 1},
 };
 
 const method *methods_find(const char *name, size_t len)

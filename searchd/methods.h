@@ -2,7 +2,8 @@
  * arguments on the I/O thread (parse), runs on a worker with that worker's
  * database handle (exec; NULL = answered on the I/O thread), and may pack
  * its result on the I/O thread (finish; NULL = the worker packed the whole
- * response in job->out).  Adding a method is adding a table row.
+ * response in job->out).  add/delete run on the writer thread instead
+ * (writer.h).  Adding a method is adding a table row.
  */
 #ifndef SEARCHD_METHODS_H
 #define SEARCHD_METHODS_H
@@ -24,6 +25,10 @@ typedef struct method {
     void (*exec)(job *j, worker_ctx *w);
     /* Packs the success result object (not the envelope).  I/O thread. */
     int (*finish)(job *j, msgpack_packer *pk, server *s);
+    /* Non-zero: the job goes to the writer thread instead of a worker
+     * (exec unused), and a success is never turned into a timeout after
+     * the fact (it is committed: saying otherwise would be a lie). */
+    int write;
 } method;
 
 /* Returns the method named name[0..len), or NULL.  Any thread. */

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "stats.h"
 #include "workers.h"
+#include "writer.h"
 
 struct conn;
 
@@ -20,6 +21,7 @@ typedef struct server {
     const searchd_config *cfg;
     searchd_stats stats;
     worker_pool *pool;
+    writer *writer;             /* NULL with --read-only */
     struct event *done_ev;      /* activated by workers (thread-safe) */
     struct conn *conns;         /* connections with an open socket */
     unsigned nconns;            /* ... their number (max_clients) */

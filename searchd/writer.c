@@ -1,0 +1,413 @@
+/* writer.c: the writer thread: bounded queue, lazy writable handle, group
+ * commit, idle release of the lock. */
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "methods.h"
+#include "polysearch.h"
+#include "stats.h"
+#include "util.h"
+
+struct writer {
+    const searchd_config *cfg;
+    struct event *done_ev;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;          /* signalled on submit and stop */
+    job *qhead, *qtail;         /* mu */
+    unsigned qlen;              /* mu */
+    job *dhead, *dtail;         /* mu */
+    int stop;                   /* mu */
+    writer_stats st;            /* mu (state/holder/counters) */
+    pthread_t thread;
+    int started;
+    /* Writer thread only. */
+    ps_db *db;
+    uint64_t last_write_us;
+    uint64_t prev_group;        /* requests in the previous commit */
+};
+
+static uint64_t job_size(const job *j)
+{
+    return j->docs ? j->nwdocs : j->nids;
+}
+
+writer *writer_create(const searchd_config *cfg, struct event *done_ev)
+{
+    writer *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->cfg = cfg;
+    w->done_ev = done_ev;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->st.state = "idle";
+    return w;
+}
+
+int writer_submit(writer *w, job *j)
+{
+    int rc = -1;
+    j->next = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (!w->stop && w->qlen < w->cfg->write_queue) {
+        if (w->qtail) w->qtail->next = j; else w->qhead = j;
+        w->qtail = j;
+        w->qlen++;
+        rc = 0;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+job *writer_take_done(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    job *l = w->dhead;
+    w->dhead = w->dtail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    return l;
+}
+
+void writer_get_stats(writer *w, writer_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->st;
+    out->queued = w->qlen;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Absolute CLOCK_REALTIME time us microseconds from now (pthread_cond_timedwait). */
+static struct timespec abs_in_us(uint64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(us / 1000000u);
+    ts.tv_nsec += (long)(us % 1000000u) * 1000L;
+    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+    return ts;
+}
+
+/* Takes queued jobs while the group stays within WRITER_GROUP_DOCS (the
+ * first one always).  Appends them to *tail.  Returns the number taken.
+ * Called with mu held. */
+static unsigned take_locked(writer *w, job ***tail, uint64_t *docs, int first)
+{
+    unsigned n = 0;
+    while (w->qhead) {
+        uint64_t sz = job_size(w->qhead);
+        if (!(first && n == 0) && *docs + sz > WRITER_GROUP_DOCS) break;
+        job *j = w->qhead;
+        w->qhead = j->next;
+        if (!w->qhead) w->qtail = NULL;
+        w->qlen--;
+        j->next = NULL;
+        **tail = j;
+        *tail = &j->next;
+        *docs += sz;
+        n++;
+    }
+    return n;
+}
+
+static void set_err(job *j, int err, const char *msg)
+{
+    j->err = err;
+    snprintf(j->errmsg, sizeof j->errmsg, "%s", msg);
+}
+
+/* Applies one job to the open handle.  Returns PS_OK (the job is part of
+ * the commit, or was answered without being applied), or the status of a
+ * database failure (the whole group must be cancelled; message in the
+ * handle). */
+static ps_status apply(writer *w, job *j)
+{
+    if (j->gone && atomic_load(j->gone)) {
+        set_err(j, ERR_INTERNAL, "client gone");
+        return PS_OK;
+    }
+    if (ps_now_us() > j->deadline_us) {
+        set_err(j, ERR_TIMEOUT,
+                "deadline passed while queued for the writer: nothing applied");
+        return PS_OK;
+    }
+    if (j->docs) {
+        for (uint32_t i = 0; i < j->nwdocs; i++) {
+            wdoc *d = &j->docs[i];
+            if (d->reject) continue;
+            ps_put_outcome o;
+            ps_status st = ps_db_put(w->db, &d->in, &o);
+            if (st == PS_ERR_INVALID) {
+                const char *m = ps_db_errmsg(w->db);
+                size_t len = strlen(m);
+                char *copy = msgpack_zone_malloc(j->zone, len + 1);
+                if (copy) memcpy(copy, m, len + 1);
+                d->reject = copy ? copy : "invalid document";
+                d->reject_id = d->in.id;
+                continue;
+            }
+            if (st != PS_OK) return st;
+            if (o == PS_PUT_ADDED) j->added++;
+            else if (o == PS_PUT_REPLACED) j->replaced++;
+            else j->unchanged++;
+        }
+    } else {
+        for (uint32_t i = 0; i < j->nids; i++) {
+            ps_status st = ps_db_delete(w->db, j->ids[i]);
+            if (st == PS_OK) j->deleted++;
+            else if (st == PS_ERR_NOT_FOUND || st == PS_ERR_INVALID) j->not_found++;
+            else return st;
+        }
+    }
+    return PS_OK;
+}
+
+/* Hands a group to the I/O thread. */
+static void finish_group(writer *w, job *group)
+{
+    if (!group) return;
+    job *last = group;
+    while (last->next) last = last->next;
+    pthread_mutex_lock(&w->mu);
+    if (w->dtail) w->dtail->next = group; else w->dhead = group;
+    w->dtail = last;
+    pthread_mutex_unlock(&w->mu);
+    event_active(w->done_ev, EV_READ, 0);
+}
+
+/* Every job of the group that has not already got its own error gets
+ * this one (and its counts are not reported). */
+static void fail_group(job *group, int err, const char *msg)
+{
+    for (job *j = group; j; j = j->next) {
+        if (j->err >= 0) continue;      /* its own error (gone, timeout) */
+        j->err = err;
+        snprintf(j->errmsg, sizeof j->errmsg, "%s", msg);
+    }
+}
+
+static void close_db(writer *w, const char *why)
+{
+    if (!w->db) return;
+    ps_status st = ps_db_close(w->db);
+    w->db = NULL;
+    if (st != PS_OK)
+        ps_log(PS_LOG_WARN, "closing the writable handle: %s", ps_status_str(st));
+    ps_log(PS_LOG_INFO, "writer released the write lock on %s (%s)",
+           w->cfg->db_path, why);
+}
+
+/* Opens the writable handle when needed.  Returns 0, or -1 after failing
+ * the whole group with unavailable. */
+static int ensure_open(writer *w, job *group)
+{
+    if (w->db) return 0;
+    char *msg = NULL;
+    ps_status st = ps_db_open(w->cfg->db_path, PS_DB_WRITE, &w->db, &msg);
+    if (st == PS_OK) {
+        free(msg);
+        pthread_mutex_lock(&w->mu);
+        w->st.state = "open";
+        w->st.opens++;
+        pthread_mutex_unlock(&w->mu);
+        ps_log(PS_LOG_INFO, "writer took the write lock on %s", w->cfg->db_path);
+        return 0;
+    }
+    char text[sizeof group->errmsg];
+    if (st == PS_ERR_LOCKED)
+        snprintf(text, sizeof text, "cannot write: %s. This daemon takes the "
+                 "lock again on the next add/delete once it is free; or run "
+                 "polysearch-index with --server ADDR to send its documents "
+                 "here", msg ? msg : "another writer holds the lock");
+    else
+        snprintf(text, sizeof text, "cannot open %s for writing: %s",
+                 w->cfg->db_path, msg ? msg : ps_status_str(st));
+    ps_log(PS_LOG_WARN, "%s", text);
+    pthread_mutex_lock(&w->mu);
+    w->st.state = st == PS_ERR_LOCKED ? "locked" : "failed";
+    snprintf(w->st.holder, sizeof w->st.holder, "%s", msg ? msg : "");
+    if (st == PS_ERR_LOCKED) w->st.lock_conflicts++;
+    pthread_mutex_unlock(&w->mu);
+    free(msg);
+    fail_group(group, ERR_UNAVAILABLE, text);
+    return -1;
+}
+
+/* Waits (mu held) until a job arrives, stop, or the idle deadline of an
+ * open handle.  Returns 1 when there is work or stop, 0 on idle timeout. */
+static int wait_work_locked(writer *w)
+{
+    while (!w->qhead && !w->stop) {
+        if (!w->db) {
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        uint64_t idle_end = w->last_write_us + w->cfg->writer_idle_ms * 1000u;
+        uint64_t now = ps_now_us();
+        if (now >= idle_end) return 0;
+        struct timespec ts = abs_in_us(idle_end - now);
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+    return 1;
+}
+
+/* Runs one group: open, apply, maybe wait for more, commit, answer. */
+static void run_group(writer *w, job *group, job **tail, uint64_t docs,
+                      unsigned n)
+{
+    if (ensure_open(w, group) != 0) {
+        finish_group(w, group);
+        return;
+    }
+    uint64_t t0 = ps_now_us();
+    ps_status st = PS_OK;
+    job *applied_to = NULL;     /* last job applied */
+    for (job *j = group; j && st == PS_OK; j = j->next) {
+        st = apply(w, j);
+        applied_to = j;
+    }
+    /* Group commit: when the previous commit served several requests,
+     * other writers are active; give them up to commit_delay to join. */
+    if (st == PS_OK && w->cfg->commit_delay_ms > 0 && w->prev_group > 1) {
+        uint64_t end = t0 + w->cfg->commit_delay_ms * 1000u;
+        for (;;) {
+            pthread_mutex_lock(&w->mu);
+            while (!w->qhead && !w->stop && n < w->prev_group &&
+                   ps_now_us() < end) {
+                struct timespec ts = abs_in_us(end - ps_now_us());
+                if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
+                    break;
+            }
+            unsigned more = docs < WRITER_GROUP_DOCS
+                          ? take_locked(w, &tail, &docs, 0) : 0;
+            pthread_mutex_unlock(&w->mu);
+            if (more == 0) break;
+            n += more;
+            for (job *j = applied_to->next; j && st == PS_OK; j = j->next) {
+                st = apply(w, j);
+                applied_to = j;
+            }
+            if (st != PS_OK || ps_now_us() >= end || n >= w->prev_group) break;
+        }
+    }
+    if (st != PS_OK) {
+        char msg[sizeof group->errmsg];
+        snprintf(msg, sizeof msg, "write failed, nothing of this request was "
+                 "applied: %s", ps_db_errmsg(w->db));
+        ps_log(PS_LOG_ERROR, "%s", msg);
+        ps_db_cancel(w->db);
+        close_db(w, "write failure");
+        fail_group(group, st == PS_ERR_IO ? ERR_IO_ERROR : methods_status_err(st), msg);
+        pthread_mutex_lock(&w->mu);
+        w->st.state = "failed";
+        w->st.failed_commits++;
+        pthread_mutex_unlock(&w->mu);
+        finish_group(w, group);
+        return;
+    }
+    uint64_t c0 = ps_now_us();
+    st = ps_db_commit(w->db);
+    uint64_t took = ps_now_us() - c0;
+    w->last_write_us = ps_now_us();
+    if (st != PS_OK) {
+        char msg[sizeof group->errmsg];
+        snprintf(msg, sizeof msg, "commit failed, nothing of this request was "
+                 "applied: %s", ps_db_errmsg(w->db));
+        ps_log(PS_LOG_ERROR, "%s", msg);
+        ps_db_cancel(w->db);
+        close_db(w, "commit failure");
+        fail_group(group, ERR_IO_ERROR, msg);
+        pthread_mutex_lock(&w->mu);
+        w->st.state = "failed";
+        w->st.failed_commits++;
+        pthread_mutex_unlock(&w->mu);
+        finish_group(w, group);
+        return;
+    }
+    uint64_t ok = 0;
+    for (job *j = group; j; j = j->next)
+        if (j->err < 0) ok++;
+    pthread_mutex_lock(&w->mu);
+    w->st.state = "open";
+    w->st.writes += ok;
+    w->st.commits++;
+    w->st.docs += docs;
+    if (n > w->st.max_group) w->st.max_group = n;
+    w->st.last_commit_us = took;
+    if (took > w->st.max_commit_us) w->st.max_commit_us = took;
+    pthread_mutex_unlock(&w->mu);
+    ps_log(PS_LOG_DEBUG, "writer committed %u requests (%llu documents/ids) "
+           "in %llu us", n, (unsigned long long)docs, (unsigned long long)took);
+    w->prev_group = n;
+    finish_group(w, group);
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        (void)wait_work_locked(w);
+        if (!w->qhead) {      /* stop, or the idle deadline passed */
+            int stop = w->stop;
+            pthread_mutex_unlock(&w->mu);
+            if (w->db) {
+                close_db(w, stop ? "stopping" : "idle");
+                pthread_mutex_lock(&w->mu);
+                w->st.state = "idle";
+                pthread_mutex_unlock(&w->mu);
+            }
+            if (stop) break;
+            continue;
+        }
+        job *group = NULL, **tail = &group;
+        uint64_t docs = 0;
+        unsigned n = take_locked(w, &tail, &docs, 1);
+        pthread_mutex_unlock(&w->mu);
+        run_group(w, group, tail, docs, n);
+    }
+    return NULL;
+}
+
+int writer_start(writer *w)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) { errno = e; return -1; }
+    w->started = 1;
+    return 0;
+}
+
+static void free_list(job *j)
+{
+    while (j) {
+        job *next = j->next;
+        job_free(j);
+        j = next;
+    }
+}
+
+void writer_destroy(writer *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->started) pthread_join(w->thread, NULL);
+    else close_db(w, "stopping");
+    free_list(w->qhead);
+    free_list(w->dhead);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

@@ -1,0 +1,75 @@
+/* writer.h: the one thread that changes the index (add, delete).
+ *
+ * It owns the only writable ps_db of the daemon, opened lazily on the
+ * first write and closed again after --writer-idle without writes, so a
+ * local polysearch-index can take Xapian's writer lock between bursts.
+ * Jobs arrive through a bounded queue (full -> busy).  Group commit: the
+ * writer takes every queued job (up to WRITER_GROUP_DOCS documents),
+ * applies them all, waits at most --commit-delay for more when other
+ * writers were active in the previous group, commits once, and only then
+ * hands every job of the group to the I/O thread through the done queue
+ * (the same event as the workers').  A failed commit is cancelled and
+ * every job of the group gets the error: nothing of it is acknowledged.
+ */
+#ifndef SEARCHD_WRITER_H
+#define SEARCHD_WRITER_H
+
+#include <stdint.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "job.h"
+
+/* At most this many documents (and ids) are applied in one commit; a
+ * single larger request still gets a commit of its own. */
+#define WRITER_GROUP_DOCS 5000u
+
+typedef struct writer writer;
+
+/* Figures for the stats method (a snapshot). */
+typedef struct writer_stats {
+    const char *state;          /* "idle" (lock not held), "open" (lock
+                                   held), "locked" (last attempt found
+                                   another writer), "failed" (last commit
+                                   failed) */
+    char holder[256];           /* the last lock conflict message, or "" */
+    uint64_t writes;            /* write requests applied and committed */
+    uint64_t commits;           /* successful commits */
+    uint64_t docs;              /* documents and ids in those commits */
+    uint64_t max_group;         /* most requests in one commit */
+    uint64_t failed_commits;    /* commits that failed (nothing acked) */
+    uint64_t lock_conflicts;    /* groups refused: lock held elsewhere */
+    uint64_t last_commit_us;    /* duration of the last commit call */
+    uint64_t max_commit_us;
+    uint64_t opens;             /* writable handle opens (lock taken) */
+    unsigned queued;            /* write requests waiting now */
+} writer_stats;
+
+/* Returns a writer for cfg->db_path (thread not started, database not
+ * opened), or NULL on allocation failure.  done_ev is activated whenever
+ * jobs are done; it must outlive the writer.  Main thread. */
+writer *writer_create(const searchd_config *cfg, struct event *done_ev);
+
+/* Starts the thread (signals blocked in it).  Returns 0 or -1 with errno.
+ * Main thread. */
+int writer_start(writer *w);
+
+/* Queues a write job; the writer owns it until writer_take_done returns
+ * it.  Returns 0, or -1 when the queue is full or the writer is stopping
+ * (the caller still owns the job).  I/O thread. */
+int writer_submit(writer *w, job *j);
+
+/* Returns the list of answered jobs (linked by next; caller owns them), or
+ * NULL.  I/O thread. */
+job *writer_take_done(writer *w);
+
+/* Fills *out with the current figures.  Any thread. */
+void writer_get_stats(writer *w, writer_stats *out);
+
+/* Stops the thread after it has applied and committed every queued job
+ * (their answers are dropped if nobody takes them), joins it, closes the
+ * writable handle and frees the writer (NULL is fine).  Main thread,
+ * after the event loop ended. */
+void writer_destroy(writer *w);
+
+#endif
