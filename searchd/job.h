@@ -47,7 +47,7 @@ typedef struct job {
     uint32_t nids;
     /* Results (set by the worker). */
     int err;                    /* -1 success, else a searchd_err */
-    char errmsg[256];
+    char errmsg[640];           /* lock conflicts quote the holder */
     msgpack_sbuffer out;        /* packed success response, when used */
     ps_results *langs;          /* stats: per-language counts */
     uint64_t ndocs, revision;   /* stats */

@@ -221,10 +221,11 @@ static int ensure_open(writer *w, job *group)
     }
     char text[sizeof group->errmsg];
     if (st == PS_ERR_LOCKED)
-        snprintf(text, sizeof text, "cannot write: %s. This daemon takes the "
-                 "lock again on the next add/delete once it is free; or run "
-                 "polysearch-index with --server ADDR to send its documents "
-                 "here", msg ? msg : "another writer holds the lock");
+        snprintf(text, sizeof text, "cannot write: %s. Retry once it is "
+                 "done (this daemon takes the lock on the next add/delete), "
+                 "or run polysearch-index --server ADDR to send its "
+                 "documents through this daemon",
+                 msg ? msg : "another writer holds the lock");
     else
         snprintf(text, sizeof text, "cannot open %s for writing: %s",
                  w->cfg->db_path, msg ? msg : ps_status_str(st));

@@ -32,7 +32,7 @@ typedef struct writer_stats {
                                    held), "locked" (last attempt found
                                    another writer), "failed" (last commit
                                    failed) */
-    char holder[256];           /* the last lock conflict message, or "" */
+    char holder[400];           /* the last lock conflict message, or "" */
     uint64_t writes;            /* write requests applied and committed */
     uint64_t commits;           /* successful commits */
     uint64_t docs;              /* documents and ids in those commits */

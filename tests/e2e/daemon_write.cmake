@@ -1,0 +1,25 @@
+# End-to-end tests of polysearchd add/delete (writer thread, group commit,
+# kill -9 durability, lock policy, updates under load).  Need the indexer
+# for the fixture index; skip (77) without it.
+if(TARGET polysearch-index)
+  set(_psw_indexer $<TARGET_FILE:polysearch-index>)
+else()
+  set(_psw_indexer "")
+endif()
+set(_psw_env "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_psw_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
+foreach(_c basic concurrency kill9 lock)
+  add_test(NAME e2e_daemon_write_${_c}
+           COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_write.py ${_c})
+  set_tests_properties(e2e_daemon_write_${_c} PROPERTIES LABELS e2e TIMEOUT 300
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+endforeach()
+# RELIABILITY.md "Updates under load": a short run in the e2e label and the
+# one-minute version in the slow label.
+add_test(NAME e2e_daemon_write_load
+         COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_write.py load 15)
+set_tests_properties(e2e_daemon_write_load PROPERTIES LABELS e2e TIMEOUT 120
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+add_test(NAME slow_daemon_write_load_60s
+         COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_write.py load 60)
+set_tests_properties(slow_daemon_write_load_60s PROPERTIES LABELS slow TIMEOUT 300
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
