@@ -1,7 +1,6 @@
 """e2e: clients/python/polysearch_client.py against a real polysearchd:
 every method over TCP and the Unix socket, typed errors, timeouts, address
-parsing.  add/delete are skipped (with a message) while the daemon answers
-unknown_method for them.
+parsing, add/delete (the daemon implements them: unknown_method fails).
 
 Environment: PS_DAEMON, PS_INDEXER, PS_SOURCE_DIR.
 """
@@ -35,7 +34,7 @@ def test_addresses():
         raises(ValueError, pc.parse_address, bad)
 
 
-def test_methods(c, writable):
+def test_methods(c):
     check(c.ping() is True, "ping")
     r = c.search("santé lyonbiopole", limit=3)
     check(1 <= len(r["hits"]) <= 3 and r["total"] >= len(r["hits"]), "search %r" % r)
@@ -65,10 +64,6 @@ def test_methods(c, writable):
     check(isinstance(st, dict) and st, "stats")
     check(c.ping(), "connection usable after errors")
 
-    if not writable:
-        print("SKIP (add/delete): the daemon answers unknown_method for add/delete",
-              file=sys.stderr)
-        return
     r = c.add([{"id": "py-test-1", "title": "Pytest", "body": "Quokkasaurus unique wording",
                 "lang": "en"},
                {"id": "py-test-2", "body": "second quokkasaurus"},
@@ -143,12 +138,9 @@ def main():
         db = pstest.build_index(tmp)
         with pstest.Daemon(db, tmp, socket=True) as d:
             with pc.Client("127.0.0.1:%d" % d.port, timeout=10) as c:
-                try:
-                    c.delete(["probe-does-not-exist"])
-                    writable = True
-                except pc.UnknownMethodError:
-                    writable = False
-                test_methods(c, writable)
+                r = c.delete(["probe-does-not-exist"])
+                check(r == {"deleted": 0, "not_found": 1}, "delete probe %r" % r)
+                test_methods(c)
             with pc.Client("unix:" + d.socket_path, timeout=10) as c:
                 check(c.ping(), "ping over the Unix socket")
                 check(c.search("innovation")["hits"], "search over the Unix socket")

@@ -209,7 +209,7 @@ def main():
             out, _ = expect(["stats"], 0, srv)
             check(re.search(r"^\S+: \S", out, re.M), "stats human output %r" % out[:300])
 
-            # add / delete (skipped while the daemon lacks them).
+            # add / delete.
             jl = os.path.join(tmp, "docs.jsonl")
             with open(jl, "w", encoding="utf-8") as f:
                 f.write('{"id": "cli-1", "title": "Quokka", "body": "quokkaphant unique", "lang": "en"}\n')
@@ -217,22 +217,17 @@ def main():
                 f.write('{"id": "cli-2", "body": "zweiter quokkaphant", "color": "red"}\n')
                 f.write('{"id": "cli-3", "body": "dritter quokkaphant"}\n')
             rc, out, err = run(["--json", "add", jl], srv)
-            if rc == 70 and "does not support" in err:
-                print("SKIP (add/delete): the daemon answers unknown_method", file=sys.stderr)
-                rc, out, err = run(["delete", "cli-1"], srv)
-                check(rc == 70 and "does not support" in err, "delete unsupported: %d %r" % (rc, err))
-            else:
-                check(rc == 65, "add with 2 bad lines: exit %d %r" % (rc, err))
-                res = json.loads(out)
-                check(res["added"] + res["replaced"] + res["unchanged"] == 2, "add counts %r" % res)
-                srcs = sorted(i["source"] for i in res["invalid"])
-                check(srcs == [jl + ":2", jl + ":4"], "invalid sources %r" % srcs)
-                check(jl + ":2" in err and "unknown field 'color'" in err, "add messages %r" % err)
-                found = pstest.wait_until(
-                    lambda: js(["search", "quokkaphant"], srv)["total"] == 2, 5.0)
-                check(found, "added documents not searchable")
-                out, _ = expect(["delete", "cli-1", "cli-3", "nope"], 0, srv)
-                check(out == "deleted 2, not found 1\n", "delete output %r" % out)
+            check(rc == 65, "add with 2 bad lines: exit %d %r" % (rc, err))
+            res = json.loads(out)
+            check(res["added"] + res["replaced"] + res["unchanged"] == 2, "add counts %r" % res)
+            srcs = sorted(i["source"] for i in res["invalid"])
+            check(srcs == [jl + ":2", jl + ":4"], "invalid sources %r" % srcs)
+            check(jl + ":2" in err and "unknown field 'color'" in err, "add messages %r" % err)
+            found = pstest.wait_until(
+                lambda: js(["search", "quokkaphant"], srv)["total"] == 2, 5.0)
+            check(found, "added documents not searchable")
+            out, _ = expect(["delete", "cli-1", "cli-3", "nope"], 0, srv)
+            check(out == "deleted 2, not found 1\n", "delete output %r" % out)
 
             # Unix socket address.
             out, _ = expect(["search", "innovation"], 0, "unix:" + d.socket_path)
