@@ -519,6 +519,7 @@ static void test_unreadable_table(void **state)
 
 /* ---- std::bad_alloc everywhere: RLIMIT_AS headroom sweep ------------- */
 
+#ifndef PS_ASAN
 /* In a child: limit the address space to the current size plus
  * headroom_kb, then open, search (snippets, facets, spelling, wildcard),
  * get, put and commit.  Every call must return; exit 0 when all
@@ -583,6 +584,7 @@ static int oom_child(const char *p, long headroom_kb)
     free(body);
     return nomem ? 2 : 0;
 }
+#endif
 
 static void test_oom_sweep(void **state)
 {
