@@ -9,9 +9,11 @@ import pstest
 from pstest import check
 
 LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_clients",
-              "max_output", "queue", "max_limit", "max_window", "max_query", "max_wildcard"}
+              "max_output", "queue", "max_limit", "max_window", "max_query", "max_wildcard",
+              "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms",
+              "writer_idle_ms"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
-               "busy", "timeout", "unknown_method", "internal", "unavailable"}
+               "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error"}
 
 
 def expect_error(c, method, params, code):
@@ -109,12 +111,12 @@ def main():
                 expect_error(c, "get", {}, "bad_request")
                 expect_error(c, "get", {"id": "x" * 300}, "bad_request")
                 expect_error(c, "ping", {"x": 1}, "bad_request")
-                expect_error(c, "add", {"docs": []}, "unknown_method")
-                expect_error(c, "delete", {"id": "x"}, "unknown_method")
+                expect_error(c, "add", {"docs": []}, "bad_request")
+                expect_error(c, "delete", {"id": "x"}, "bad_request")
                 expect_error(c, "nosuchmethod", {}, "unknown_method")
                 err, st2 = c.call("stats", {})
-                check(st2["errors"]["bad_request"] >= 12 and st2["errors"]["too_large"] >= 1
-                      and st2["errors"]["unknown_method"] >= 3
+                check(st2["errors"]["bad_request"] >= 14 and st2["errors"]["too_large"] >= 1
+                      and st2["errors"]["unknown_method"] >= 1
                       and st2["errors"]["not_found"] >= 1, "error counters %r" % st2["errors"])
             with d.client(unix=True) as c:
                 exercise(c, "unix")
