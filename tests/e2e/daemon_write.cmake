@@ -7,7 +7,7 @@ else()
   set(_psw_indexer "")
 endif()
 set(_psw_env "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_psw_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
-foreach(_c basic concurrency kill9 lock)
+foreach(_c basic concurrency kill9 lock enospc)
   add_test(NAME e2e_daemon_write_${_c}
            COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_write.py ${_c})
   set_tests_properties(e2e_daemon_write_${_c} PROPERTIES LABELS e2e TIMEOUT 300

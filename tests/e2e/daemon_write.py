@@ -8,6 +8,9 @@ Usage: daemon_write.py CASE [SECONDS]
                every acknowledged document is there, xapian-check passes
   lock         a local polysearch-index holds the lock: add -> unavailable
                naming it; then add works; an idle daemon lets the indexer in
+  enospc       the database on a 6 MiB tmpfs (unshare -rm) fills up: add
+               gets io_error, nothing of it applied, searches go on, add
+               works again once space is freed
   load [S]     RELIABILITY.md "Updates under load": clients search for S
                seconds (default 15) while a document is added every 100 ms:
                0 failed requests, each visible within 1 s of its ack
@@ -419,12 +422,59 @@ def case_load(tmp, db, seconds):
         check(d.stop() == 0, "exit status")
 
 
+# ---- disk full -----------------------------------------------------------
+
+def case_enospc(tmp):
+    """Runs inside a private mount namespace (unshare -rm, see main): the
+    database lives on a small tmpfs, a filler file takes part of it."""
+    small = os.path.join(tmp, "small")
+    os.mkdir(small)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", small],
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        pstest.skip("cannot mount a tmpfs: " + r.stderr.decode(errors="replace"))
+    db = pstest.build_index(small)
+    filler = os.path.join(small, "filler")
+    with open(filler, "wb") as f:
+        f.write(b"\0" * (1 << 20))
+    rnd = random.Random(7)
+    with pstest.Daemon(db, tmp) as d:
+        c = d.client()
+        failed_at = None
+        acked = []
+        for i in range(400):
+            words = " ".join("w%x" % rnd.getrandbits(40) for _ in range(4000))
+            err, res = c.call("add", {"docs": [{"id": "full/%d" % i, "body": words}]})
+            if err is not None:
+                check(err["code"] == "io_error" and "nothing of this request" in err["message"],
+                      "error when the disk is full: %r" % err)
+                failed_at = i
+                break
+            acked.append("full/%d" % i)
+        check(failed_at is not None, "the disk never filled up")
+        ok("disk full after %d adds: io_error: %s" % (len(acked), err["message"][:100]))
+        err, _ = c.call("get", {"id": "full/%d" % failed_at})
+        check(err and err["code"] == "not_found", "the failed add is visible: %r" % err)
+        res = call_ok(c, "search", {"q": "innovation"})
+        check(res["total"] > 0, "searches stopped after the failed commit")
+        for doc_id in acked:
+            call_ok(c, "get", {"id": doc_id})
+        w = call_ok(c, "stats", {})["writer"]
+        check(w["failed_commits"] >= 1, "failed commit not counted: %r" % w)
+        os.unlink(filler)
+        res = call_ok(c, "add", {"docs": [{"id": "full/after", "body": "space again"}]})
+        check(res["added"] == 1, "add after freeing space: %r" % res)
+        ok("searches served, acknowledged documents intact, add works after freeing space")
+        check(d.stop() == 0, "exit status")
+    subprocess.run(["umount", small])
+
+
 def main():
     if len(sys.argv) < 2:
         fail("usage: daemon_write.py basic|concurrency|kill9|lock|load [S]")
     case = sys.argv[1]
     with pstest.workdir() as tmp:
-        db = pstest.build_index(tmp)
+        db = pstest.build_index(tmp) if case != "enospc" else None
         if case == "basic":
             case_basic(tmp, db)
         elif case == "concurrency":
@@ -433,6 +483,15 @@ def main():
             case_kill9(tmp, db)
         elif case == "lock":
             case_lock(tmp, db)
+        elif case == "enospc":
+            if os.environ.get("PS_IN_NS") != "1":
+                if not shutil.which("unshare"):
+                    pstest.skip("unshare not installed")
+                env = dict(os.environ, PS_IN_NS="1")
+                r = subprocess.run(["unshare", "-rm", sys.executable, __file__, "enospc"],
+                                   env=env, timeout=240)
+                sys.exit(r.returncode)
+            case_enospc(tmp)
         elif case == "load":
             case_load(tmp, db, int(sys.argv[2]) if len(sys.argv) > 2 else 15)
         else:
