@@ -17,6 +17,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 FAILS=0
 RUNS=0
 # LeakSanitizer cannot run under ptrace: in an ASan build the traced

@@ -9,7 +9,8 @@
 # full).
 # Usage: indexer_enospc_sweep.sh POLYSEARCH-INDEX PS_FAULT_CHECK
 # Sweeps every 3rd call with --jobs 1 and every 6th with --jobs 2;
-# PS_FAULT_FULL=1 sweeps every call of both with a larger input.
+# PS_FAULT_FULL=1 takes a larger input and sweeps every fdatasync and
+# about 300 evenly spaced pwrite64 calls (of ~1300) per job setting.
 source "$(dirname "$0")/fault_lib.sh" "$@"
 
 N=60 STEP1=3 STEP2=6
@@ -45,6 +46,9 @@ for jobs in 1 2; do
     for sc in pwrite64 fdatasync; do
         max=$(count_calls "$T/count.trace" "$sc")
         [ "$max" -gt 0 ] || { fail "jobs $jobs: no $sc call seen"; continue; }
+        if [ -n "${PS_FAULT_FULL:-}" ]; then
+            step=$(( (max + 299) / 300 ))
+        fi
         echo "jobs $jobs: $max $sc calls per thread, ENOSPC at every ${step}"
         # "once": only call k fails; "stays": every call from k on fails
         # (the disk stays full), swept half as densely.
