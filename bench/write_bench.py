@@ -3,6 +3,9 @@
 searches run (issue 6).  Driver for bench/write_bench.sh.
 
 Usage: write_bench.py PORT CORPUS.jsonl SECONDS BATCH OUT.md
+       write_bench.py --delay-row LABEL PORT CORPUS.jsonl SECONDS BATCH OUT.md
+         (only the 8-writer phase; appends one row of the --commit-delay
+         comparison table to OUT.md)
 
 Phases (each SECONDS long, one process per client so the GIL does not
 serialise them; everything on 127.0.0.1):
@@ -133,15 +136,36 @@ def phase(port, docs, seconds, batch, nwriters, tag):
     }
 
 
-def main():
-    port, corpus, seconds, batch, out = (int(sys.argv[1]), sys.argv[2], float(sys.argv[3]),
-                                         int(sys.argv[4]), sys.argv[5])
+def load_docs(corpus):
     docs = []
     with open(corpus, encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
             docs.append({k: d[k] for k in ("title", "body", "lang", "date", "url")
                          if d.get(k)})
+    return docs
+
+
+def delay_row(label, port, corpus, seconds, batch, out):
+    r = phase(port, load_docs(corpus), seconds, batch, 8, "d%x%s" % (int(time.time()), label))
+    new = not os.path.exists(out)
+    with open(out, "a") as f:
+        if new:
+            f.write("| --commit-delay | docs/s added | requests/commit | visible p50 ms | "
+                    "visible p99 ms | search p99 ms | errors |\n")
+            f.write("|---|---:|---:|---:|---:|---:|---:|\n")
+        f.write("| %s | %.0f | %.2f | %.1f | %.1f | %.2f | %d |\n" % (
+            label, r["docs_s"], r["wpc"], r["v_p50"], r["v_p99"], r["s_p99"], r["errors"]))
+
+
+def main():
+    if sys.argv[1] == "--delay-row":
+        delay_row(sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]),
+                  int(sys.argv[6]), sys.argv[7])
+        return
+    port, corpus, seconds, batch, out = (int(sys.argv[1]), sys.argv[2], float(sys.argv[3]),
+                                         int(sys.argv[4]), sys.argv[5])
+    docs = load_docs(corpus)
     tag = "%x" % int(time.time())
     rows = [phase(port, docs, seconds, batch, 0, tag + "a"),
             phase(port, docs, seconds, batch, 1, tag + "b"),

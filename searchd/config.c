@@ -22,7 +22,7 @@
 #define DEF_MAX_ADD_DOCS 1000u
 #define DEF_MAX_BODY (10u * 1024u * 1024u)
 #define DEF_WRITE_QUEUE 64u
-#define DEF_COMMIT_DELAY_MS 2u
+#define DEF_COMMIT_DELAY_MS 20u
 #define DEF_WRITER_IDLE_MS 2000u
 
 void searchd_config_defaults(searchd_config *c)
