@@ -170,8 +170,27 @@ def case_basic(tmp, db):
            (w["state"], w["commits"], w["last_commit_us"]))
         check(d.stop() == 0, "exit status after SIGTERM")
 
+    # SIGTERM with writes queued: every one is committed and answered.
+    with pstest.Daemon(db, tmp, log_name="term.log") as d:
+        c = d.client()
+        ids = [c.request("add", {"docs": [{"id": "term/%d" % i, "body": "Terminal tapir %d" % i}]})
+               for i in range(20)]
+        d.proc.send_signal(signal.SIGTERM)
+        got = {}
+        for _ in ids:
+            msg = c.recv(10)
+            check(msg is not None, "connection closed with %d of 20 answers" % len(got))
+            got[msg[1]] = msg
+        check(sorted(got) == sorted(ids), "answers to %r" % sorted(got))
+        check(all(m[2] is None and m[3]["added"] == 1 for m in got.values()),
+              "failed adds at SIGTERM: %r" % [m[2] for m in got.values() if m[2]])
+        check(d.stop() == 0, "exit status after SIGTERM with writes queued")
+        ok("SIGTERM with 20 adds in flight: all committed and answered, exit 0")
+
     with pstest.Daemon(db, tmp, args=["--read-only"], log_name="ro.log") as d:
         c = d.client()
+        for i in range(20):
+            call_ok(c, "get", {"id": "term/%d" % i})
         for method, params in (("add", {"docs": [{"id": "r", "body": "x"}]}),
                                ("delete", {"ids": ["mix/ok1"]})):
             err, _ = c.call(method, params)
