@@ -242,6 +242,66 @@ char *ps_fold(const char *text, size_t len) PS_NOEXCEPT;
  * language has no stemmer; NULL on allocation failure.  Any thread. */
 char *ps_stem(const char *lang, const char *word) PS_NOEXCEPT;
 
+/* ---- Shards (docs/SCALING.md) ------------------------------------------
+ *
+ * A sharded handle combines several databases ("shards") into one: a
+ * search runs over all of them with merged statistics (scores, facets and
+ * totals as if one database held every document).  Each document lives in
+ * exactly one shard, chosen by ps_shard_of(): FNV-1a 64 of the id bytes
+ * modulo the number of shards, so the shard list (its order included) must
+ * stay the same for the life of the data.  A shard spec is either a local
+ * database directory or "tcp:HOST:PORT" (a database served by Xapian's
+ * xapian-tcpsrv; --writable for writing). */
+
+typedef struct ps_shard_opts {
+    int allow_partial;          /* read: non-zero -> searches answer with the
+                                   shards that are up (ps_results nfailed);
+                                   0 -> PS_ERR_IO while any shard is down */
+    uint32_t timeout_ms;        /* remote: per-operation timeout (0 -> 5000) */
+    uint32_t connect_timeout_ms;/* remote: connect timeout (0 -> 2000) */
+    uint32_t retry_ms;          /* min interval between two attempts to
+                                   reopen a failed shard (0 -> 1000) */
+} ps_shard_opts;
+
+/* Fills *o with the defaults: allow_partial 1, timeouts 5000/2000 ms,
+ * retry 1000 ms.  Any thread. */
+void ps_shard_opts_init(ps_shard_opts *o) PS_NOEXCEPT;
+
+/* FNV-1a 64 of the id's bytes (offset basis 14695981039346656037,
+ * prime 1099511628211).  Pure; any thread. */
+uint64_t ps_shard_hash(const char *id) PS_NOEXCEPT;
+
+/* Shard index of id among n shards: ps_shard_hash(id) % n (0 when n is
+ * 0 or id is NULL).  Pure; any thread. */
+uint32_t ps_shard_of(const char *id, uint32_t n) PS_NOEXCEPT;
+
+/* Opens n (1..1024) shards as one handle (caller owns; ps_db_close).
+ * opts NULL -> ps_shard_opts_init() defaults.
+ * PS_DB_READ: every shard is opened read-only; a shard that cannot be
+ * opened is recorded as down (retried by ps_db_reopen() at most every
+ * retry_ms) when allow_partial is set, otherwise the open fails; it fails
+ * too when no shard at all can be opened.  PS_DB_WRITE: every shard is
+ * opened writable (local shards are created when missing; remote ones
+ * need xapian-tcpsrv --writable); any failure fails the open.
+ * Errors as for ps_db_open() (PS_ERR_IO for an unreachable remote), with
+ * the shard spec in *errmsg (malloc'd, caller frees).  On a sharded
+ * handle ps_db_put/put_prepared/delete/get go to the document's shard,
+ * ps_db_commit/cancel/close act on every shard, ps_db_reopen reopens
+ * every shard and retries the failed ones.  Any thread. */
+ps_status ps_db_open_shards(const char *const *specs, size_t n, ps_db_mode mode,
+                            const ps_shard_opts *opts, ps_db **out,
+                            char **errmsg) PS_NOEXCEPT;
+
+/* Number of shards of a handle (0 for a handle from ps_db_open()).
+ * Owner thread. */
+uint32_t ps_db_nshards(const ps_db *db) PS_NOEXCEPT;
+
+/* Shard i of a sharded handle: *spec (valid until the handle is closed)
+ * and *up (1 when it answered at the last use, 0 when down).  Returns
+ * PS_ERR_INVALID when i is out of range.  Owner thread. */
+ps_status ps_db_shard_state(const ps_db *db, uint32_t i, const char **spec,
+                            int *up) PS_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,11 @@ typedef struct ps_results {
     ps_facet *facets;       /* language facet; NULL when not asked */
     const char *suggestion; /* spelling suggestion, or NULL */
     uint64_t took_us;       /* time spent in the search call */
+    /* Sharded databases (docs/SCALING.md): the specs of the shards that did
+     * not answer.  nfailed > 0 means the results are partial (protocol:
+     * "partial": true, "failed_shards": [...]); failed is NULL when 0. */
+    uint32_t nfailed;
+    const char *const *failed;
 } ps_results;
 
 /* Frees a ps_results block (NULL is fine).  Any thread. */
@@ -124,6 +129,12 @@ ps_status ps_results_builder_add_hit(ps_results_builder *b, const char *id,
 /* Adds a facet value/count (copied).  Returns PS_OK or PS_ERR_NOMEM. */
 ps_status ps_results_builder_add_facet(ps_results_builder *b,
                                        const char *value, uint64_t count);
+
+/* Records a shard that did not answer (spec copied; see ps_results
+ * nfailed).  Returns PS_OK, PS_ERR_INVALID (NULL argument) or
+ * PS_ERR_NOMEM. */
+ps_status ps_results_builder_add_failed(ps_results_builder *b,
+                                        const char *spec);
 
 /* Packs everything into one block; frees the builder in all cases.  Returns
  * the block (caller owns; ps_results_free) or NULL on allocation failure.

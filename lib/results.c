@@ -112,6 +112,8 @@ struct ps_results_builder {
     size_t nhits, caphits;
     bfacet *facets;
     size_t nfacets, capfacets;
+    char **failed;
+    size_t nfailed, capfailed;
 };
 
 ps_results_builder *ps_results_builder_new(void)
@@ -138,8 +140,11 @@ void ps_results_builder_free(ps_results_builder *b)
         bhit_clear(&b->hits[i]);
     for (size_t i = 0; i < b->nfacets; i++)
         free(b->facets[i].value);
+    for (size_t i = 0; i < b->nfailed; i++)
+        free(b->failed[i]);
     free(b->hits);
     free(b->facets);
+    free(b->failed);
     free(b);
 }
 
@@ -230,6 +235,22 @@ ps_status ps_results_builder_add_facet(ps_results_builder *b,
     return PS_OK;
 }
 
+ps_status ps_results_builder_add_failed(ps_results_builder *b,
+                                        const char *spec)
+{
+    char *v;
+    if (b == NULL || spec == NULL)
+        return PS_ERR_INVALID;
+    if (grow((void **)&b->failed, &b->capfailed, b->nfailed,
+             sizeof(char *)) != 0)
+        return PS_ERR_NOMEM;
+    v = strdup(spec);
+    if (v == NULL)
+        return PS_ERR_NOMEM;
+    b->failed[b->nfailed++] = v;
+    return PS_OK;
+}
+
 /* Rounds *acc up to a multiple of align (a power of two), checked. */
 static int size_align(size_t *acc, size_t align)
 {
@@ -241,15 +262,16 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
                                       const char *suggestion,
                                       uint64_t took_us)
 {
-    size_t size = sizeof(ps_results), off_hits, off_facets, off_spans,
-           off_strs, nspans = 0;
+    size_t size = sizeof(ps_results), off_hits, off_facets, off_failed,
+           off_spans, off_strs, nspans = 0;
     ps_results *r = NULL;
     char *block, *cur;
     ps_span *spans;
 
     if (b == NULL)
         return NULL;
-    if (b->nhits > UINT32_MAX || b->nfacets > UINT32_MAX)
+    if (b->nhits > UINT32_MAX || b->nfacets > UINT32_MAX ||
+        b->nfailed > UINT32_MAX)
         goto out;
     /* Pass 1: sizes. */
     if (size_align(&size, alignof(ps_hit)) != 0)
@@ -260,6 +282,10 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
         goto out;
     off_facets = size;
     if (size_add_mul(&size, b->nfacets, sizeof(ps_facet)) != 0 ||
+        size_align(&size, alignof(const char *)) != 0)
+        goto out;
+    off_failed = size;
+    if (size_add_mul(&size, b->nfailed, sizeof(const char *)) != 0 ||
         size_align(&size, alignof(ps_span)) != 0)
         goto out;
     off_spans = size;
@@ -281,6 +307,9 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
     }
     for (size_t i = 0; i < b->nfacets; i++)
         if (size_add(&size, opt_len(b->facets[i].value)) != 0)
+            goto out;
+    for (size_t i = 0; i < b->nfailed; i++)
+        if (size_add(&size, opt_len(b->failed[i])) != 0)
             goto out;
     if (size_add(&size, opt_len(suggestion)) != 0)
         goto out;
@@ -322,6 +351,13 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
     for (size_t i = 0; i < b->nfacets; i++) {
         r->facets[i].value = put_str(&cur, b->facets[i].value);
         r->facets[i].count = b->facets[i].count;
+    }
+    r->nfailed = (uint32_t)b->nfailed;
+    if (b->nfailed > 0) {
+        const char **fl = (const char **)(void *)(block + off_failed);
+        for (size_t i = 0; i < b->nfailed; i++)
+            fl[i] = put_str(&cur, b->failed[i]);
+        r->failed = fl;
     }
     r->suggestion = put_str(&cur, suggestion);
 out:

@@ -656,7 +656,10 @@ int ps_rpc_pack_results(msgpack_packer *pk, const ps_results *r,
     if (r == NULL || (r->nhits > 0 && r->hits == NULL) ||
         (r->nfacets > 0 && r->facets == NULL))
         return -1;
-    nkeys = 3 + (with_facets ? 1 : 0) + (r->suggestion != NULL);
+    if (r->nfailed > 0 && r->failed == NULL)
+        return -1;
+    nkeys = 3 + (with_facets ? 1 : 0) + (r->suggestion != NULL) +
+            (r->nfailed > 0 ? 2 : 0);
     if (msgpack_pack_map(pk, nkeys) != 0 ||
         pack_kv_u64(pk, "total", r->total) != 0 ||
         ps_rpc_pack_str(pk, "hits") != 0 ||
@@ -680,6 +683,18 @@ int ps_rpc_pack_results(msgpack_packer *pk, const ps_results *r,
     if (r->suggestion != NULL &&
         pack_kv_str(pk, "suggestion", r->suggestion) != 0)
         return -1;
+    if (r->nfailed > 0) {
+        /* Sharded search with shards down (docs/SCALING.md). */
+        if (ps_rpc_pack_str(pk, "partial") != 0 ||
+            msgpack_pack_true(pk) != 0 ||
+            ps_rpc_pack_str(pk, "failed_shards") != 0 ||
+            msgpack_pack_array(pk, r->nfailed) != 0)
+            return -1;
+        for (uint32_t i = 0; i < r->nfailed; i++)
+            if (ps_rpc_pack_str(pk, r->failed[i] != NULL ? r->failed[i]
+                                                         : "") != 0)
+                return -1;
+    }
     return pack_kv_u64(pk, "took_us", r->took_us);
 }
 
@@ -930,10 +945,44 @@ static int unpack_facets(const msgpack_object *o, ps_results_builder *b,
     return 0;
 }
 
-enum { R_TOTAL, R_HITS, R_FACETS, R_SUGG, R_TOOK, R_COUNT };
+enum { R_TOTAL, R_HITS, R_FACETS, R_SUGG, R_TOOK, R_PARTIAL, R_FAILED,
+       R_COUNT };
 static const char *const res_keys[R_COUNT] = {
-    "total", "hits", "facets", "suggestion", "took_us"
+    "total", "hits", "facets", "suggestion", "took_us", "partial",
+    "failed_shards"
 };
+
+/* "partial" (bool, optional) and "failed_shards" (array of strings,
+ * optional) of a sharded search: adds the failed shard specs to b.
+ * Returns 0 or -1 with *why set. */
+static int unpack_failed(const msgpack_object *partial,
+                         const msgpack_object *failed, ps_results_builder *b,
+                         const char **why)
+{
+    if (partial != NULL && partial->type != MSGPACK_OBJECT_BOOLEAN) {
+        *why = "partial must be a boolean";
+        return -1;
+    }
+    if (failed == NULL)
+        return 0;
+    if (failed->type != MSGPACK_OBJECT_ARRAY) {
+        *why = "failed_shards must be an array";
+        return -1;
+    }
+    for (uint32_t i = 0; i < failed->via.array.size; i++) {
+        char *spec = NULL;
+        if (take_str(&failed->via.array.ptr[i], 0, &spec,
+                     "failed_shards entries must be strings", why) != 0)
+            return -1;
+        if (ps_results_builder_add_failed(b, spec) != PS_OK) {
+            free(spec);
+            *why = "out of memory";
+            return -1;
+        }
+        free(spec);
+    }
+    return 0;
+}
 
 ps_results *ps_rpc_unpack_results(const msgpack_object *o, const char **why)
 {
@@ -968,6 +1017,8 @@ ps_results *ps_rpc_unpack_results(const msgpack_object *o, const char **why)
         if (unpack_hit(&v[R_HITS]->via.array.ptr[i], b, why) != 0)
             goto fail;
     if (v[R_FACETS] != NULL && unpack_facets(v[R_FACETS], b, why) != 0)
+        goto fail;
+    if (unpack_failed(v[R_PARTIAL], v[R_FAILED], b, why) != 0)
         goto fail;
     if (take_str(v[R_SUGG], 1, &sugg, "suggestion must be a string",
                  why) != 0)

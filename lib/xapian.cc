@@ -67,9 +67,25 @@ char *need(char *p)
 
 }  // namespace
 
+// One shard of a sharded read handle (ps_db_open_shards).
+struct ps_shard {
+    std::string spec;       // local directory or "tcp:HOST:PORT"
+    Xapian::Database db;    // valid while up
+    bool up = false;
+    uint64_t last_try_us = 0;
+    std::string err;        // why it is down
+};
+
 struct ps_db {
     std::string path;
     bool writable = false;
+    // Sharded handles: read -> shards (rdb combines those up); write ->
+    // subs (one single-database writable handle per shard; rdb combines
+    // their wdb for reading).
+    bool sharded = false;
+    std::vector<ps_shard> shards;
+    std::vector<ps_db *> subs;
+    ps_shard_opts sopts{};
     bool in_txn = false;
     bool dirty = false;  // changes since the last commit
     Xapian::Database rdb;
@@ -83,9 +99,14 @@ struct ps_db {
 
     Xapian::Database &db()
     {
-        return writable ? static_cast<Xapian::Database &>(wdb) : rdb;
+        return writable && !sharded ? static_cast<Xapian::Database &>(wdb) : rdb;
     }
-    ~ps_db() { ps_boilerplate_free(bp); }
+    ~ps_db()
+    {
+        ps_boilerplate_free(bp);
+        for (ps_db *s : subs)
+            delete s;
+    }
 };
 
 namespace {
@@ -148,6 +169,11 @@ ps_status map_exception(std::string &msg) noexcept
                 return PS_ERR_IO;
             }
             return PS_ERR_INTERNAL;
+        } catch (const Xapian::NetworkError &e) {
+            // A remote shard (xapian-tcpsrv) is unreachable, timed out or
+            // closed the connection.
+            msg = "remote database unavailable: " + e.get_description();
+            return PS_ERR_IO;
         } catch (const Xapian::InvalidArgumentError &e) {
             msg = e.get_description();
             return PS_ERR_INVALID;
@@ -368,7 +394,9 @@ ps_boilerplate *get_bp(ps_db *db)
 const std::vector<std::string> &get_langs(ps_db *db)
 {
     Xapian::Database &d = db->db();
-    Xapian::rev rev = d.get_revision();
+    // A combined database has no single revision: a sharded handle drops
+    // the cache on every write and every reopen that moved a shard.
+    Xapian::rev rev = db->sharded ? db->langs_rev : d.get_revision();
     if (!db->langs_valid || rev != db->langs_rev) {
         std::vector<std::string> v;
         for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
@@ -660,6 +688,215 @@ struct fields {
 
 }  // namespace
 
+// ---- Shards: helpers ----------------------------------------------------
+
+namespace {
+
+const size_t MAX_SHARDS = 1024;
+
+uint64_t fnv1a64(const char *id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+// "tcp:HOST:PORT" -> host, port; false for anything else (a local path).
+bool parse_tcp(const std::string &spec, std::string &host, unsigned &port)
+{
+    if (spec.compare(0, 4, "tcp:") != 0)
+        return false;
+    size_t c = spec.rfind(':');
+    if (c <= 4 || c + 1 >= spec.size())
+        return false;
+    char *end = nullptr;
+    unsigned long v = strtoul(spec.c_str() + c + 1, &end, 10);
+    if (*end || v == 0 || v > 65535)
+        return false;
+    host = spec.substr(4, c - 4);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    port = (unsigned)v;
+    return true;
+}
+
+bool is_tcp_spec(const std::string &spec)
+{
+    return spec.compare(0, 4, "tcp:") == 0;
+}
+
+// Opens one shard for reading; records the outcome in s (never throws
+// Xapian errors; may throw std::bad_alloc).
+void open_read_shard(ps_shard &s, const ps_shard_opts &o)
+{
+    s.last_try_us = ps_now_us();
+    try {
+        std::string host;
+        unsigned port = 0;
+        if (parse_tcp(s.spec, host, port))
+            s.db = Xapian::Remote::open(host, port, o.timeout_ms, o.connect_timeout_ms);
+        else if (is_tcp_spec(s.spec))
+            throw Xapian::InvalidArgumentError("bad shard spec (want tcp:HOST:PORT)");
+        else
+            s.db = Xapian::Database(s.spec, Xapian::DB_BACKEND_GLASS);
+        s.up = true;
+        s.err.clear();
+    } catch (const std::bad_alloc &) {
+        throw;
+    } catch (...) {
+        map_exception(s.err);
+        s.up = false;
+        s.db = Xapian::Database();
+    }
+}
+
+// Rebuilds the combined database from the shards that are up.
+void rebuild_combined(ps_db *db)
+{
+    Xapian::Database c;
+    for (ps_shard &s : db->shards)
+        if (s.up)
+            c.add_database(s.db);
+    db->rdb = c;
+    db->langs_valid = false;
+}
+
+// "shard 'tcp:h:1' down: why; ..." for the shards that are down.
+std::string down_message(const ps_db *db)
+{
+    std::string m;
+    for (const ps_shard &s : db->shards)
+        if (!s.up)
+            m += (m.empty() ? "" : "; ") + std::string("shard '") + s.spec +
+                 "' down: " + s.err;
+    return m;
+}
+
+bool any_down(const ps_db *db)
+{
+    for (const ps_shard &s : db->shards)
+        if (!s.up)
+            return true;
+    return false;
+}
+
+// After a NetworkError: finds the shards that no longer answer (a reopen
+// is one round trip, bounded by the remote timeout), marks them down and
+// rebuilds the combined database.
+void probe_shards(ps_db *db)
+{
+    bool lost = false;
+    for (ps_shard &s : db->shards) {
+        if (!s.up)
+            continue;
+        try {
+            s.db.reopen();
+        } catch (const std::bad_alloc &) {
+            throw;
+        } catch (...) {
+            map_exception(s.err);
+            s.up = false;
+            s.db = Xapian::Database();
+            s.last_try_us = ps_now_us();
+            lost = true;
+        }
+    }
+    if (lost)
+        rebuild_combined(db);
+}
+
+// Reopens every shard that is up and retries the ones down (at most every
+// retry_ms).  Returns true when the combined snapshot may have changed.
+bool reopen_shards(ps_db *db)
+{
+    bool changed = false, rebuild = false;
+    uint64_t now = ps_now_us();
+    for (ps_shard &s : db->shards) {
+        if (s.up) {
+            try {
+                if (s.db.reopen())
+                    changed = true;
+            } catch (const std::bad_alloc &) {
+                throw;
+            } catch (...) {
+                map_exception(s.err);
+                s.up = false;
+                s.db = Xapian::Database();
+                s.last_try_us = now;
+                rebuild = true;
+            }
+        } else if (now - s.last_try_us >= (uint64_t)db->sopts.retry_ms * 1000) {
+            open_read_shard(s, db->sopts);
+            if (s.up)
+                rebuild = true;
+        }
+    }
+    if (rebuild)
+        rebuild_combined(db);
+    if (changed || rebuild) {
+        db->langs_valid = false;
+        return true;
+    }
+    return false;
+}
+
+// The sub-handle of a writable sharded handle that owns id (shard 0 for an
+// invalid id, whose handle then reports the error).
+ps_db *route_sub(ps_db *db, const char *id)
+{
+    if (!valid_id(id))
+        return db->subs[0];
+    return db->subs[fnv1a64(id) % db->subs.size()];
+}
+
+// Result of a call on a sub-handle: copies its message to the parent.
+ps_status from_sub(ps_db *db, ps_db *sub, ps_status st)
+{
+    if (st != PS_OK)
+        db->err = sub->err;
+    db->langs_valid = false;
+    return st;
+}
+
+// Opens one shard writable as a single-database handle.
+ps_status open_write_shard(const std::string &spec, const ps_shard_opts &o,
+                           ps_db **out, std::string &msg)
+{
+    std::string host;
+    unsigned port = 0;
+    if (!parse_tcp(spec, host, port)) {
+        if (is_tcp_spec(spec)) {
+            msg = "bad shard spec '" + spec + "' (want tcp:HOST:PORT)";
+            return PS_ERR_INVALID;
+        }
+        char *e = nullptr;
+        ps_status st = ps_db_open(spec.c_str(), PS_DB_WRITE, out, &e);
+        if (st != PS_OK)
+            msg = "shard '" + spec + "': " + (e ? e : "");
+        free(e);
+        return st;
+    }
+    try {
+        std::unique_ptr<ps_db> h(new ps_db);
+        h->path = spec;
+        // Commits of big batches take longer than one search: 10x.
+        h->wdb = Xapian::Remote::open_writable(host, port, o.timeout_ms * 10,
+                                               o.connect_timeout_ms);
+        h->writable = true;
+        *out = h.release();
+        return PS_OK;
+    } catch (...) {
+        ps_status st = map_exception(msg);
+        msg = "shard '" + spec + "': " + msg;
+        return st;
+    }
+}
+
+}  // namespace
+
 // ---- Opening and closing ------------------------------------------------
 
 extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
@@ -715,12 +952,150 @@ extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
     return st;
 }
 
+// ---- Shards -------------------------------------------------------------
+
+extern "C" void ps_shard_opts_init(ps_shard_opts *o) noexcept
+{
+    if (!o)
+        return;
+    o->allow_partial = 1;
+    o->timeout_ms = 5000;
+    o->connect_timeout_ms = 2000;
+    o->retry_ms = 1000;
+}
+
+extern "C" uint64_t ps_shard_hash(const char *id) noexcept
+{
+    return id ? fnv1a64(id) : 0;
+}
+
+extern "C" uint32_t ps_shard_of(const char *id, uint32_t n) noexcept
+{
+    return id && n ? (uint32_t)(fnv1a64(id) % n) : 0;
+}
+
+extern "C" ps_status ps_db_open_shards(const char *const *specs, size_t n,
+                                       ps_db_mode mode, const ps_shard_opts *opts,
+                                       ps_db **out, char **errmsg) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (errmsg)
+        *errmsg = nullptr;
+    std::string msg;
+    ps_status st = PS_OK;
+    try {
+        bool ok = specs && n > 0 && n <= MAX_SHARDS && out &&
+                  (mode == PS_DB_READ || mode == PS_DB_WRITE);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = specs[i] && *specs[i];
+        if (!ok) {
+            msg = "invalid argument to ps_db_open_shards";
+            st = PS_ERR_INVALID;
+        } else {
+            std::unique_ptr<ps_db> h(new ps_db);
+            h->sharded = true;
+            h->path = specs[0];
+            ps_shard_opts_init(&h->sopts);
+            if (opts) {
+                h->sopts.allow_partial = opts->allow_partial;
+                if (opts->timeout_ms)
+                    h->sopts.timeout_ms = opts->timeout_ms;
+                if (opts->connect_timeout_ms)
+                    h->sopts.connect_timeout_ms = opts->connect_timeout_ms;
+                if (opts->retry_ms)
+                    h->sopts.retry_ms = opts->retry_ms;
+            }
+            if (mode == PS_DB_WRITE) {
+                h->writable = true;
+                Xapian::Database c;
+                for (size_t i = 0; i < n && st == PS_OK; i++) {
+                    ps_db *sub = nullptr;
+                    st = open_write_shard(specs[i], h->sopts, &sub, msg);
+                    if (st == PS_OK) {
+                        h->subs.push_back(sub);
+                        c.add_database(sub->wdb);
+                    }
+                }
+                if (st == PS_OK) {
+                    h->rdb = c;
+                    *out = h.release();
+                    return PS_OK;
+                }
+            } else {
+                size_t up = 0;
+                h->shards.resize(n);
+                for (size_t i = 0; i < n; i++) {
+                    h->shards[i].spec = specs[i];
+                    open_read_shard(h->shards[i], h->sopts);
+                    up += h->shards[i].up;
+                }
+                if (up == n || (up > 0 && h->sopts.allow_partial)) {
+                    rebuild_combined(h.get());
+                    *out = h.release();
+                    return PS_OK;
+                }
+                msg = down_message(h.get());
+                st = PS_ERR_IO;
+                for (const ps_shard &sh : h->shards)
+                    if (!sh.up && contains(sh.err, "cannot open the database"))
+                        st = PS_ERR_NO_DB;
+            }
+        }
+    } catch (...) {
+        st = map_exception(msg);
+    }
+    if (errmsg)
+        *errmsg = strdup(msg.c_str());
+    return st;
+}
+
+extern "C" uint32_t ps_db_nshards(const ps_db *db) noexcept
+{
+    if (!db || !db->sharded)
+        return 0;
+    return (uint32_t)(db->writable ? db->subs.size() : db->shards.size());
+}
+
+extern "C" ps_status ps_db_shard_state(const ps_db *db, uint32_t i, const char **spec,
+                                       int *up) noexcept
+{
+    if (spec)
+        *spec = nullptr;
+    if (up)
+        *up = 0;
+    if (!db || i >= ps_db_nshards(db))
+        return PS_ERR_INVALID;
+    if (db->writable) {
+        if (spec)
+            *spec = db->subs[i]->path.c_str();
+        if (up)
+            *up = 1;
+    } else {
+        if (spec)
+            *spec = db->shards[i].spec.c_str();
+        if (up)
+            *up = db->shards[i].up;
+    }
+    return PS_OK;
+}
+
 extern "C" ps_status ps_db_close(ps_db *db) noexcept
 {
     if (!db)
         return PS_OK;
     ps_status st = PS_OK;
-    if (db->writable) {
+    if (db->sharded) {
+        for (ps_db *&sub : db->subs) {
+            ps_status s2 = ps_db_close(sub);
+            if (s2 != PS_OK && st == PS_OK) {
+                st = s2;
+                db->err = "shard '" + sub->path + "'";
+            }
+            sub = nullptr;
+        }
+        db->subs.clear();
+    } else if (db->writable) {
         try {
             st = commit_impl(db);
         } catch (...) {
@@ -752,6 +1127,12 @@ extern "C" ps_status ps_db_reopen(ps_db *db, int *changed) noexcept
     try {
         if (db->writable)
             return PS_OK;
+        if (db->sharded) {
+            bool ch = reopen_shards(db);
+            if (changed)
+                *changed = ch;
+            return PS_OK;
+        }
         Xapian::rev before = db->rdb.get_revision();
         db->rdb.reopen();
         if (changed)
@@ -767,6 +1148,16 @@ extern "C" uint64_t ps_db_revision(ps_db *db) noexcept
     if (!db)
         return 0;
     try {
+        if (db->sharded) {
+            // Sum of the shards' revisions: moves when any shard moves.
+            uint64_t sum = 0;
+            for (ps_db *sub : db->subs)
+                sum += sub->wdb.get_revision();
+            for (ps_shard &sh : db->shards)
+                if (sh.up)
+                    sum += sh.db.get_revision();
+            return sum;
+        }
         return db->db().get_revision();
     } catch (...) {
         fail(db);
@@ -817,6 +1208,10 @@ extern "C" ps_status ps_db_put(ps_db *db, const ps_doc_in *doc,
     if (!db)
         return PS_ERR_INVALID;
     db->err.clear();
+    if (db->sharded && db->writable) {
+        ps_db *sub = route_sub(db, doc ? doc->id : nullptr);
+        return from_sub(db, sub, ps_db_put(sub, doc, outcome));
+    }
     try {
         ps_status st = need_writable(db);
         return st != PS_OK ? st : put_impl(db, doc, outcome);
@@ -906,6 +1301,10 @@ extern "C" ps_status ps_db_put_prepared(ps_db *db, const ps_prepared *p,
     db->err.clear();
     if (!p)
         return set_err(db, PS_ERR_INVALID, "no prepared document");
+    if (db->sharded && db->writable) {
+        ps_db *sub = route_sub(db, p->id.c_str());
+        return from_sub(db, sub, ps_db_put_prepared(sub, p, outcome));
+    }
     try {
         ps_status st = need_writable(db);
         return st != PS_OK ? st : put_prepared_impl(db, p, outcome);
@@ -929,6 +1328,10 @@ extern "C" ps_status ps_db_delete(ps_db *db, const char *id) noexcept
     if (!db)
         return PS_ERR_INVALID;
     db->err.clear();
+    if (db->sharded && db->writable) {
+        ps_db *sub = route_sub(db, id);
+        return from_sub(db, sub, ps_db_delete(sub, id));
+    }
     try {
         ps_status st = need_writable(db);
         if (st != PS_OK)
@@ -954,6 +1357,16 @@ extern "C" ps_status ps_db_commit(ps_db *db) noexcept
     if (!db)
         return PS_ERR_INVALID;
     db->err.clear();
+    if (db->sharded && db->writable) {
+        // Shard by shard: a failure leaves the shards before it committed
+        // (there is no two-phase commit across databases).
+        for (ps_db *sub : db->subs) {
+            ps_status st = ps_db_commit(sub);
+            if (st != PS_OK)
+                return from_sub(db, sub, st);
+        }
+        return PS_OK;
+    }
     try {
         ps_status st = need_writable(db);
         return st != PS_OK ? st : commit_impl(db);
@@ -967,6 +1380,16 @@ extern "C" ps_status ps_db_cancel(ps_db *db) noexcept
     if (!db)
         return PS_ERR_INVALID;
     db->err.clear();
+    if (db->sharded && db->writable) {
+        ps_status first = PS_OK;
+        for (ps_db *sub : db->subs) {
+            ps_status st = ps_db_cancel(sub);
+            if (st != PS_OK && first == PS_OK)
+                first = from_sub(db, sub, st);
+        }
+        db->langs_valid = false;
+        return first;
+    }
     try {
         ps_status st = need_writable(db);
         if (st != PS_OK)
@@ -997,6 +1420,13 @@ extern "C" ps_status ps_db_set_boilerplate_file(ps_db *db, const char *path) noe
             return set_err(db, PS_ERR_IO, m);
         }
         free(e);
+        for (ps_db *sub : db->subs) {
+            ps_status st = ps_db_set_boilerplate_file(sub, path);
+            if (st != PS_OK) {
+                ps_boilerplate_free(bp);
+                return from_sub(db, sub, st);
+            }
+        }
         ps_boilerplate_free(db->bp);
         db->bp = bp;
         return PS_OK;
@@ -1017,7 +1447,22 @@ extern "C" ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) noe
     try {
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
-        Xapian::Database &d = db->db();
+        Xapian::Database *dp = &db->db();
+        if (db->sharded) {
+            // Only the document's own shard can hold it.
+            size_t n = db->writable ? db->subs.size() : db->shards.size();
+            size_t i = fnv1a64(id) % n;
+            if (db->writable) {
+                dp = &db->subs[i]->wdb;
+            } else if (!db->shards[i].up) {
+                return set_err(db, PS_ERR_IO, "shard '" + db->shards[i].spec +
+                                                  "' holding this id is down: " +
+                                                  db->shards[i].err);
+            } else {
+                dp = &db->shards[i].db;
+            }
+        }
+        Xapian::Database &d = *dp;
         Xapian::docid did = find_id(d, std::string(PFX_ID) + id);
         if (!did)
             return set_err(db, PS_ERR_NOT_FOUND,
@@ -1303,6 +1748,9 @@ ps_status search_once(search_ctx &c, ps_results **out)
             exact.parse_query(c.qs, QP_FLAGS | Xapian::QueryParser::FLAG_SPELLING_CORRECTION);
         sugg = exact.get_corrected_query_string();
     }
+    for (const ps_shard &sh : c.db->shards)
+        if (!sh.up)
+            check(ps_results_builder_add_failed(b.get(), sh.spec.c_str()));
     *out = finish(b, mset.get_matches_estimated(), sugg.empty() ? nullptr : sugg.c_str(),
                   ps_now_us() - t0);
     return PS_OK;
@@ -1351,14 +1799,23 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
         }
         c.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
         c.limit = q->limit ? q->limit : 10;
-        try {
-            return search_once(c, out);
-        } catch (const Xapian::DatabaseModifiedError &) {
-            if (db->writable)
-                throw;
-            db->rdb.reopen();
+        bool sharded_read = db->sharded && !db->writable;
+        for (int attempt = 0;; attempt++) {
+            if (sharded_read && !db->sopts.allow_partial && any_down(db))
+                return set_err(db, PS_ERR_IO, down_message(db));
+            try {
+                return search_once(c, out);
+            } catch (const Xapian::DatabaseModifiedError &) {
+                if (db->writable || attempt > 0)
+                    throw;
+                db->rdb.reopen();
+            } catch (const Xapian::NetworkError &) {
+                // A remote shard went away: search again without it.
+                if (!sharded_read || attempt > 0)
+                    throw;
+                probe_shards(db);
+            }
         }
-        return search_once(c, out);
     } catch (...) {
         return fail(db);
     }
