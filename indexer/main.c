@@ -45,6 +45,10 @@ static void usage(FILE *f)
 "Options:\n"
 "  --db DIR             database directory (default: $POLYSEARCH_DB, else\n"
 "                       ./polysearch.db); created when missing\n"
+"  --shards N           DIR is a set of N shards DIR/shard-0..N-1 (DIR/SHARDS\n"
+"                       records N; another N is refused); each document\n"
+"                       goes to shard FNV-1a-64(id) %% N (docs/SCALING.md).\n"
+"                       A DIR with a SHARDS file is used as shards anyway\n"
 "  --lang CODE          language of documents without a \"lang\" field\n"
 "                       (default: detected per document); with --query,\n"
 "                       show only documents in that language\n"
@@ -121,7 +125,7 @@ static void usage(FILE *f)
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
        OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS,
-       OPT_SERVER, OPT_WATCH, OPT_SETTLE };
+       OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -206,6 +210,7 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "server", required_argument, NULL, OPT_SERVER },
         { "watch", required_argument, NULL, OPT_WATCH },
         { "settle", required_argument, NULL, OPT_SETTLE },
+        { "shards", required_argument, NULL, OPT_SHARDS },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -293,6 +298,14 @@ static int run_cli(int argc, char **argv, char **excludes)
         case OPT_WATCH:
             watch = optarg;
             break;
+        case OPT_SHARDS: {
+            uint64_t ns;
+            if (ps_parse_u64(optarg, 1, 1024, &ns) != 0)
+                return bad_usage("--shards: '%s' is not a number in 1..1024",
+                                 optarg);
+            o.shards = (unsigned)ns;
+            break;
+        }
         case OPT_SETTLE:
             if (ps_parse_u64(optarg, 0, 600000, &settle) != 0)
                 return bad_usage("--settle: '%s' is not a number of "

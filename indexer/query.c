@@ -37,7 +37,7 @@ int run_query(const run_opts *o, const char *q, uint32_t limit)
 {
     ps_db *db = NULL;
     char *msg = NULL;
-    ps_status st = ps_db_open(o->db_path, PS_DB_READ, &db, &msg);
+    ps_status st = ps_db_open_dir(o->db_path, PS_DB_READ, o->shards, &db, &msg);
     if (st != PS_OK) {
         ps_log(PS_LOG_ERROR, "cannot open database %s: %s", o->db_path,
                msg ? msg : ps_status_str(st));

@@ -613,14 +613,18 @@ static int open_db(runner *r)
 int run_open_db(const run_opts *o, ps_db **out)
 {
     char *msg = NULL;
-    ps_status st = ps_db_open(o->db_path, PS_DB_WRITE, out, &msg);
+    ps_status st = ps_db_open_dir(o->db_path, PS_DB_WRITE, o->shards, out, &msg);
     if (st == PS_OK) {
         free(msg);
         return 0;
     }
     const char *m = msg ? msg : ps_status_str(st);
     int code;
-    if (st == PS_ERR_LOCKED) {
+    if (st == PS_ERR_INVALID) {
+        /* --shards N against a directory holding another layout. */
+        ps_log(PS_LOG_ERROR, "cannot index into %s: %s", o->db_path, m);
+        code = EX_USAGE;
+    } else if (st == PS_ERR_LOCKED) {
         /* The library names the holder (pid when known) and what to do;
          * add the advice only when its message lacks it. */
         if (strstr(m, "stop") != NULL)

@@ -29,6 +29,8 @@ typedef struct run_sink {
 
 typedef struct run_opts {
     const char *db_path;        /* database directory */
+    unsigned shards;            /* --shards N: db_path is a shard set of N
+                                   (ps_db_open_dir); 0: whatever it is */
     const char *lang;           /* default language, NULL = detect */
     const char *boilerplate;    /* extra boilerplate list file, or NULL */
     const char *const *excludes; /* NULL-terminated fnmatch patterns of

@@ -292,6 +292,17 @@ ps_status ps_db_open_shards(const char *const *specs, size_t n, ps_db_mode mode,
                             const ps_shard_opts *opts, ps_db **out,
                             char **errmsg) PS_NOEXCEPT;
 
+/* Opens directory `dir` as ps_db_open() does, or, when it holds a shard
+ * set, as ps_db_open_shards() of dir/shard-0 .. dir/shard-N-1 (default
+ * ps_shard_opts).  A shard set is a directory with a file SHARDS holding
+ * N in decimal.  nshards 0: use what dir is (a SHARDS file -> shards, else
+ * one database).  nshards N > 0: dir must be (or, for PS_DB_WRITE, become:
+ * dir and SHARDS are created when missing) a set of N shards;
+ * PS_ERR_INVALID when SHARDS records another number or dir is a plain
+ * database.  Errors and *errmsg as for ps_db_open().  Any thread. */
+ps_status ps_db_open_dir(const char *dir, ps_db_mode mode, uint32_t nshards,
+                         ps_db **out, char **errmsg) PS_NOEXCEPT;
+
 /* Number of shards of a handle (0 for a handle from ps_db_open()).
  * Owner thread. */
 uint32_t ps_db_nshards(const ps_db *db) PS_NOEXCEPT;

@@ -1050,6 +1050,105 @@ extern "C" ps_status ps_db_open_shards(const char *const *specs, size_t n,
     return st;
 }
 
+namespace {
+
+// N from dir/SHARDS: 0 when absent, -1 when unreadable or malformed.
+long read_shards_file(const std::string &dir)
+{
+    FILE *f = fopen((dir + "/SHARDS").c_str(), "re");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    char buf[32] = {0};
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *end = nullptr;
+    long v = strtol(buf, &end, 10);
+    while (end && (*end == '\n' || *end == ' '))
+        end++;
+    if (end == buf || !end || *end || v < 1 || v > (long)MAX_SHARDS)
+        return -1;
+    return v;
+}
+
+// Creates dir (when missing) and dir/SHARDS atomically (write + rename).
+bool write_shards_file(const std::string &dir, uint32_t n, std::string &msg)
+{
+    if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+        msg = "cannot create '" + dir + "': " + strerror(errno);
+        return false;
+    }
+    std::string tmp = dir + "/SHARDS.tmp", fin = dir + "/SHARDS";
+    FILE *f = fopen(tmp.c_str(), "we");
+    bool ok = f && fprintf(f, "%u\n", (unsigned)n) > 0;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp.c_str(), fin.c_str()) != 0)
+        ok = false;
+    if (!ok) {
+        msg = "cannot write '" + fin + "': " + strerror(errno);
+        unlink(tmp.c_str());
+    }
+    return ok;
+}
+
+}  // namespace
+
+extern "C" ps_status ps_db_open_dir(const char *dir, ps_db_mode mode, uint32_t nshards,
+                                    ps_db **out, char **errmsg) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (errmsg)
+        *errmsg = nullptr;
+    std::string msg;
+    ps_status st = PS_ERR_INVALID;
+    try {
+        if (!dir || !*dir || !out || nshards > MAX_SHARDS) {
+            msg = "invalid argument to ps_db_open_dir";
+        } else {
+            std::string d = dir;
+            long have = read_shards_file(d);
+            struct stat sb;
+            bool plain = stat((d + "/iamglass").c_str(), &sb) == 0;
+            if (have < 0) {
+                msg = "'" + d + "/SHARDS' is unreadable or malformed (want the "
+                      "number of shards, 1.." + std::to_string(MAX_SHARDS) + ")";
+            } else if (have == 0 && nshards == 0) {
+                return ps_db_open(dir, mode, out, errmsg);
+            } else if (nshards > 0 && have > 0 && (uint32_t)have != nshards) {
+                msg = "'" + d + "' holds " + std::to_string(have) +
+                      " shards, not " + std::to_string(nshards) +
+                      " (the shard of a document depends on the number: "
+                      "reindex into a new directory to change it)";
+            } else if (have == 0 && plain) {
+                msg = "'" + d + "' is a single database, not a shard set";
+            } else if (have == 0 && mode == PS_DB_READ) {
+                msg = "no shard set at '" + d + "' (no SHARDS file)";
+                st = PS_ERR_NO_DB;
+            } else if (have == 0 && !write_shards_file(d, nshards, msg)) {
+                st = PS_ERR_IO;
+            } else {
+                uint32_t n = have > 0 ? (uint32_t)have : nshards;
+                std::vector<std::string> paths;
+                std::vector<const char *> specs;
+                for (uint32_t i = 0; i < n; i++)
+                    paths.push_back(d + "/shard-" + std::to_string(i));
+                for (const auto &p : paths)
+                    specs.push_back(p.c_str());
+                return ps_db_open_shards(specs.data(), specs.size(), mode, nullptr,
+                                         out, errmsg);
+            }
+        }
+    } catch (...) {
+        st = map_exception(msg);
+    }
+    if (errmsg)
+        *errmsg = strdup(msg.c_str());
+    return st;
+}
+
 extern "C" uint32_t ps_db_nshards(const ps_db *db) noexcept
 {
     if (!db || !db->sharded)
