@@ -91,6 +91,14 @@ void searchd_config_usage(FILE *f)
 "                      their requests before committing (%ums; 0 = never)\n"
 "  --writer-idle DUR   release the database write lock after this long\n"
 "                      without writes, so polysearch-index can run (2s)\n"
+"Shards (docs/SCALING.md):\n"
+"  --shard SPEC        serve the shards SPEC (a database directory or\n"
+"                      tcp:HOST:PORT of a xapian-tcpsrv) as one database;\n"
+"                      repeatable, in the order used when indexing; a --db\n"
+"                      directory with a SHARDS file is opened as shards too\n"
+"  --no-partial        while a shard is down, searches fail (io_error)\n"
+"                      instead of answering partial results\n"
+"  --shard-timeout DUR remote shard operation timeout (5s)\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
@@ -106,7 +114,7 @@ enum {
     O_HELP, O_VERSION, O_MAXFRAME, O_MAXDEPTH, O_DEADLINE, O_IDLE,
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
-    O_COMMITDELAY, O_WRITERIDLE
+    O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT
 };
 
 static int bad(const char *opt, const char *val, const char *what)
@@ -159,6 +167,9 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
         {"write-queue", required_argument, 0, O_WRITEQUEUE},
         {"commit-delay", required_argument, 0, O_COMMITDELAY},
         {"writer-idle", required_argument, 0, O_WRITERIDLE},
+        {"shard", required_argument, 0, O_SHARD},
+        {"no-partial", no_argument, 0, O_NOPARTIAL},
+        {"shard-timeout", required_argument, 0, O_SHARDTIMEOUT},
         {0, 0, 0, 0}
     };
     int ch, rc = -1;
@@ -166,7 +177,7 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
     optind = 1;
     opterr = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        name = (ch >= O_DB && ch <= O_WRITERIDLE) ? opts[ch - O_DB].name : "";
+        name = (ch >= O_DB && ch <= O_SHARDTIMEOUT) ? opts[ch - O_DB].name : "";
         switch (ch) {
         case O_DB:
             if (!*optarg) return bad(name, optarg, "empty path");
@@ -231,6 +242,17 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
             if (ps_parse_duration_ms(optarg, 10, 3600000, &c->writer_idle_ms))
                 return bad(name, optarg, "expected a duration in [10ms, 1h]");
             break;
+        case O_SHARD:
+            if (!*optarg) return bad(name, optarg, "expected a directory or tcp:HOST:PORT");
+            if (c->nshards >= SEARCHD_MAX_SHARDS)
+                return bad(name, optarg, "too many shards");
+            c->shards[c->nshards++] = optarg;
+            break;
+        case O_NOPARTIAL: c->no_partial = 1; break;
+        case O_SHARDTIMEOUT:
+            if (ps_parse_duration_ms(optarg, 10, 600000, &c->shard_timeout_ms))
+                return bad(name, optarg, "expected a duration in [10ms, 10m]");
+            break;
         default:
             fprintf(stderr, "Try 'polysearchd --help'.\n");
             return EX_USAGE;
@@ -250,4 +272,22 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
     if (c->nlisten == 0 && !c->socket_path)
         c->listen[c->nlisten++] = "127.0.0.1:7117";
     return -1;
+}
+
+ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,
+                                 ps_db **out, char **errmsg)
+{
+    if (c->nshards == 0)
+        return ps_db_open_dir(c->db_path, mode, 0, out, errmsg);
+    ps_shard_opts o;
+    ps_shard_opts_init(&o);
+    o.allow_partial = !c->no_partial;
+    if (c->shard_timeout_ms)
+        o.timeout_ms = (uint32_t)c->shard_timeout_ms;
+    return ps_db_open_shards(c->shards, c->nshards, mode, &o, out, errmsg);
+}
+
+const char *searchd_config_db_name(const searchd_config *c)
+{
+    return c->nshards ? c->shards[0] : c->db_path;
 }

@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "polysearch.h"
+
 #define SEARCHD_MAX_LISTEN 16
+#define SEARCHD_MAX_SHARDS 64
 
 typedef struct searchd_config {
     const char *db_path;        /* --db; default $POLYSEARCH_DB or ./polysearch.db */
@@ -37,6 +40,12 @@ typedef struct searchd_config {
     unsigned write_queue;       /* --write-queue requests: busy */
     uint64_t commit_delay_ms;   /* --commit-delay: wait for more writers */
     uint64_t writer_idle_ms;    /* --writer-idle: release the write lock */
+    /* Shards (docs/SCALING.md): --shard SPEC, repeatable, replaces --db. */
+    const char *shards[SEARCHD_MAX_SHARDS];
+    unsigned nshards;
+    int no_partial;             /* --no-partial: fail searches while a
+                                   shard is down instead of partial results */
+    uint64_t shard_timeout_ms;  /* --shard-timeout: remote operation timeout */
 } searchd_config;
 
 /* Fills *c with the defaults (reads $POLYSEARCH_DB and the core count).
@@ -48,6 +57,18 @@ void searchd_config_defaults(searchd_config *c);
  * 0 after --help/--version (text written to stdout), EX_USAGE after a
  * message on stderr.  Main thread. */
 int searchd_config_parse(searchd_config *c, int argc, char **argv);
+
+/* Opens the database the config names: the --shard list when given (with
+ * --no-partial and --shard-timeout), else --db (a plain database or a
+ * shard set with a SHARDS file: ps_db_open_dir).  Returns what
+ * ps_db_open() returns (*out, *errmsg malloc'd, caller frees).  Any
+ * thread. */
+ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,
+                                 ps_db **out, char **errmsg);
+
+/* Name of what the config opens, for logs: --db or the first --shard.
+ * Any thread. */
+const char *searchd_config_db_name(const searchd_config *c);
 
 /* Writes the --help text, with every default, to f.  Any thread. */
 void searchd_config_usage(FILE *f);

@@ -23,5 +23,6 @@ void job_free(job *j)
     msgpack_zone_free(j->zone);
     msgpack_sbuffer_destroy(&j->out);
     ps_results_free(j->langs);
+    ps_results_free(j->shards);
     free(j);
 }

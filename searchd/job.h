@@ -50,6 +50,8 @@ typedef struct job {
     char errmsg[640];           /* lock conflicts quote the holder */
     msgpack_sbuffer out;        /* packed success response, when used */
     ps_results *langs;          /* stats: per-language counts */
+    ps_results *shards;         /* stats of a sharded database: facets are
+                                   the shard specs, count 1 up / 0 down */
     uint64_t ndocs, revision;   /* stats */
     uint64_t added, replaced, unchanged;   /* add (writer thread) */
     uint64_t deleted, not_found;            /* delete (writer thread) */

@@ -184,6 +184,20 @@ static void stats_exec(job *j, worker_ctx *w)
         return;
     }
     j->revision = ps_db_revision(w->db);
+    uint32_t ns = ps_db_nshards(w->db);
+    if (ns > 0) {
+        ps_results_builder *b = ps_results_builder_new();
+        for (uint32_t i = 0; b && i < ns; i++) {
+            const char *spec = NULL;
+            int up = 0;
+            if (ps_db_shard_state(w->db, i, &spec, &up) != PS_OK ||
+                ps_results_builder_add_facet(b, spec, (uint64_t)up) != PS_OK) {
+                ps_results_builder_free(b);
+                b = NULL;
+            }
+        }
+        j->shards = b ? ps_results_builder_finish(b, ns, NULL, 0) : NULL;
+    }
 }
 
 static void kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
@@ -225,8 +239,20 @@ static void pack_writer(msgpack_packer *pk, server *s)
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
 {
     const searchd_config *c = s->cfg;
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 15 + (j->shards != NULL));
     kv_u64(pk, "documents", j->ndocs);
+    if (j->shards) {
+        /* Sharded database: [{"spec": S, "state": "up"|"down"}, ...]. */
+        msgpack_pack_str_with_body(pk, "shards", 6);
+        msgpack_pack_array(pk, j->shards->nfacets);
+        for (uint32_t i = 0; i < j->shards->nfacets; i++) {
+            msgpack_pack_map(pk, 2);
+            msgpack_pack_str_with_body(pk, "spec", 4);
+            ps_rpc_pack_str(pk, j->shards->facets[i].value);
+            msgpack_pack_str_with_body(pk, "state", 5);
+            ps_rpc_pack_str(pk, j->shards->facets[i].count ? "up" : "down");
+        }
+    }
     msgpack_pack_str_with_body(pk, "languages", 9);
     uint32_t nf = j->langs ? j->langs->nfacets : 0;
     msgpack_pack_map(pk, nf);

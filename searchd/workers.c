@@ -12,11 +12,15 @@
 #include "stats.h"
 #include "util.h"
 
+/* Sharded handles: minimum interval between two reopens of a worker. */
+#define SHARD_REOPEN_US 200000u
+
 typedef struct worker {
     pthread_t thread;
     int started;
     worker_ctx ctx;
     uint64_t hup_seen;
+    uint64_t shard_reopen_us;   /* sharded: time of the last reopen */
 } worker;
 
 struct worker_pool {
@@ -55,7 +59,7 @@ worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
     atomic_init(&p->retries, 0);
     for (unsigned i = 0; i < cfg->workers; i++) {
         p->w[i].ctx.pool = p;
-        *st = ps_db_open(cfg->db_path, PS_DB_READ, &p->w[i].ctx.db, errmsg);
+        *st = searchd_config_open_db(cfg, PS_DB_READ, &p->w[i].ctx.db, errmsg);
         if (*st != PS_OK) {
             p->n = i;
             workers_destroy(p);
@@ -76,7 +80,7 @@ static int refresh(worker *w, job *j)
     if (gen != w->hup_seen || !w->ctx.db) {
         ps_db *fresh = NULL;
         char *msg = NULL;
-        ps_status st = ps_db_open(p->cfg->db_path, PS_DB_READ, &fresh, &msg);
+        ps_status st = searchd_config_open_db(p->cfg, PS_DB_READ, &fresh, &msg);
         if (st == PS_OK) {
             ps_db_close(w->ctx.db);
             w->ctx.db = fresh;
@@ -95,6 +99,21 @@ static int refresh(worker *w, job *j)
             snprintf(j->errmsg, sizeof j->errmsg, "database %s unavailable",
                      p->cfg->db_path);
             return -1;
+        }
+        return 0;
+    }
+    if (ps_db_nshards(w->ctx.db) > 0) {
+        /* Shards: no single version file to poll; reopen (one round trip
+         * per remote shard, and a retry of the shards that are down) at
+         * most every SHARD_REOPEN_US. */
+        uint64_t now = ps_now_us();
+        if (now - w->shard_reopen_us >= SHARD_REOPEN_US) {
+            int changed = 0;
+            w->shard_reopen_us = now;
+            if (ps_db_reopen(w->ctx.db, &changed) != PS_OK)
+                ps_log(PS_LOG_WARN, "reopen failed: %s", ps_db_errmsg(w->ctx.db));
+            else if (changed)
+                atomic_fetch_add(&p->reopens, 1);
         }
         return 0;
     }

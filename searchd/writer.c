@@ -209,7 +209,7 @@ static int ensure_open(writer *w, job *group)
 {
     if (w->db) return 0;
     char *msg = NULL;
-    ps_status st = ps_db_open(w->cfg->db_path, PS_DB_WRITE, &w->db, &msg);
+    ps_status st = searchd_config_open_db(w->cfg, PS_DB_WRITE, &w->db, &msg);
     if (st == PS_OK) {
         free(msg);
         pthread_mutex_lock(&w->mu);
