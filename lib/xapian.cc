@@ -925,7 +925,12 @@ extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
                 msg = std::string("no database at '") + path + "': " + strerror(errno);
                 st = PS_ERR_NO_DB;
             } else {
-                if (mode == PS_DB_READ) {
+                std::string stub = std::string(path) + "/XAPIANDB";
+                if (mode == PS_DB_READ && access(stub.c_str(), F_OK) == 0) {
+                    // A replica made by xapian-replicate: a stub file naming
+                    // the live copy (docs/SCALING.md).
+                    h->rdb = Xapian::Database(stub, Xapian::DB_BACKEND_STUB);
+                } else if (mode == PS_DB_READ) {
                     h->rdb = Xapian::Database(path, Xapian::DB_BACKEND_GLASS);
                 } else {
                     if (exists)
@@ -1278,6 +1283,24 @@ extern "C" uint64_t ps_db_disk_revision(const char *path) noexcept
     try {
         std::string f = std::string(path) + "/iamglass";
         int fd = open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            // A xapian-replicate replica: the stub "auto replica_N" names
+            // the live copy.
+            FILE *sf = fopen((std::string(path) + "/XAPIANDB").c_str(), "re");
+            char line[256] = {0};
+            bool got = sf && fgets(line, sizeof line, sf);
+            if (sf)
+                fclose(sf);
+            if (!got || strncmp(line, "auto ", 5) != 0)
+                return 0;
+            std::string sub(line + 5);
+            while (!sub.empty() && (sub.back() == '\n' || sub.back() == '\r'))
+                sub.pop_back();
+            if (sub.empty() || sub.find('/') != std::string::npos)
+                return 0;
+            f = std::string(path) + "/" + sub + "/iamglass";
+            fd = open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        }
         if (fd < 0)
             return 0;
         unsigned char buf[256];

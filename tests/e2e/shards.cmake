@@ -1,0 +1,12 @@
+# End-to-end tests of shards, remote shards (xapian-tcpsrv) and replication
+# (xapian-replicate): tests/e2e/shards.py, docs/SCALING.md.  Skip (77) when
+# xapian-tools or the indexer is missing.
+if(TARGET polysearch-index AND TARGET polysearchd)
+  set(_pss_env "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
+  foreach(_c compare failover write replication)
+    add_test(NAME e2e_shards_${_c}
+             COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/shards.py ${_c})
+    set_tests_properties(e2e_shards_${_c} PROPERTIES LABELS e2e TIMEOUT 300
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "${_pss_env}")
+  endforeach()
+endif()

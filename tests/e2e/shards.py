@@ -1,0 +1,402 @@
+"""End-to-end tests of sharding, remote shards and replication (issue 8,
+docs/SCALING.md).  Loopback only; every process started here is killed.
+
+  compare      1500 generated documents indexed once unsharded and once
+               into 3 shards; 50 queries through polysearchd give the same
+               top 10 (ids and order; equal scores may swap), totals and
+               language facets on: the unsharded database, the 3 local
+               shards (--db DIR with SHARDS) and the 3 shards served by 3
+               xapian-tcpsrv (--shard tcp:127.0.0.1:P x3)
+  failover     3 remote shards; one xapian-tcpsrv killed mid-run: searches
+               answer partial: true with the dead shard named, quickly (no
+               hang); stats shows it down; with --no-partial they fail with
+               io_error; when it comes back, full results again
+  write        add/delete through polysearchd on a local shard set land in
+               the shard FNV-1a-64(id) % 3 (checked with xapian-delve)
+  replication  xapian-replicate-server on the master, one xapian-replicate
+               -o round into a replica; a second polysearchd on the replica
+               sees a new commit after the next round
+
+Skips (77) when xapian-tcpsrv / xapian-replicate are missing.
+"""
+import contextlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pstest  # noqa: E402
+from pstest import check, fail  # noqa: E402
+
+NDOCS = 1500
+NSHARDS = 3
+
+
+def ok(msg):
+    print("ok - " + msg, flush=True)
+
+
+def tool(name):
+    p = shutil.which(name)
+    if not p:
+        pstest.skip("%s not installed (package xapian-tools)" % name)
+    return p
+
+
+def fnv1a64(s):
+    h = 14695981039346656037
+    for b in s.encode():
+        h ^= b
+        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def free_port():
+    """A port free right now on 127.0.0.1 (xapian-tcpsrv needs a fixed one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            fail("server on port %d exited with %d" % (port, proc.returncode))
+        with contextlib.suppress(OSError):
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        time.sleep(0.05)
+    fail("nothing listens on port %d after %.0f s" % (port, timeout))
+
+
+class Procs:
+    """Processes killed at exit, whatever happens."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, cmd, log):
+        p = subprocess.Popen(cmd, stdout=log, stderr=log)
+        self.procs.append(p)
+        return p
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def tcpsrv(procs, db, port, log, writable=False):
+    cmd = [tool("xapian-tcpsrv"), "--interface", "127.0.0.1", "--port", str(port)]
+    if writable:
+        cmd.append("--writable")
+    p = procs.start(cmd + [db], log)
+    wait_port(port, p)
+    return p
+
+
+def vocabulary():
+    """Words of the seed corpus (deterministic order)."""
+    words = set()
+    cdir = os.path.join(pstest.source_dir(), "corpus")
+    for name in sorted(os.listdir(cdir)):
+        if not name.endswith(".txt"):
+            continue
+        with open(os.path.join(cdir, name), encoding="utf-8", errors="replace") as f:
+            for w in f.read().split():
+                w = "".join(ch for ch in w if ch.isalpha()).lower()
+                if 3 <= len(w) <= 14:
+                    words.add(w)
+    words = sorted(words)
+    check(len(words) > 200, "seed corpus vocabulary too small (%d)" % len(words))
+    return words
+
+
+def write_docs(path, words, rng):
+    import json
+    langs = ["en", "fr", "de", "es"]
+    # Zipf-like choice so that some words are frequent, most rare.
+    weights = [1.0 / (i + 1) for i in range(len(words))]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(NDOCS):
+            n = rng.randint(20, 120)
+            body = " ".join(rng.choices(words, weights, k=n))
+            title = " ".join(rng.choices(words, weights, k=4))
+            f.write(json.dumps({"id": "d%05d" % i, "title": title, "body": body,
+                                "lang": langs[i % len(langs)],
+                                "date": "2020-01-%02d" % (i % 28 + 1)}) + "\n")
+
+
+def make_queries(words, rng):
+    weights = [1.0 / (i + 1) for i in range(len(words))]
+    qs = []
+    for i in range(50):
+        a, b = rng.choices(words[:300], weights[:300], k=2)
+        qs.append(a if i < 25 else ("%s %s" % (a, b) if i < 38 else "%s OR %s" % (a, b)))
+    return qs
+
+
+def index(db, src, shards=None):
+    cmd = [pstest.indexer_path(), "-q", "--db", db, src]
+    if shards:
+        cmd[2:2] = ["--shards", str(shards)]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    if r.returncode != 0:
+        fail("indexer failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
+
+
+def call_ok(c, method, params):
+    err, res = c.call(method, params)
+    check(err is None, "%s %r failed: %r" % (method, params, err))
+    return res
+
+
+def search(c, q, limit=10):
+    return call_ok(c, "search", {"q": q, "limit": limit, "snippet": False, "facets": True})
+
+
+def same_top(ref_full, got, q, what):
+    """got's top hits equal ref's: same scores; ids equal per score, the
+    last (possibly cut) score group a subset of ref's ids with that score."""
+    ref = ref_full["hits"][:len(got["hits"])]
+    check(len(ref) == len(got["hits"]), "%s: %r: %d hits, want %d" %
+          (what, q, len(got["hits"]), len(ref)))
+    rs = [round(h["score"], 6) for h in ref]
+    gs = [round(h["score"], 6) for h in got["hits"]]
+    check(rs == gs, "%s: %r: scores %r, want %r" % (what, q, gs, rs))
+    groups = {}
+    for h in ref_full["hits"]:
+        groups.setdefault(round(h["score"], 6), set()).add(h["id"])
+    last = gs[-1] if gs else None
+    for s in set(gs):
+        g_ids = {h["id"] for h in got["hits"] if round(h["score"], 6) == s}
+        r_ids = {h["id"] for h in ref if round(h["score"], 6) == s}
+        if s == last:
+            check(g_ids <= groups[s], "%s: %r: ids %r not among %r" % (what, q, g_ids, groups[s]))
+        else:
+            check(g_ids == r_ids, "%s: %r: ids %r, want %r" % (what, q, g_ids, r_ids))
+    check(got["total"] == ref_full["total"], "%s: %r: total %d, want %d" %
+          (what, q, got["total"], ref_full["total"]))
+    check(got["facets"] == ref_full["facets"], "%s: %r: facets %r, want %r" %
+          (what, q, got["facets"], ref_full["facets"]))
+    check(not got.get("partial"), "%s: %r: partial results" % (what, q))
+
+
+def setup_shards(tmp, rng):
+    words = vocabulary()
+    src = os.path.join(tmp, "docs.jsonl")
+    write_docs(src, words, rng)
+    one = os.path.join(tmp, "one")
+    three = os.path.join(tmp, "three")
+    index(one, src)
+    index(three, src, NSHARDS)
+    return words, one, three
+
+
+def remote_specs(procs, three, log):
+    ports = [free_port() for _ in range(NSHARDS)]
+    servers = [tcpsrv(procs, os.path.join(three, "shard-%d" % i), ports[i], log)
+               for i in range(NSHARDS)]
+    return ports, servers, ["tcp:127.0.0.1:%d" % p for p in ports]
+
+
+def shard_args(specs, extra=()):
+    a = []
+    for s in specs:
+        a += ["--shard", s]
+    return a + ["--workers", "2", "--shard-timeout", "2s"] + list(extra)
+
+
+def case_compare(tmp):
+    rng = random.Random(8)
+    tool("xapian-tcpsrv")
+    words, one, three = setup_shards(tmp, rng)
+    queries = make_queries(words, rng)
+    log = open(os.path.join(tmp, "servers.log"), "ab")
+    with Procs() as procs, log:
+        _, _, specs = remote_specs(procs, three, log)
+        with pstest.Daemon(one, tmp, log_name="one.log") as d1, \
+                pstest.Daemon(three, tmp, log_name="local.log") as d3, \
+                pstest.Daemon(one, tmp, log_name="remote.log", args=shard_args(specs)) as dr:
+            c1, c3, cr = d1.client(), d3.client(), dr.client()
+            nonempty = 0
+            for q in queries:
+                ref = search(c1, q, 200)
+                nonempty += ref["total"] > 0
+                same_top(ref, search(c3, q), q, "3 local shards")
+                same_top(ref, search(cr, q), q, "3 remote shards")
+            check(nonempty >= 40, "only %d of 50 queries match anything" % nonempty)
+            st = call_ok(cr, "stats", {})
+            check(st["documents"] == NDOCS, "remote stats documents %r" % st["documents"])
+            check([s["state"] for s in st["shards"]] == ["up"] * 3, "stats shards %r" % st["shards"])
+            for i in (0, 7, 1499):
+                doc = call_ok(cr, "get", {"id": "d%05d" % i})
+                check(doc["id"] == "d%05d" % i, "get d%05d via remote shards" % i)
+    ok("50 queries (%d with hits): top 10, scores, totals and facets equal on 1 db, "
+       "3 local shards, 3 remote shards" % nonempty)
+    # A mismatched shard count is refused.
+    r = subprocess.run([pstest.indexer_path(), "-q", "--shards", "2", "--db", three,
+                        os.path.join(tmp, "docs.jsonl")], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    check(r.returncode == 64 and b"holds 3 shards" in r.stderr,
+          "--shards 2 on a 3-shard dir: rc %d %r" % (r.returncode, r.stderr))
+    ok("--shards 2 on a 3-shard directory refused (64)")
+
+
+def case_failover(tmp):
+    rng = random.Random(9)
+    tool("xapian-tcpsrv")
+    words, one, three = setup_shards(tmp, rng)
+    q = make_queries(words, rng)[0]
+    log = open(os.path.join(tmp, "servers.log"), "ab")
+    with Procs() as procs, log:
+        ports, servers, specs = remote_specs(procs, three, log)
+        with pstest.Daemon(one, tmp, log_name="remote.log", args=shard_args(specs)) as d, \
+                pstest.Daemon(one, tmp, log_name="strict.log",
+                              args=shard_args(specs, ["--no-partial"])) as ds:
+            c, cs = d.client(), ds.client()
+            full = search(c, q)
+            check(not full.get("partial") and full["total"] > 0, "before: %r" % full)
+            call_ok(cs, "search", {"q": q})
+            servers[1].kill()
+            servers[1].wait(10)
+            worst = 0.0
+            partial = None
+            for _ in range(20):
+                t0 = time.monotonic()
+                res = search(c, q)
+                worst = max(worst, time.monotonic() - t0)
+                partial = res
+            check(partial.get("partial") is True and partial.get("failed_shards") == [specs[1]],
+                  "after kill: partial %r failed %r" % (partial.get("partial"),
+                                                        partial.get("failed_shards")))
+            check(partial["total"] < full["total"], "partial total %d not below %d" %
+                  (partial["total"], full["total"]))
+            check(worst < 3.0, "a search took %.2f s with a shard down" % worst)
+            st = call_ok(c, "stats", {})
+            states = [s["state"] for s in st["shards"]]
+            check(states.count("down") == 1, "stats shards %r" % st["shards"])
+            t0 = time.monotonic()
+            err, _ = cs.call("search", {"q": q})
+            check(err is not None and err[0] == "io_error" and specs[1] in str(err),
+                  "--no-partial: %r" % (err,))
+            check(time.monotonic() - t0 < 3.0, "--no-partial answer took too long")
+            ok("shard killed: partial: true, failed_shards [%s], slowest of 20 searches "
+               "%.0f ms; --no-partial: io_error" % (specs[1], worst * 1000))
+            servers[1] = tcpsrv(procs, os.path.join(three, "shard-1"), ports[1], log)
+            t0 = time.monotonic()
+            back = pstest.wait_until(lambda: not search(c, q).get("partial"), 15.0, 0.1)
+            check(back, "still partial 15 s after the shard came back")
+            again = search(c, q)
+            check(again["total"] == full["total"] and
+                  [h["id"] for h in again["hits"]] == [h["id"] for h in full["hits"]],
+                  "after recovery: results differ")
+            check(pstest.wait_until(lambda: cs.call("search", {"q": q})[0] is None, 15.0, 0.1),
+                  "--no-partial daemon did not recover")
+            ok("shard back: full results again after %.1f s" % (time.monotonic() - t0))
+
+
+def delve_has(db, term):
+    r = subprocess.run([tool("xapian-delve"), "-t", term, db], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    return r.returncode == 0 and b"Posting List for term" in r.stdout and b"1" in r.stdout
+
+
+def case_write(tmp):
+    rng = random.Random(10)
+    tool("xapian-delve")
+    _, _, three = setup_shards(tmp, rng)
+    ids = ["w-%d-%s" % (i, "x" * (i % 5)) for i in range(12)]
+    with pstest.Daemon(three, tmp, args=["--writer-idle", "100ms"]) as d:
+        c = d.client()
+        res = call_ok(c, "add", {"docs": [{"id": i, "body": "zebrafish capybara %s" % i,
+                                           "lang": "en"} for i in ids]})
+        check(res.get("added") == len(ids), "add: %r" % res)
+        got = call_ok(c, "search", {"q": "capybara", "limit": 50, "snippet": False})
+        check(sorted(h["id"] for h in got["hits"]) == sorted(ids), "added docs not all found")
+        res = call_ok(c, "delete", {"ids": ids[:4]})
+        check(res.get("deleted") == 4, "delete: %r" % res)
+        st = call_ok(c, "stats", {})
+        check(st["documents"] == NDOCS + len(ids) - 4, "documents %r" % st["documents"])
+        time.sleep(0.3)  # writer idle: lock released, commits done
+    for i in ids:
+        want = fnv1a64(i) % NSHARDS
+        for k in range(NSHARDS):
+            has = delve_has(os.path.join(three, "shard-%d" % k), "Q" + i)
+            expect = (k == want) and i not in ids[:4]
+            check(has == expect, "id %s in shard-%d: %r, want %r" % (i, k, has, expect))
+    ok("add/delete through polysearchd went to shard FNV-1a-64(id) %% %d" % NSHARDS)
+
+
+def case_replication(tmp):
+    srv = tool("xapian-replicate-server")
+    rep = tool("xapian-replicate")
+    master_root = os.path.join(tmp, "masters")
+    os.mkdir(master_root)
+    master = os.path.join(master_root, "db")
+    # Writers keep changesets, so a round sends the changes only.
+    os.environ["XAPIAN_MAX_CHANGESETS"] = "10"
+    env = dict(os.environ)
+    src = os.path.join(pstest.source_dir(), "corpus")
+    r = subprocess.run([pstest.indexer_path(), "-q", "--db", master, src], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    check(r.returncode == 0, "index master: %r" % r.stderr)
+    replica = os.path.join(tmp, "replica")
+    log = open(os.path.join(tmp, "repl.log"), "ab")
+    port = free_port()
+
+    def round_():
+        r2 = subprocess.run([rep, "-h", "127.0.0.1", "-p", str(port), "-m", "db", "-o",
+                             replica], stdout=log, stderr=log, timeout=60)
+        check(r2.returncode == 0, "xapian-replicate round failed (%d)" % r2.returncode)
+
+    with Procs() as procs, log:
+        p = procs.start([srv, "-I", "127.0.0.1", "-p", str(port), master_root], log)
+        wait_port(port, p)
+        round_()
+        with pstest.Daemon(replica, tmp, log_name="replica.log") as dr:
+            cr = dr.client()
+            n0 = call_ok(cr, "stats", {})["documents"]
+            check(n0 > 0, "replica has no documents")
+            check(not call_ok(cr, "search", {"q": "quokkaroo"})["hits"], "sentinel already there")
+            # A new commit on the master (through polysearchd, with changesets).
+            dm_proc = pstest.Daemon(master, tmp, log_name="master2.log",
+                                    args=["--writer-idle", "100ms"])
+            try:
+                cm = dm_proc.client()
+                call_ok(cm, "add", {"docs": [{"id": "sentinel", "body": "quokkaroo marsupial",
+                                              "lang": "en"}]})
+            finally:
+                dm_proc.stop()
+                dm_proc.kill()
+            round_()
+            seen = pstest.wait_until(
+                lambda: [h["id"] for h in call_ok(cr, "search", {"q": "quokkaroo"})["hits"]]
+                == ["sentinel"], 5.0, 0.05)
+            check(seen, "replica daemon does not see the new commit after the round")
+            check(call_ok(cr, "stats", {})["documents"] == n0 + 1, "replica count")
+    ok("replica: polysearchd on the replica sees the new commit after the next round")
+
+
+def main():
+    cases = {"compare": case_compare, "failover": case_failover, "write": case_write,
+             "replication": case_replication}
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        fail("usage: shards.py %s" % "|".join(cases))
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    with pstest.workdir() as tmp:
+        cases[sys.argv[1]](tmp)
+
+
+if __name__ == "__main__":
+    main()
