@@ -783,15 +783,20 @@ bool any_down(const ps_db *db)
     return false;
 }
 
-// After a NetworkError: finds the shards that no longer answer (a reopen
-// is one round trip, bounded by the remote timeout), marks them down and
-// rebuilds the combined database.
+// After a NetworkError: the search was abandoned half-way, so the other
+// remote connections may still have replies in flight.  Reconnects every
+// remote shard that was up (bounded by the connect timeout), reopens the
+// local ones, marks those that fail down and rebuilds the combined
+// database.
 void probe_shards(ps_db *db)
 {
-    bool lost = false;
     for (ps_shard &s : db->shards) {
         if (!s.up)
             continue;
+        if (is_tcp_spec(s.spec)) {
+            open_read_shard(s, db->sopts);
+            continue;
+        }
         try {
             s.db.reopen();
         } catch (const std::bad_alloc &) {
@@ -801,11 +806,9 @@ void probe_shards(ps_db *db)
             s.up = false;
             s.db = Xapian::Database();
             s.last_try_us = ps_now_us();
-            lost = true;
         }
     }
-    if (lost)
-        rebuild_combined(db);
+    rebuild_combined(db);
 }
 
 // Reopens every shard that is up and retries the ones down (at most every
@@ -1845,11 +1848,12 @@ ps_status search_once(search_ctx &c, ps_results **out)
         ps_span *spans = nullptr;
         uint32_t nspans = 0;
         if (q->snippets && f[PS_F_BODY]) {
-            cstr clean(need(ps_clean_body(bp, f[PS_F_BODY], strlen(f[PS_F_BODY]))));
+            // Raw stored body: ps_snippet_make_ex() drops boilerplate and
+            // repeated lines itself, only around what it shows.
             char *s = nullptr;
-            if (ps_snippet_make(clean.get(), strlen(clean.get()), f[PS_F_LANG], &st,
-                                q->snippet_bytes ? q->snippet_bytes : 200, &s,
-                                &spans, &nspans) != 0)
+            if (ps_snippet_make_ex(f[PS_F_BODY], strlen(f[PS_F_BODY]), f[PS_F_LANG], &st,
+                                   bp, q->snippet_bytes ? q->snippet_bytes : 200, &s,
+                                   &spans, &nspans, nullptr) != 0)
                 throw std::bad_alloc();
             snip.reset(s);
         }
