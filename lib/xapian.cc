@@ -1291,7 +1291,9 @@ extern "C" uint64_t ps_db_disk_revision(const char *path) noexcept
             // the live copy.
             FILE *sf = fopen((std::string(path) + "/XAPIANDB").c_str(), "re");
             char line[256] = {0};
-            bool got = sf && fgets(line, sizeof line, sf);
+            bool got = false;
+            while (sf && !got && fgets(line, sizeof line, sf))
+                got = strncmp(line, "auto ", 5) == 0;  // skip the comments
             if (sf)
                 fclose(sf);
             if (!got || strncmp(line, "auto ", 5) != 0)
