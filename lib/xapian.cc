@@ -1063,9 +1063,12 @@ namespace {
 // N from dir/SHARDS: 0 when absent, -1 when unreadable or malformed.
 long read_shards_file(const std::string &dir)
 {
+    struct stat sb;
+    if (stat((dir + "/SHARDS").c_str(), &sb) != 0)
+        return 0;  // no shard set here (ps_db_open reports what is wrong)
     FILE *f = fopen((dir + "/SHARDS").c_str(), "re");
     if (!f)
-        return errno == ENOENT ? 0 : -1;
+        return -1;
     char buf[32] = {0};
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
