@@ -19,8 +19,10 @@
  * code, so they always agree.
  */
 #include "analyze.h"
+#include "fold.h"
 #include "polysearch.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +31,11 @@
 /* Returns a malloc'd valid UTF-8 copy of text[0..len) (invalid sequences ->
  * U+FFFD, NUL -> space) and its length in *outlen; NULL on allocation
  * failure. */
+static size_t sanitize_into(const char *text, size_t len, char *out);
+
 static char *sanitize(const char *text, size_t len, size_t *outlen)
 {
-    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
     char *out;
-    size_t i = 0, o = 0;
 
     /* Each invalid byte becomes 3 bytes at most. */
     if (len > (SIZE_MAX - 1) / 3)
@@ -41,6 +43,17 @@ static char *sanitize(const char *text, size_t len, size_t *outlen)
     out = malloc(len * 3 + 1);
     if (out == NULL)
         return NULL;
+    *outlen = sanitize_into(text, len, out);
+    return out;
+}
+
+/* The work of sanitize() into out (len * 3 + 1 bytes); returns the
+ * length written before the terminating NUL. */
+static size_t sanitize_into(const char *text, size_t len, char *out)
+{
+    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
+    size_t i = 0, o = 0;
+
     while (i < len) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n;
@@ -64,8 +77,7 @@ static char *sanitize(const char *text, size_t len, size_t *outlen)
         i += (size_t)n;
     }
     out[o] = '\0';
-    *outlen = o;
-    return out;
+    return o;
 }
 
 /* One-to-one map for letters without a decomposition (used as utf8proc's
@@ -141,6 +153,36 @@ static char *fold_ascii(const char *text, size_t len, int casefold)
     return out;
 }
 
+/* Step 3 of the pipeline over the decomposed dec[0..ndec): drops
+ * nonspacing marks (kept after Brahmic letters), applies premap() again
+ * and expands ligature letters into buf (2 * ndec entries at most).
+ * Returns the number of code points written. */
+static size_t strip_marks(const utf8proc_int32_t *dec, utf8proc_ssize_t ndec,
+                          utf8proc_int32_t *buf)
+{
+    size_t m = 0;
+    int keep = 0;
+    for (utf8proc_ssize_t i = 0; i < ndec; i++) {
+        utf8proc_int32_t cp = dec[i];
+        const char *ex;
+        if (utf8proc_category(cp) == UTF8PROC_CATEGORY_MN) {
+            if (keep)
+                buf[m++] = cp;
+            continue;
+        }
+        cp = premap(cp, NULL);  /* also catches ø from Ǿ, ʼ from ŉ */
+        keep = keeps_marks(cp);
+        ex = expand2(cp);
+        if (ex != NULL) {
+            buf[m++] = (unsigned char)ex[0];
+            buf[m++] = (unsigned char)ex[1];
+        } else {
+            buf[m++] = cp;
+        }
+    }
+    return m;
+}
+
 static char *fold_common(const char *text, size_t len, int casefold)
 {
     utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
@@ -149,7 +191,6 @@ static char *fold_common(const char *text, size_t len, int casefold)
     utf8proc_ssize_t ndec, got;
     size_t slen, m = 0;
     char *san, *res = NULL;
-    int keep = 0;
 
     if (text == NULL)
         len = 0;
@@ -184,24 +225,7 @@ static char *fold_common(const char *text, size_t len, int casefold)
     buf = malloc(((size_t)ndec * 2 + 1) * sizeof *buf);
     if (buf == NULL)
         goto out;
-    for (utf8proc_ssize_t i = 0; i < ndec; i++) {
-        utf8proc_int32_t cp = dec[i];
-        const char *ex;
-        if (utf8proc_category(cp) == UTF8PROC_CATEGORY_MN) {
-            if (keep)
-                buf[m++] = cp;
-            continue;
-        }
-        cp = premap(cp, NULL);  /* also catches ø from Ǿ, ʼ from ŉ */
-        keep = keeps_marks(cp);
-        ex = expand2(cp);
-        if (ex != NULL) {
-            buf[m++] = (unsigned char)ex[0];
-            buf[m++] = (unsigned char)ex[1];
-        } else {
-            buf[m++] = cp;
-        }
-    }
+    m = strip_marks(dec, ndec, buf);
     got = utf8proc_reencode(buf, (utf8proc_ssize_t)m,
                             UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (got < 0)
@@ -229,4 +253,145 @@ char *ps_fold(const char *text, size_t len)
 char *ps_strip_diacritics(const char *text, size_t len)
 {
     return fold_common(text, len, 0);
+}
+
+/* Decomposition buffer of ps_fold_into()'s stack path, in code points
+ * (compatibility decompositions can expand a lot: U+FDFA gives 18). */
+#define FOLD_DEC_MAX 256
+
+/* ps_fold() through the allocating path, copied into buf. */
+static size_t fold_into_slow(const char *text, size_t len, char *buf,
+                             size_t cap)
+{
+    char *f = ps_fold(text, len);
+    size_t flen;
+    if (f == NULL)
+        return (size_t)-1;
+    flen = strlen(f);
+    if (flen < cap)
+        memcpy(buf, f, flen + 1);
+    free(f);
+    return flen;
+}
+
+/* Latin table of ps_fold_into(): the folding of each code point in
+ * [LATIN_LO, LATIN_HI) (Latin-1 Supplement, Latin Extended-A and -B), by
+ * itself.  For a text made only of ASCII and these code points ps_fold()
+ * is the concatenation of the per-character foldings: none of them is or
+ * decomposes into anything but starters plus nonspacing marks (which are
+ * dropped after Latin letters), so nothing is reordered or composed
+ * across characters.  tests/unit/test_fold_into.c checks this against
+ * ps_fold() for every entry and for pairs of them. */
+#define LATIN_LO 0x80
+#define LATIN_HI 0x250
+#define LATIN_MAXF 7
+
+typedef struct latin_fold {
+    unsigned char len;          /* LATIN_MAXF + 1: not in the table */
+    char s[LATIN_MAXF];
+} latin_fold;
+
+static latin_fold latin_tab[LATIN_HI - LATIN_LO];
+static pthread_once_t latin_once = PTHREAD_ONCE_INIT;
+
+static void latin_init(void)
+{
+    for (utf8proc_int32_t cp = LATIN_LO; cp < LATIN_HI; cp++) {
+        utf8proc_uint8_t u[4];
+        utf8proc_ssize_t n = utf8proc_encode_char(cp, u);
+        char *f = fold_common((const char *)u, (size_t)n, 1);
+        latin_fold *e = &latin_tab[cp - LATIN_LO];
+        size_t fl = f != NULL ? strlen(f) : LATIN_MAXF + 1;
+        if (fl > LATIN_MAXF) {
+            e->len = LATIN_MAXF + 1;
+        } else {
+            e->len = (unsigned char)fl;
+            memcpy(e->s, f, fl);
+        }
+        free(f);
+    }
+}
+
+/* Folds text made of ASCII and table code points into buf through the
+ * table.  Returns the folded length (>= cap: did not fit), or (size_t)-2
+ * when text holds anything else (then nothing is known). */
+static size_t fold_latin(const char *text, size_t len, char *buf, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0;
+    pthread_once(&latin_once, latin_init);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (o < cap)
+                buf[o] = c == 0 ? ' ' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
+            o++;
+            i++;
+            continue;
+        }
+        /* U+0080..U+024F are the 2-byte sequences C2 80 .. C9 8F. */
+        if (c < 0xC2 || c > 0xC9 || i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
+            return (size_t)-2;
+        utf8proc_int32_t cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+        if (cp >= LATIN_HI)
+            return (size_t)-2;
+        const latin_fold *e = &latin_tab[cp - LATIN_LO];
+        if (e->len > LATIN_MAXF)
+            return (size_t)-2;
+        if (o + e->len <= cap)
+            memcpy(buf + o, e->s, e->len);
+        o += e->len;
+        i += 2;
+    }
+    if (o < cap)
+        buf[o] = '\0';
+    return o;
+}
+
+size_t ps_fold_into(const char *text, size_t len, char *buf, size_t cap)
+{
+    const utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
+                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+    char san[PS_FOLD_STACK_BYTES * 3 + 1];
+    utf8proc_int32_t dec[FOLD_DEC_MAX];
+    utf8proc_int32_t out[FOLD_DEC_MAX * 2 + 1];
+    utf8proc_ssize_t ndec, got;
+    size_t slen, m;
+
+    if (text == NULL)
+        len = 0;
+    if (len == 0 || is_ascii(text, len)) {
+        /* Same as fold_ascii(): lower-case, NUL -> space. */
+        if (len < cap) {
+            for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (c == '\0')
+                    c = ' ';
+                else if (c >= 'A' && c <= 'Z')
+                    c = (char)(c - 'A' + 'a');
+                buf[i] = c;
+            }
+            buf[len] = '\0';
+        }
+        return len;
+    }
+    m = fold_latin(text, len, buf, cap);
+    if (m != (size_t)-2)
+        return m;
+    if (len > PS_FOLD_STACK_BYTES)
+        return fold_into_slow(text, len, buf, cap);
+    slen = sanitize_into(text, len, san);
+    ndec = utf8proc_decompose_custom((const utf8proc_uint8_t *)san,
+                                     (utf8proc_ssize_t)slen, dec, FOLD_DEC_MAX,
+                                     opts, premap, NULL);
+    if (ndec < 0 || ndec > FOLD_DEC_MAX)
+        return fold_into_slow(text, len, buf, cap);
+    m = strip_marks(dec, ndec, out);
+    got = utf8proc_reencode(out, (utf8proc_ssize_t)m,
+                            UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (got < 0)
+        return fold_into_slow(text, len, buf, cap);
+    if ((size_t)got < cap)
+        memcpy(buf, out, (size_t)got + 1);
+    return (size_t)got;
 }

@@ -1,0 +1,31 @@
+/* fold.h: allocation-free variant of ps_fold() for hot loops (the snippet
+ * highlighter folds every word of every hit).  ps_fold() itself is
+ * declared in polysearch.h, ps_strip_diacritics() in analyze.h.
+ */
+#ifndef PS_FOLD_H
+#define PS_FOLD_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Inputs up to this many bytes are folded on the stack (no malloc);
+ * longer non-ASCII inputs go through ps_fold() and are copied. */
+#define PS_FOLD_STACK_BYTES 64
+
+/* Writes ps_fold(text, len) into buf (NUL-terminated, byte-for-byte the
+ * same result) when it fits in cap bytes including the NUL.  Returns the
+ * length of the folded text without the NUL; a return value >= cap means
+ * buf was too small (its content is then unspecified; call again with
+ * a buffer of at least return + 1 bytes).  Returns (size_t)-1 on
+ * allocation failure (only possible for non-ASCII inputs longer than
+ * PS_FOLD_STACK_BYTES).  Pure ASCII is lower-cased in one pass.
+ * Reentrant (any thread); buf is owned by the caller. */
+size_t ps_fold_into(const char *text, size_t len, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
