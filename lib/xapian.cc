@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace {
@@ -88,6 +89,7 @@ struct ps_db {
     ps_shard_opts sopts{};
     bool in_txn = false;
     bool dirty = false;  // changes since the last commit
+    uint64_t pending = 0;  // estimated bytes the next commit writes
     Xapian::Database rdb;
     Xapian::WritableDatabase wdb;
     std::string err;
@@ -624,6 +626,10 @@ ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *out
     }
     ensure_txn(db);
     db->dirty = true;
+    // Rough size of what the commit writes: stored data, one posting and
+    // one termlist entry per term, positions (copy-on-write blocks are
+    // covered by the factor 2 of check_free_space).
+    db->pending += p->doc.get_data().size() + 48 * (uint64_t)p->doc.termlist_count();
     for (const auto &s : p->spelling)
         w.add_spelling(s.first, s.second);
     // The id term is unique and its docid is known: replacing by docid
@@ -659,8 +665,52 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
     return put_prepared_impl(db, p.get(), outcome);
 }
 
+// Free-space guard.  Xapian 1.4.22 calls std::terminate when a block
+// write fails while glass flushes the buffered postings inside
+// WritableDatabase::commit() (the flush runs in a noexcept frame; see
+// tests/RELIABILITY.md), so a commit that would fill the disk must not
+// start.  The reserve is max(floor, 2 x the estimated size of the pending
+// changes + 64 KiB); the floor is POLYSEARCH_MIN_FREE_MB (default 32 MiB,
+// 0 disables the guard) but at most 1/8 of the filesystem, so small
+// filesystems stay usable.  Injected faults (strace) are not seen here.
+const uint64_t MIB = 1024 * 1024;
+
+ps_status check_free_space(ps_db *db)
+{
+    uint64_t floor = 32 * MIB;
+    const char *env = getenv("POLYSEARCH_MIN_FREE_MB");
+    if (env && *env) {
+        char *end = nullptr;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (*end == '\0' && v <= (1ULL << 40) / MIB) {
+            if (v == 0)
+                return PS_OK;
+            floor = v * MIB;
+        }
+    }
+    struct statvfs sv;
+    if (statvfs(db->path.c_str(), &sv) != 0 || sv.f_frsize == 0)
+        return PS_OK;  // unknown: let Xapian report what happens
+    uint64_t total = (uint64_t)sv.f_blocks * sv.f_frsize;
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    uint64_t need = std::max(std::min(floor, total / 8), 2 * db->pending + 64 * 1024);
+    if (avail >= need)
+        return PS_OK;
+    char m[200];
+    snprintf(m, sizeof m, "disk full: No space left on device (ENOSPC guard): "
+             "%llu MiB free, a commit needs at least %llu MiB (POLYSEARCH_MIN_FREE_MB)",
+             (unsigned long long)(avail / MIB),
+             (unsigned long long)((need + MIB - 1) / MIB));
+    return set_err(db, PS_ERR_IO, m);
+}
+
 ps_status commit_impl(ps_db *db)
 {
+    if (db->dirty) {
+        ps_status st = check_free_space(db);
+        if (st != PS_OK)
+            return st;
+    }
     if (db->in_txn) {
         db->in_txn = false;
         db->wdb.commit_transaction();
@@ -669,6 +719,7 @@ ps_status commit_impl(ps_db *db)
         db->dirty = false;
         db->wdb.commit();
     }
+    db->pending = 0;
     return PS_OK;
 }
 
@@ -1529,6 +1580,7 @@ extern "C" ps_status ps_db_cancel(ps_db *db) noexcept
             db->wdb.cancel_transaction();
         }
         db->dirty = false;
+        db->pending = 0;
         db->langs_valid = false;
         return PS_OK;
     } catch (...) {

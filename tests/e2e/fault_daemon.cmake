@@ -1,0 +1,16 @@
+# Reliability part 2 (tests/fault/, tests/e2e/): a real full disk on a
+# small tmpfs swept over a whole indexing run, the daemon writer under
+# strace fault injection (kill -9 at each fdatasync/rename, ENOSPC on
+# pwrite64/fdatasync), and the 64-connection load/soak with ps-loadgen.
+# Skip (77) without strace/ptrace, xapian-tools, unshare -rm or the
+# load generator.
+add_test(NAME fault_tmpfs_enospc_sweep
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fault/tmpfs_enospc_sweep.sh
+                 $<TARGET_FILE:polysearch-index> $<TARGET_FILE:ps_fault_check>)
+set_tests_properties(fault_tmpfs_enospc_sweep PROPERTIES LABELS fault TIMEOUT 300
+                     SKIP_RETURN_CODE 77)
+add_test(NAME fault_tmpfs_enospc_sweep_full
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fault/tmpfs_enospc_sweep.sh
+                 $<TARGET_FILE:polysearch-index> $<TARGET_FILE:ps_fault_check>)
+set_tests_properties(fault_tmpfs_enospc_sweep_full PROPERTIES LABELS "fault;slow"
+                     TIMEOUT 1200 SKIP_RETURN_CODE 77 ENVIRONMENT "PS_FAULT_FULL=1")
