@@ -118,14 +118,27 @@ static int is_space(char c)
            c == '\v' || c == '\0';
 }
 
+/* Hash of a short byte string, 8 bytes at a time. */
 static uint32_t hash_bytes(const char *p, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 16777619u;
+    const uint64_t k = UINT64_C(0xff51afd7ed558ccd);
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * k;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
     }
-    return h;
+    if (len) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < len; i++)
+            v |= (uint64_t)(unsigned char)p[i] << (8 * i);
+        h = (h ^ v) * k;
+        h ^= h >> 32;
+    }
+    return (uint32_t)(h ^ (h >> 29));
 }
 
 /* ---- Stem cache ------------------------------------------------------- */
