@@ -10,9 +10,11 @@
  * again (after MATCH_ROUNDS rounds every line holding a match is checked,
  * after MAX_ROUNDS every scanned line).  Past EARLY_EXIT_MIN bytes the
  * scan stops once a window with every query term exists and enough text
- * follows it.  Known approximation: lines between two matches that are
- * never part of a chosen window are not checked, so a dropped line there
- * still counts in the distance between those matches.
+ * follows it.  Lines between two matches are checked when dropping them
+ * could bring the matches into one window (check_gaps), so windows are
+ * measured as on the cleaned text.  Known approximation: a match in a
+ * dropped line outside the chosen window still counts in the scores
+ * until the window lands on it.
  */
 #include "snippet.h"
 
@@ -648,6 +650,32 @@ static int choose_window(const word *w, size_t n, size_t nkeys, size_t max,
     return 0;
 }
 
+/* Checks the unchecked lines between two consecutive matches that are too
+ * far apart for one window only as long as those lines count: dropping
+ * them might bring the two matches together, as on the cleaned text.
+ * Needs voff up to date (compact()).  0 or -1. */
+static int check_gaps(ctx *c, size_t max)
+{
+    size_t prev = SIZE_MAX;
+    for (size_t k = 0; k < c->nw; k++) {
+        if (c->w[k].tid < 0)
+            continue;
+        if (prev != SIZE_MAX && span_bytes(c->w, prev, k) > max &&
+            c->w[k].line > c->w[prev].line + 1) {
+            size_t unknown = 0;
+            for (uint32_t li = c->w[prev].line + 1; li < c->w[k].line; li++)
+                if (c->ln[li].state == L_UNKNOWN && c->ln[li].ts < c->ln[li].te)
+                    unknown += c->ln[li].te - c->ln[li].ts + 1;
+            if (unknown && span_bytes(c->w, prev, k) - unknown <= max)
+                for (uint32_t li = c->w[prev].line + 1; li < c->w[k].line; li++)
+                    if (check_line(c, li) != 0)
+                        return -1;
+        }
+        prev = k;
+    }
+    return 0;
+}
+
 /* Checks the lines of the window [a, b], the word-bearing lines just
  * before and after it (they decide the "…" markers); *dropped is set when
  * one of them was dropped.  0 or -1. */
@@ -858,6 +886,11 @@ static int make(const char *text, size_t len, const char *lang,
     if (prepare_terms(&c) != 0 || scan(&c, max_bytes, &more) != 0)
         goto out;
     size_t a = 0, b = 0;
+    if (clean && c.nkeys) {
+        compact(&c);
+        if (check_gaps(&c, max_bytes) != 0)
+            goto out;
+    }
     for (int round = 1;; round++) {
         compact(&c);
         if (c.nw == 0)

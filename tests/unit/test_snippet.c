@@ -240,6 +240,47 @@ static void test_boilerplate(void **state)
     snip_free(&r);
 }
 
+/* Two matches separated by more boilerplate than the window holds: on
+ * the cleaned text they are neighbours, so one window shows both. */
+static void test_gap_of_boilerplate(void **state)
+{
+    (void)state;
+    char body[2048];
+    size_t o = (size_t)sprintf(body, "Un long préambule sans rapport avec la question "
+                                     "posée, puis enfin la santé\n");
+    for (int i = 0; i < 30; i++)
+        o += (size_t)sprintf(body + o, "%s\n", i % 2 ? "Share" : "Facebook");
+    o += (size_t)sprintf(body + o, "projet de loi et une longue suite de mots qui "
+                                   "ne contient rien d'autre à trouver ici.\n");
+    /* Elsewhere, more matches of one term only: without the gap check
+     * this window would win (one distinct term each way). */
+    o += (size_t)sprintf(body + o, "Ensuite vient un paragraphe de remplissage assez "
+                                   "long pour séparer nettement les deux passages "
+                                   "du texte, sans aucun des mots cherchés.\n"
+                                   "Le projet, un projet, le projet.\n");
+    const char *t[] = {"sante", "projet"};
+    snip r = make_ex(body, o, "fr", t, 2, NULL, 0, 100);
+    char *h = highlights(&r);
+    assert_string_equal(h, "sante|projet");
+    free(h);
+    assert_null(strstr(r.s, "Share"));
+    assert_null(strstr(r.s, "Facebook"));
+    /* The 30 lines of the gap and the few around the window, once each. */
+    assert_true(r.st.lines_checked <= 36);
+    char *clean = ps_clean_body(g_bp, body, o);
+    ps_snippet_terms q = {t, 2, NULL, 0};
+    char *s2;
+    ps_span *sp2;
+    uint32_t n2;
+    assert_int_equal(ps_snippet_make(clean, strlen(clean), "fr", &q, 100, &s2, &sp2, &n2),
+                     0);
+    assert_string_equal(r.s, s2);
+    free(s2);
+    free(sp2);
+    free(clean);
+    snip_free(&r);
+}
+
 /* The reference comparison over the seed articles of corpus/, for a few
  * queries each (these texts have no dropped line between two matches, so
  * the windows must be identical). */
@@ -439,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_folded_and_stemmed),
         cmocka_unit_test(test_cuts),
         cmocka_unit_test(test_boilerplate),
+        cmocka_unit_test(test_gap_of_boilerplate),
         cmocka_unit_test(test_same_as_cleaned),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_bounded_work),
