@@ -48,8 +48,11 @@ typedef struct ps_snippet_terms {
 } ps_snippet_terms;
 
 /* Picks the window of at most max_bytes bytes (plus the "… " / " …"
- * markers) of text[0..len) holding the most distinct matched query terms,
- * cut at word boundaries, with whitespace runs collapsed to one space.
+ * markers) of text[0..len) holding the most distinct matched query terms
+ * (then the most matches), cut at word boundaries, with whitespace runs
+ * collapsed to one space.  Past the first 8 KiB, scanning stops once a
+ * window holds every term, so in longer texts a denser window further on
+ * may be missed.  max_bytes 0 means 200.
  * On success returns 0, *out is a malloc'd NUL-terminated snippet and
  * *spans a malloc'd array of *nspans byte spans of the matched words inside
  * it (NULL when none); the caller frees both.  Returns -1 on allocation
