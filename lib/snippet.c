@@ -29,10 +29,13 @@
 
 /* Entries of the distinct-word cache (a power of two); it stops growing
  * at 3/4 full, after which misses are simply computed each time. */
-#define CACHE_SLOTS 1024
+#define CACHE_SLOTS 256
 /* The scan never stops before this offset: bodies up to this size get
  * exactly the window a full scan would choose (the most matches). */
 #define EARLY_EXIT_MIN (8 * 1024)
+/* Lines before this index are checked for repetition by direct comparison
+ * (same_line() checks lengths first); later ones through a hash set. */
+#define LINEAR_DUP_LINES 256
 /* Window choices before every line with a match is checked at once, and
  * before every scanned line is. */
 #define MATCH_ROUNDS 3
@@ -80,6 +83,7 @@ typedef struct ctx {
     size_t nkeys;
     char **qstem;          /* stems of q->terms, or NULL (no stemming) */
     size_t *tlen, *plen;   /* lengths of terms and prefixes */
+    unsigned char first_ok[128]; /* ASCII bytes some term, stem or prefix starts with */
     cache_ent *cache;
     size_t ncache;
     word *w;
@@ -330,7 +334,15 @@ static size_t split_range(ctx *c, size_t from, size_t to, uint32_t li,
             in_word = 1;
         } else if (!wc && in_word) {
             word wd = {(uint32_t)start, (uint32_t)(i - start), li, 0, -1};
-            if (c->nkeys) {
+            /* A word starting with an ASCII byte folds to a word starting
+             * with that byte lower-cased (marks after it are dropped, NFKC
+             * leaves it alone), and every kind of match needs the first
+             * folded byte of a term, a term's stem or a prefix: most words
+             * are rejected here without being folded. */
+            unsigned char fb = s[start];
+            if (fb >= 'A' && fb <= 'Z')
+                fb = (unsigned char)(fb + 32);
+            if (c->nkeys && (fb >= 0x80 || c->first_ok[fb])) {
                 int32_t tid = match_word(c, c->text + start, i - start);
                 if (tid == -2)
                     return SIZE_MAX;
@@ -424,7 +436,18 @@ static int check_line(ctx *c, uint32_t li)
         l->state = L_DROPPED;
         return 0;
     }
-    /* Repeated verbatim: an earlier line has the same trimmed content. */
+    /* Repeated verbatim: an earlier line has the same trimmed content.
+     * Early lines are compared directly (cheaper than hashing every line
+     * before them); later ones go through the set of lines seen. */
+    if (li < LINEAR_DUP_LINES) {
+        l->state = L_KEPT;
+        for (uint32_t j = 0; j < li; j++)
+            if (same_line(c, &c->ln[j], l)) {
+                l->state = L_DROPPED;
+                break;
+            }
+        return 0;
+    }
     while (c->seen.upto < li) {
         if (c->ln[c->seen.upto].ts < c->ln[c->seen.upto].te &&
             line_set_find(c, c->seen.upto, 1) == SIZE_MAX)
@@ -807,6 +830,13 @@ static int build(const ctx *c, size_t a, size_t b, size_t max, int more,
 
 /* ---- Entry points ----------------------------------------------------- */
 
+/* Lets words whose folded form starts like s be matched. */
+static void allow_first(ctx *c, const char *s)
+{
+    if ((unsigned char)s[0] < 0x80)
+        c->first_ok[(unsigned char)s[0]] = 1;
+}
+
 static int prepare_terms(ctx *c)
 {
     const ps_snippet_terms *q = c->q;
@@ -818,10 +848,14 @@ static int prepare_terms(ctx *c)
     c->cache = calloc(CACHE_SLOTS, sizeof *c->cache);
     if (!c->tlen || !c->plen || !c->cache)
         return -1;
-    for (size_t t = 0; t < q->nterms; t++)
+    for (size_t t = 0; t < q->nterms; t++) {
         c->tlen[t] = strlen(q->terms[t]);
-    for (size_t p = 0; p < q->nprefixes; p++)
+        allow_first(c, q->terms[t]);
+    }
+    for (size_t p = 0; p < q->nprefixes; p++) {
         c->plen[p] = strlen(q->prefixes[p]);
+        allow_first(c, q->prefixes[p]);
+    }
     c->stemmer = c->lang ? ps_lang_stemmer(c->lang) : NULL;
     if (c->stemmer && q->nterms) {
         c->stems = stem_cache();
@@ -835,6 +869,7 @@ static int prepare_terms(ctx *c)
                 return -1;
             if (!(c->qstem[t] = owned ? owned : strdup(st)))
                 return -1;
+            allow_first(c, c->qstem[t]);
         }
     }
     return 0;
