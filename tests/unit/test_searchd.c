@@ -124,7 +124,9 @@ static void test_codes_and_methods(void **state)
     assert_non_null(methods_find("ping", 4));
     assert_null(methods_find("pingx", 5));
     assert_null(methods_find("pin", 3));
-    assert_null(methods_find("add", 3));
+    assert_non_null(methods_find("add", 3));
+    assert_non_null(methods_find("delete", 6));
+    assert_null(methods_find("adds", 4));
 }
 
 int main(void)
