@@ -89,6 +89,10 @@ struct ps_db {
     ps_shard_opts sopts{};
     bool in_txn = false;
     bool dirty = false;  // changes since the last commit
+    // A failed commit whose changes could not be cancelled: a Xapian
+    // transaction is left open so that close() and the destructor cancel
+    // instead of committing them (discard_pending).
+    bool stuck_txn = false;
     uint64_t pending = 0;  // estimated bytes the next commit writes
     Xapian::Database rdb;
     Xapian::WritableDatabase wdb;
@@ -704,8 +708,41 @@ ps_status check_free_space(ps_db *db)
     return set_err(db, PS_ERR_IO, m);
 }
 
+// Discards every uncommitted change of a writable handle, including those
+// a failed commit left behind: after commit_transaction() the changes are
+// no longer in a transaction, and a plain WritableDatabase would retry
+// the commit in close() and in its destructor (with the disk still full,
+// that retry can end in std::terminate inside Xapian, see
+// tests/RELIABILITY.md).  cancel_transaction() drops all pending changes,
+// so a transaction is begun first when none is open.  If the cancel
+// itself fails, a transaction is left open: close() and the destructor
+// then cancel instead of committing.  Never throws.
+void discard_pending(ps_db *db) noexcept
+{
+    db->dirty = false;
+    db->pending = 0;
+    db->langs_valid = false;
+    try {
+        if (!db->in_txn && !db->stuck_txn)
+            db->wdb.begin_transaction(false);
+        db->in_txn = false;
+        db->stuck_txn = false;
+        db->wdb.cancel_transaction();
+        return;
+    } catch (...) {
+    }
+    try {
+        db->wdb.begin_transaction(false);
+    } catch (...) {
+    }
+    db->stuck_txn = true;  // commit_impl refuses; close() will not commit
+}
+
 ps_status commit_impl(ps_db *db)
 {
+    if (db->stuck_txn)
+        return set_err(db, PS_ERR_IO, "the writable handle failed to drop the changes of a "
+                       "failed commit: close and reopen it (the last commit is intact)");
     if (db->dirty) {
         ps_status st = check_free_space(db);
         if (st != PS_OK)
@@ -716,8 +753,15 @@ ps_status commit_impl(ps_db *db)
         db->wdb.commit_transaction();
     }
     if (db->dirty) {
+        try {
+            db->wdb.commit();
+        } catch (...) {
+            // A half-flushed commit must never be retried by close() or
+            // the destructor: drop it (the last commit stays intact).
+            discard_pending(db);
+            throw;
+        }
         db->dirty = false;
-        db->wdb.commit();
     }
     db->pending = 0;
     return PS_OK;
@@ -1258,7 +1302,7 @@ extern "C" ps_status ps_db_close(ps_db *db) noexcept
         db->subs.clear();
     } else if (db->writable) {
         try {
-            st = commit_impl(db);
+            st = db->stuck_txn ? PS_OK : commit_impl(db);
         } catch (...) {
             st = fail(db);
         }
@@ -1575,13 +1619,7 @@ extern "C" ps_status ps_db_cancel(ps_db *db) noexcept
         ps_status st = need_writable(db);
         if (st != PS_OK)
             return st;
-        if (db->in_txn) {
-            db->in_txn = false;
-            db->wdb.cancel_transaction();
-        }
-        db->dirty = false;
-        db->pending = 0;
-        db->langs_valid = false;
+        discard_pending(db);
         return PS_OK;
     } catch (...) {
         return fail(db);
