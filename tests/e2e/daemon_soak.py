@@ -4,9 +4,20 @@ soak", "Slow-loris", "More idle connections than max_clients").
 Usage: daemon_soak.py soak [SECONDS] | slowloris | flood
   soak S     ps-loadgen (PS_LOADGEN) with 64 connections for S seconds
              (default 60) while a document is added every 100 ms: 0 failed
-             requests, RSS growth < 5 % from the 10 s mark to the end (not
-             under sanitizers), fd count back to baseline once the clients
-             left, every added document visible within 1 s (max reported).
+             requests, RSS growth < 5 % over the second half of the run
+             (not under sanitizers; RSS every 10 s printed), fd count back
+             to baseline once the clients left, every added document
+             visible within 1 s (max reported).
+             Why the second half: RSS first climbs while glibc's per-thread
+             arenas and Xapian's per-handle caches warm up (about +12 %
+             in the first 30 s), then stays flat: 240 s runs plateau at
+             11.7-11.9 MiB from 50 s on, and valgrind over a soak session
+             (4,568 searches, 66 adds) ends with 0 bytes in use at exit
+             (tests/RELIABILITY.md).  The wildcard query matches words
+             cycling over 50 values: a wildcard over every added word
+             (soakword*, as before) costs more per query as the run goes
+             on (2,400 terms at 240 s, then too_many_terms), so RSS grew
+             with the vocabulary without any leak.
   slowloris  300 connections each sending one byte of a request every 2 s
              against --deadline 3s: all closed at the deadline; a bystander
              searching all along keeps its p99 under 2x its baseline
@@ -52,7 +63,7 @@ def case_soak(tmp, db, seconds):
     qf = os.path.join(tmp, "queries.txt")
     with open(qf, "w") as f:
         f.write("innovation\nsanté\nhealth\nlyonbiopole\nresearch AND health\n"
-                "\"public health\"\nsoakword*\n")
+                "\"public health\"\nsoakcyc*\n")
     with pstest.Daemon(db, tmp, socket=True) as d:
         time.sleep(0.3)
         fd0 = d.fd_count()
@@ -68,8 +79,8 @@ def case_soak(tmp, db, seconds):
                 while lg.poll() is None and time.monotonic() < end:
                     t_next = time.monotonic() + 0.1
                     word = "soakword%dzq" % n
-                    err, _ = wc.call("add", {"docs": [{"id": "soak/%d" % n,
-                                                       "body": "Soak test %s." % word}]})
+                    body = "Soak test %s soakcyc%d." % (word, n % 50)
+                    err, _ = wc.call("add", {"docs": [{"id": "soak/%d" % n, "body": body}]})
                     if err is not None:
                         failures.append(err)
                     else:
@@ -91,8 +102,10 @@ def case_soak(tmp, db, seconds):
             if lg.poll() is None:
                 lg.kill()
                 lg.wait()
+        lines = out.decode().strip().splitlines()
+        res = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+        print("RSS KiB every 10 s: %s" % " ".join(str(x) for x in res.get("rss_kb", [])[::10]))
         check(lg.returncode == 0, "ps-loadgen exit %d: %s" % (lg.returncode, err.decode()[-400:]))
-        res = json.loads(out.decode().strip().splitlines()[-1])
         check(res["errors"] == 0 and res["connections_lost"] == 0,
               "load generator errors: %r" % {k: res[k] for k in ("errors", "connections_lost",
                                                                   "first_error")})
@@ -101,20 +114,24 @@ def case_soak(tmp, db, seconds):
         check(n > 0 and mx < 1.0, "a document took %.3f s to become visible" % mx)
         rss = res["rss_kb"]
         at10 = rss[min(10, len(rss) - 1)] if rss else 0
+        half = max(10, len(rss) // 2)
+        athalf = rss[min(half, len(rss) - 1)] if rss else 0
         last = rss[-1] if rss else 0
-        growth = (last - at10) * 100.0 / at10 if at10 else 0.0
+        growth = (last - athalf) * 100.0 / athalf if athalf else 0.0
+        warm = (athalf - at10) * 100.0 / at10 if at10 else 0.0
         if not pstest.sanitized() and len(rss) > 12:
-            check(growth < 5.0, "RSS grew %.1f %% (%d -> %d KiB) after the 10 s mark" %
-                  (growth, at10, last))
+            check(growth < 5.0, "RSS grew %.1f %% (%d -> %d KiB) over the second half "
+                  "(%d s to the end)" % (growth, athalf, last, half))
         fds_back = pstest.wait_until(lambda: d.fd_count() <= fd0, 5)
         with d.client() as c:
             err, st = c.call("stats", {})
         check(fds_back, "fds %d, baseline %d" % (d.fd_count(), fd0))
         ok("soak %d s: %d searches by 64 connections (%.0f qps, p99 %.1f ms), 0 errors; "
            "%d adds, visible after ack max %.0f ms (p50 %.0f ms); RSS %d KiB at 10 s, %d KiB "
-           "at the end (%+.1f %%); fds %d -> back to %d; reopens %s, retries %s" %
+           "at %d s (warm-up %+.1f %%), %d KiB at the end (%+.1f %%); fds %d -> back to %d; "
+           "reopens %s, retries %s" %
            (seconds, res["requests"], res["qps"], res["p99_us"] / 1000.0, n, mx * 1000,
-            pct(lat, 0.5) * 1000, at10, last, growth, fd0, d.fd_count(),
+            pct(lat, 0.5) * 1000, at10, athalf, half, warm, last, growth, fd0, d.fd_count(),
             st.get("reopens"), st.get("retries")))
         check(d.stop() == 0, "exit status")
 
