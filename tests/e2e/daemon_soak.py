@@ -9,11 +9,11 @@ Usage: daemon_soak.py soak [SECONDS] | slowloris | flood
              to baseline once the clients left, every added document
              visible within 1 s (max reported).
              Why the second half: RSS first climbs while glibc's per-thread
-             arenas and Xapian's per-handle caches warm up (about +12 %
-             in the first 30 s), then stays flat: 240 s runs plateau at
-             11.7-11.9 MiB from 50 s on, and valgrind over a soak session
-             (4,568 searches, 66 adds) ends with 0 bytes in use at exit
-             (tests/RELIABILITY.md).  The wildcard query matches words
+             arenas and Xapian's per-handle caches warm up, then stays
+             flat (Debug, 240 s: 10,040 KiB at 0 s, 11,320 at 10 s, 11,448
+             at 30 s, 11,484-11,504 from 60 s to 170 s), and valgrind over
+             a soak session (4,568 searches, 66 adds) ends with 0 bytes in
+             use at exit (tests/RELIABILITY.md).  The wildcard query matches words
              cycling over 50 values: a wildcard over every added word
              (soakword*, as before) costs more per query as the run goes
              on (2,400 terms at 240 s, then too_many_terms), so RSS grew
