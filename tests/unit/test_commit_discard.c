@@ -19,25 +19,9 @@
 #include <unistd.h>
 
 #include "polysearch.h"
+#define TCU_TEMPDIR_FIXTURE
 #include "test_core_util.h"
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tcu_mkdtemp();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tcu_rmtree(g_dir);
-    free(g_dir);
-    g_dir = NULL;
-    return 0;
-}
 
 /* A database holding the single document "base". */
 static char *make_base(void)

@@ -16,25 +16,9 @@
 
 #include "docfields.h"
 #include "polysearch.h"
+#define TCU_TEMPDIR_FIXTURE
 #include "test_core_util.h"
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tcu_mkdtemp();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tcu_rmtree(g_dir);
-    free(g_dir);
-    g_dir = NULL;
-    return 0;
-}
 
 static ps_db *open_w(const char *name)
 {

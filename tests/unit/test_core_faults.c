@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 
 #include "polysearch.h"
+#define TCU_TEMPDIR_FIXTURE
 #include "test_core_util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -45,23 +46,6 @@
 #endif
 #endif
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tcu_mkdtemp();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tcu_rmtree(g_dir);
-    free(g_dir);
-    g_dir = NULL;
-    return 0;
-}
 
 /* Creates database `name` with n documents d0..d<n-1> (all containing
  * "zebra") and returns its malloc'd path. */

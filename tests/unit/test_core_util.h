@@ -66,4 +66,28 @@ static __attribute__((unused)) char *tcu_read_file(const char *path)
     return b;
 }
 
+
+#ifdef TCU_TEMPDIR_FIXTURE
+/* A fresh temporary directory per test: g_dir, with cmocka setup/teardown
+ * functions that create and remove it.  Define TCU_TEMPDIR_FIXTURE before
+ * including this header (after <cmocka.h>) to get them. */
+static char *g_dir;
+
+static int setup(void **state)
+{
+    (void)state;
+    g_dir = tcu_mkdtemp();
+    return g_dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tcu_rmtree(g_dir);
+    free(g_dir);
+    g_dir = NULL;
+    return 0;
+}
+#endif
+
 #endif
