@@ -99,6 +99,11 @@ void searchd_config_usage(FILE *f)
 "  --no-partial        while a shard is down, searches fail (io_error)\n"
 "                      instead of answering partial results\n"
 "  --shard-timeout DUR remote shard operation timeout (5s)\n"
+"  --write-shard SPEC  where add/delete for shard i are written, given once\n"
+"                      per --shard in the same order: for a remote shard a\n"
+"                      `xapian-tcpsrv --writable` on the same database (its\n"
+"                      one connection is the writer's); without it, remote\n"
+"                      shards are read-only (add/delete: unavailable)\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
@@ -114,7 +119,8 @@ enum {
     O_HELP, O_VERSION, O_MAXFRAME, O_MAXDEPTH, O_DEADLINE, O_IDLE,
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
-    O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT
+    O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
+    O_WRITESHARD
 };
 
 static int bad(const char *opt, const char *val, const char *what)
@@ -170,6 +176,7 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
         {"shard", required_argument, 0, O_SHARD},
         {"no-partial", no_argument, 0, O_NOPARTIAL},
         {"shard-timeout", required_argument, 0, O_SHARDTIMEOUT},
+        {"write-shard", required_argument, 0, O_WRITESHARD},
         {0, 0, 0, 0}
     };
     int ch, rc = -1;
@@ -248,6 +255,13 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
                 return bad(name, optarg, "too many shards");
             c->shards[c->nshards++] = optarg;
             break;
+        case O_WRITESHARD:
+            if (c->nwrite_shards >= SEARCHD_MAX_SHARDS)
+                return bad(name, optarg, "too many shards");
+            if (!*optarg)
+                return bad(name, optarg, "empty shard spec");
+            c->write_shards[c->nwrite_shards++] = optarg;
+            break;
         case O_NOPARTIAL: c->no_partial = 1; break;
         case O_SHARDTIMEOUT:
             if (ps_parse_duration_ms(optarg, 10, 600000, &c->shard_timeout_ms))
@@ -269,6 +283,17 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
                 c->max_window, c->max_limit);
         return EX_USAGE;
     }
+    if (c->nwrite_shards && c->nwrite_shards != c->nshards) {
+        fprintf(stderr, "polysearchd: %u --write-shard for %u --shard: give one "
+                "per --shard, in the same order\n"
+                "Try 'polysearchd --help'.\n", c->nwrite_shards, c->nshards);
+        return EX_USAGE;
+    }
+    if (c->nwrite_shards && c->read_only) {
+        fprintf(stderr, "polysearchd: --write-shard and --read-only contradict "
+                "each other\nTry 'polysearchd --help'.\n");
+        return EX_USAGE;
+    }
     if (c->nlisten == 0 && !c->socket_path)
         c->listen[c->nlisten++] = "127.0.0.1:7117";
     return -1;
@@ -284,7 +309,28 @@ ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,
     o.allow_partial = !c->no_partial;
     if (c->shard_timeout_ms)
         o.timeout_ms = (uint32_t)c->shard_timeout_ms;
+    if (mode == PS_DB_WRITE && c->nwrite_shards)
+        return ps_db_open_shards(c->write_shards, c->nwrite_shards, mode, &o,
+                                 out, errmsg);
+    if (mode == PS_DB_WRITE && !searchd_config_can_write(c)) {
+        if (out) *out = NULL;
+        if (errmsg)
+            *errmsg = strdup("remote shards are read-only here: start "
+                             "polysearchd with one --write-shard per --shard "
+                             "(docs/SCALING.md)");
+        return PS_ERR_INVALID;
+    }
     return ps_db_open_shards(c->shards, c->nshards, mode, &o, out, errmsg);
+}
+
+int searchd_config_can_write(const searchd_config *c)
+{
+    if (c->nwrite_shards)
+        return 1;
+    for (unsigned i = 0; i < c->nshards; i++)
+        if (strncmp(c->shards[i], "tcp:", 4) == 0)
+            return 0;
+    return 1;
 }
 
 const char *searchd_config_db_name(const searchd_config *c)

@@ -46,6 +46,13 @@ typedef struct searchd_config {
     int no_partial;             /* --no-partial: fail searches while a
                                    shard is down instead of partial results */
     uint64_t shard_timeout_ms;  /* --shard-timeout: remote operation timeout */
+    /* --write-shard SPEC, repeatable: where the writer sends add/delete,
+     * shard i of the --shard list being written through write_shards[i]
+     * (a `xapian-tcpsrv --writable` beside the read-only one serving the
+     * same database).  0 = the writer opens the --shard list itself, which
+     * works for local shards only. */
+    const char *write_shards[SEARCHD_MAX_SHARDS];
+    unsigned nwrite_shards;
 } searchd_config;
 
 /* Fills *c with the defaults (reads $POLYSEARCH_DB and the core count).
@@ -60,15 +67,23 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv);
 
 /* Opens the database the config names: the --shard list when given (with
  * --no-partial and --shard-timeout), else --db (a plain database or a
- * shard set with a SHARDS file: ps_db_open_dir).  Returns what
- * ps_db_open() returns (*out, *errmsg malloc'd, caller frees).  Any
- * thread. */
+ * shard set with a SHARDS file: ps_db_open_dir).  With PS_DB_WRITE and a
+ * --write-shard list, opens that list instead; with PS_DB_WRITE, remote
+ * --shard specs and no --write-shard list, opens nothing and returns
+ * PS_ERR_INVALID with a message naming the missing flag (a read-only
+ * xapian-tcpsrv cannot take writes).  Returns what ps_db_open() returns
+ * (*out, *errmsg malloc'd, caller frees).  Any thread. */
 ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,
                                  ps_db **out, char **errmsg);
 
 /* Name of what the config opens, for logs: --db or the first --shard.
  * Any thread. */
 const char *searchd_config_db_name(const searchd_config *c);
+
+/* 1 when the writer can open something writable: --db, local --shard
+ * specs only, or a --write-shard list; 0 when a --shard spec is remote
+ * and no --write-shard list was given.  Any thread. */
+int searchd_config_can_write(const searchd_config *c);
 
 /* Writes the --help text, with every default, to f.  Any thread. */
 void searchd_config_usage(FILE *f);

@@ -51,7 +51,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     ps_log(PS_LOG_INFO, "SIGHUP: every worker reopens %s before its next request",
-           s->cfg->db_path);
+           searchd_config_db_name(s->cfg));
     workers_hup(s->pool);
 }
 
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
             ps_log(PS_LOG_ERROR, "no index at %s: run polysearch-index --db %s "
                    "PATH first (%s)", cfg.db_path, cfg.db_path, msg ? msg : "");
         else
-            ps_log(PS_LOG_ERROR, "cannot open %s: %s", cfg.db_path,
+            ps_log(PS_LOG_ERROR, "cannot open %s: %s", searchd_config_db_name(&cfg),
                    msg ? msg : ps_status_str(st));
         free(msg);
         event_free(s.done_ev);
@@ -118,9 +118,12 @@ int main(int argc, char **argv)
         ps_log(PS_LOG_ERROR, "cannot start the writer thread: %s", strerror(errno));
         rc = EX_OSERR;
     }
+    if (rc == 0 && s.writer && !searchd_config_can_write(&cfg))
+        ps_log(PS_LOG_WARN, "remote shards without --write-shard: add/delete "
+               "will answer unavailable (docs/SCALING.md)");
     if (rc == 0) {
         ps_log(PS_LOG_INFO, "polysearchd %s serving %s with %u workers%s (pid %ld)",
-               PS_VERSION, cfg.db_path, cfg.workers,
+               PS_VERSION, searchd_config_db_name(&cfg), cfg.workers,
                cfg.read_only ? ", read-only" : " and a writer", (long)getpid());
         event_base_dispatch(s.base);
     }

@@ -87,9 +87,9 @@ static int refresh(worker *w, job *j)
             w->hup_seen = gen;
             atomic_fetch_add(&p->reopens, 1);
             ps_log(PS_LOG_INFO, "worker reopened %s at revision %llu",
-                   p->cfg->db_path, (unsigned long long)ps_db_revision(fresh));
+                   searchd_config_db_name(p->cfg), (unsigned long long)ps_db_revision(fresh));
         } else {
-            ps_log(PS_LOG_ERROR, "cannot reopen %s: %s", p->cfg->db_path,
+            ps_log(PS_LOG_ERROR, "cannot reopen %s: %s", searchd_config_db_name(p->cfg),
                    msg ? msg : ps_status_str(st));
             free(msg);
             w->hup_seen = gen;  /* keep the old handle; retried on next HUP */
@@ -97,7 +97,7 @@ static int refresh(worker *w, job *j)
         if (!w->ctx.db) {
             j->err = ERR_UNAVAILABLE;
             snprintf(j->errmsg, sizeof j->errmsg, "database %s unavailable",
-                     p->cfg->db_path);
+                     searchd_config_db_name(p->cfg));
             return -1;
         }
         return 0;

@@ -200,7 +200,7 @@ static void close_db(writer *w, const char *why)
     if (st != PS_OK)
         ps_log(PS_LOG_WARN, "closing the writable handle: %s", ps_status_str(st));
     ps_log(PS_LOG_INFO, "writer released the write lock on %s (%s)",
-           w->cfg->db_path, why);
+           searchd_config_db_name(w->cfg), why);
 }
 
 /* Opens the writable handle when needed.  Returns 0, or -1 after failing
@@ -216,7 +216,7 @@ static int ensure_open(writer *w, job *group)
         w->st.state = "open";
         w->st.opens++;
         pthread_mutex_unlock(&w->mu);
-        ps_log(PS_LOG_INFO, "writer took the write lock on %s", w->cfg->db_path);
+        ps_log(PS_LOG_INFO, "writer took the write lock on %s", searchd_config_db_name(w->cfg));
         return 0;
     }
     char text[sizeof group->errmsg];
@@ -228,7 +228,7 @@ static int ensure_open(writer *w, job *group)
                  msg ? msg : "another writer holds the lock");
     else
         snprintf(text, sizeof text, "cannot open %s for writing: %s",
-                 w->cfg->db_path, msg ? msg : ps_status_str(st));
+                 searchd_config_db_name(w->cfg), msg ? msg : ps_status_str(st));
     ps_log(PS_LOG_WARN, "%s", text);
     pthread_mutex_lock(&w->mu);
     w->st.state = st == PS_ERR_LOCKED ? "locked" : "failed";

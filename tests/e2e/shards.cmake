@@ -3,7 +3,7 @@
 # xapian-tools or the indexer is missing.
 if(TARGET polysearch-index AND TARGET polysearchd)
   set(_pss_env "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
-  foreach(_c compare failover write replication)
+  foreach(_c compare failover write remote_write replication)
     add_test(NAME e2e_shards_${_c}
              COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/shards.py ${_c})
     set_tests_properties(e2e_shards_${_c} PROPERTIES LABELS e2e TIMEOUT 300

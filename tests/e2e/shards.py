@@ -13,6 +13,14 @@ docs/SCALING.md).  Loopback only; every process started here is killed.
                unavailable; when it comes back, full results again
   write        add/delete through polysearchd on a local shard set land in
                the shard FNV-1a-64(id) % 3 (checked with xapian-delve)
+  remote_write 3 remote shards, each served by a read-only xapian-tcpsrv
+               (searches) and a --writable one (--write-shard, the
+               writer's): add/delete through polysearchd land in shard
+               FNV-1a-64(id) % 3 and are found by the next searches; the
+               writer lets the --writable tcpsrv go when idle and takes it
+               again; without --write-shard, add answers unavailable naming
+               the flag; a --writable tcpsrv killed: add answers an error
+               (no hang), and works again once it is back
   replication  xapian-replicate-server on the master, one xapian-replicate
                -o round into a replica; a second polysearchd on the replica
                sees a new commit after the next round
@@ -346,6 +354,84 @@ def case_write(tmp):
     ok("add/delete through polysearchd went to shard FNV-1a-64(id) %% %d" % NSHARDS)
 
 
+def shard_of_docs(three, ids, deleted):
+    for i in ids:
+        want = fnv1a64(i) % NSHARDS
+        for k in range(NSHARDS):
+            has = delve_has(os.path.join(three, "shard-%d" % k), "Q" + i)
+            expect = (k == want) and i not in deleted
+            check(has == expect, "id %s in shard-%d: %r, want %r" % (i, k, has, expect))
+
+
+def found(c, word):
+    return sorted(h["id"] for h in call_ok(c, "search", {"q": word, "limit": 100,
+                                                         "snippet": False})["hits"])
+
+
+def case_remote_write(tmp):
+    rng = random.Random(11)
+    tool("xapian-tcpsrv")
+    tool("xapian-delve")
+    _, one, three = setup_shards(tmp, rng)
+    log = open(os.path.join(tmp, "servers.log"), "ab")
+    ids = ["rw-%d-%s" % (i, "y" * (i % 7)) for i in range(15)]
+    with Procs() as procs, log:
+        ports, _, specs = remote_specs(procs, three, log)
+        wports = [free_port() for _ in range(NSHARDS)]
+        writers = [tcpsrv(procs, os.path.join(three, "shard-%d" % i), wports[i], log,
+                          writable=True) for i in range(NSHARDS)]
+        wspecs = ["tcp:127.0.0.1:%d" % p for p in wports]
+        # Without --write-shard: remote shards are read-only, said clearly.
+        with pstest.Daemon(one, tmp, log_name="ro.log", args=shard_args(specs)) as d:
+            err, _ = d.client().call("add", {"docs": [{"id": "x", "body": "okapi"}]})
+            check(err is not None and err["code"] == "unavailable" and
+                  "--write-shard" in str(err), "add without --write-shard: %r" % (err,))
+        ok("remote shards without --write-shard: add answers unavailable naming the flag")
+        wargs = []
+        for w in wspecs:
+            wargs += ["--write-shard", w]
+        args = shard_args(specs, wargs + ["--writer-idle", "300ms"])
+        with pstest.Daemon(one, tmp, log_name="rw.log", args=args) as d:
+            c = d.client()
+            res = call_ok(c, "add", {"docs": [{"id": i, "body": "okapi narwhal %s" % i,
+                                               "lang": "en"} for i in ids]})
+            check(res.get("added") == len(ids), "add: %r" % res)
+            check(pstest.wait_until(lambda: found(c, "narwhal") == sorted(ids), 5.0, 0.05),
+                  "added docs not all found: %r" % found(c, "narwhal"))
+            ok("add of %d docs through 3 --writable tcpsrv: all found by search" % len(ids))
+            time.sleep(0.6)  # the writer goes idle and lets the tcpsrv go
+            res = call_ok(c, "delete", {"ids": ids[:5]})
+            check(res.get("deleted") == 5, "delete: %r" % res)
+            check(pstest.wait_until(lambda: found(c, "narwhal") == sorted(ids[5:]), 5.0, 0.05),
+                  "deleted docs still found: %r" % found(c, "narwhal"))
+            st = call_ok(c, "stats", {})
+            check(st["documents"] == NDOCS + len(ids) - 5, "documents %r" % st["documents"])
+            check(st["writer"]["lock_taken"] >= 2, "writer %r: the idle release did "
+                  "not happen" % st["writer"])
+            ok("delete after the writer's idle release: writer reopened the tcpsrv "
+               "(taken %d times)" % st["writer"]["lock_taken"])
+            # A --writable tcpsrv dies: an error, no hang; back: writes work.
+            Procs.kill(writers[1])
+            one_id = next(i for i in ("dead-%d" % k for k in range(100))
+                          if fnv1a64(i) % NSHARDS == 1)
+            t0 = time.monotonic()
+            err, _ = c.call("add", {"docs": [{"id": one_id, "body": "okapi"}]})
+            took = time.monotonic() - t0
+            check(err is not None and err["code"] in ("unavailable", "io_error"),
+                  "add with a dead write shard: %r" % (err,))
+            check(took < 10.0, "add with a dead write shard took %.1f s" % took)
+            writers[1] = tcpsrv(procs, os.path.join(three, "shard-1"), wports[1], log,
+                                writable=True)
+            check(pstest.wait_until(
+                lambda: c.call("add", {"docs": [{"id": one_id, "body": "okapi narwhal"}]})[0]
+                is None, 15.0, 0.2), "add still failing after the write shard came back")
+            ok("write shard killed: add answered %s in %.0f ms; works again once back" %
+               (err["code"], took * 1000))
+            time.sleep(0.6)
+    shard_of_docs(three, ids + [one_id], ids[:5])
+    ok("add/delete through remote write shards went to shard FNV-1a-64(id) %% %d" % NSHARDS)
+
+
 def case_replication(tmp):
     srv = tool("xapian-replicate-server")
     rep = tool("xapian-replicate")
@@ -398,7 +484,7 @@ def case_replication(tmp):
 
 def main():
     cases = {"compare": case_compare, "failover": case_failover, "write": case_write,
-             "replication": case_replication}
+             "remote_write": case_remote_write, "replication": case_replication}
     if len(sys.argv) != 2 or sys.argv[1] not in cases:
         fail("usage: shards.py %s" % "|".join(cases))
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

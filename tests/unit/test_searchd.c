@@ -86,6 +86,42 @@ static void test_bad_flags(void **state)
     assert_int_equal(parse(&c, extra, 1), EX_USAGE);
 }
 
+static void test_shard_flags(void **state)
+{
+    (void)state;
+    searchd_config c;
+    const char *local[] = {"--shard", "/a", "--shard", "/b"};
+    assert_int_equal(parse(&c, local, 4), -1);
+    assert_int_equal(c.nshards, 2);
+    assert_int_equal(c.nwrite_shards, 0);
+    assert_true(searchd_config_can_write(&c));      /* local: written directly */
+    const char *remote[] = {"--shard", "/a", "--shard", "tcp:127.0.0.1:1"};
+    assert_int_equal(parse(&c, remote, 4), -1);
+    assert_false(searchd_config_can_write(&c));     /* needs --write-shard */
+    ps_db *db = (ps_db *)&c;                        /* must be reset to NULL */
+    char *msg = NULL;
+    assert_int_equal(searchd_config_open_db(&c, PS_DB_WRITE, &db, &msg), PS_ERR_INVALID);
+    assert_null(db);
+    assert_non_null(strstr(msg, "--write-shard"));
+    free(msg);
+    const char *rw[] = {"--shard", "/a", "--write-shard", "/a", "--shard", "tcp:h:1",
+                        "--write-shard", "tcp:h:2", "--shard-timeout", "1s"};
+    assert_int_equal(parse(&c, rw, 10), -1);
+    assert_int_equal(c.nwrite_shards, 2);
+    assert_string_equal(c.write_shards[1], "tcp:h:2");
+    assert_true(searchd_config_can_write(&c));
+    assert_int_equal(c.shard_timeout_ms, 1000);
+    /* One --write-shard per --shard, not with --read-only, not empty. */
+    const char *few[] = {"--shard", "/a", "--shard", "/b", "--write-shard", "/a"};
+    assert_int_equal(parse(&c, few, 6), EX_USAGE);
+    const char *alone[] = {"--write-shard", "/a"};
+    assert_int_equal(parse(&c, alone, 2), EX_USAGE);
+    const char *ro[] = {"--shard", "/a", "--write-shard", "/a", "--read-only"};
+    assert_int_equal(parse(&c, ro, 5), EX_USAGE);
+    const char *empty[] = {"--shard", "/a", "--write-shard", ""};
+    assert_int_equal(parse(&c, empty, 4), EX_USAGE);
+}
+
 static void test_percentiles(void **state)
 {
     (void)state;
@@ -135,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_shard_flags),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_codes_and_methods),
     };
