@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config_file.h"
 #include "polysearch.h"
 #include "rpc.h"
 #include "util.h"
@@ -104,10 +106,16 @@ void searchd_config_usage(FILE *f)
 "                      `xapian-tcpsrv --writable` on the same database (its\n"
 "                      one connection is the writer's); without it, remote\n"
 "                      shards are read-only (add/delete: unavailable)\n"
+"Settings file:\n"
+"  --config FILE       read settings from FILE first: one per line, the long\n"
+"                      option without -- and its value (`listen 0.0.0.0:7117`,\n"
+"                      `read-only`), # comments; options on the command line\n"
+"                      override single settings and add to repeatable ones\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
-"69 address or socket in use, 71 other start-up failure.\n",
+"69 address or socket in use, 71 other start-up failure, 78 bad --config\n"
+"file.\n",
             PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
@@ -120,7 +128,43 @@ enum {
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
-    O_WRITESHARD
+    O_WRITESHARD, O_CONFIG
+};
+
+/* In the order of the enum above (the error messages index it). */
+static const struct option opts[] = {
+    {"db", required_argument, 0, O_DB},
+    {"listen", required_argument, 0, O_LISTEN},
+    {"socket", required_argument, 0, O_SOCKET},
+    {"port-file", required_argument, 0, O_PORTFILE},
+    {"workers", required_argument, 0, O_WORKERS},
+    {"quiet", no_argument, 0, O_QUIET},
+    {"verbose", no_argument, 0, O_VERBOSE},
+    {"help", no_argument, 0, O_HELP},
+    {"version", no_argument, 0, O_VERSION},
+    {"max-frame", required_argument, 0, O_MAXFRAME},
+    {"max-depth", required_argument, 0, O_MAXDEPTH},
+    {"deadline", required_argument, 0, O_DEADLINE},
+    {"idle-timeout", required_argument, 0, O_IDLE},
+    {"max-clients", required_argument, 0, O_MAXCLIENTS},
+    {"max-output", required_argument, 0, O_MAXOUTPUT},
+    {"queue", required_argument, 0, O_QUEUE},
+    {"max-limit", required_argument, 0, O_MAXLIMIT},
+    {"max-window", required_argument, 0, O_MAXWINDOW},
+    {"max-query", required_argument, 0, O_MAXQUERY},
+    {"max-wildcard", required_argument, 0, O_MAXWILDCARD},
+    {"read-only", no_argument, 0, O_READONLY},
+    {"max-add-docs", required_argument, 0, O_MAXADDDOCS},
+    {"max-body", required_argument, 0, O_MAXBODY},
+    {"write-queue", required_argument, 0, O_WRITEQUEUE},
+    {"commit-delay", required_argument, 0, O_COMMITDELAY},
+    {"writer-idle", required_argument, 0, O_WRITERIDLE},
+    {"shard", required_argument, 0, O_SHARD},
+    {"no-partial", no_argument, 0, O_NOPARTIAL},
+    {"shard-timeout", required_argument, 0, O_SHARDTIMEOUT},
+    {"write-shard", required_argument, 0, O_WRITESHARD},
+    {"config", required_argument, 0, O_CONFIG},
+    {0, 0, 0, 0}
 };
 
 static int bad(const char *opt, const char *val, const char *what)
@@ -144,47 +188,13 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
     return -1;
 }
 
-int searchd_config_parse(searchd_config *c, int argc, char **argv)
+/* Applies one option (getopt_long's ch and optarg).  Returns -1 to go on,
+ * 0 after --help/--version, EX_USAGE after a message. */
+static int apply_option(searchd_config *c, int ch)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, O_DB},
-        {"listen", required_argument, 0, O_LISTEN},
-        {"socket", required_argument, 0, O_SOCKET},
-        {"port-file", required_argument, 0, O_PORTFILE},
-        {"workers", required_argument, 0, O_WORKERS},
-        {"quiet", no_argument, 0, O_QUIET},
-        {"verbose", no_argument, 0, O_VERBOSE},
-        {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},
-        {"max-frame", required_argument, 0, O_MAXFRAME},
-        {"max-depth", required_argument, 0, O_MAXDEPTH},
-        {"deadline", required_argument, 0, O_DEADLINE},
-        {"idle-timeout", required_argument, 0, O_IDLE},
-        {"max-clients", required_argument, 0, O_MAXCLIENTS},
-        {"max-output", required_argument, 0, O_MAXOUTPUT},
-        {"queue", required_argument, 0, O_QUEUE},
-        {"max-limit", required_argument, 0, O_MAXLIMIT},
-        {"max-window", required_argument, 0, O_MAXWINDOW},
-        {"max-query", required_argument, 0, O_MAXQUERY},
-        {"max-wildcard", required_argument, 0, O_MAXWILDCARD},
-        {"read-only", no_argument, 0, O_READONLY},
-        {"max-add-docs", required_argument, 0, O_MAXADDDOCS},
-        {"max-body", required_argument, 0, O_MAXBODY},
-        {"write-queue", required_argument, 0, O_WRITEQUEUE},
-        {"commit-delay", required_argument, 0, O_COMMITDELAY},
-        {"writer-idle", required_argument, 0, O_WRITERIDLE},
-        {"shard", required_argument, 0, O_SHARD},
-        {"no-partial", no_argument, 0, O_NOPARTIAL},
-        {"shard-timeout", required_argument, 0, O_SHARDTIMEOUT},
-        {"write-shard", required_argument, 0, O_WRITESHARD},
-        {0, 0, 0, 0}
-    };
-    int ch, rc = -1;
-    const char *name;
-    optind = 1;
-    opterr = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        name = (ch >= O_DB && ch <= O_SHARDTIMEOUT) ? opts[ch - O_DB].name : "";
+    int rc = -1;
+    const char *name = (ch >= O_DB && ch <= O_CONFIG) ? opts[ch - O_DB].name : "";
+    {
         switch (ch) {
         case O_DB:
             if (!*optarg) return bad(name, optarg, "empty path");
@@ -267,12 +277,18 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
             if (ps_parse_duration_ms(optarg, 10, 600000, &c->shard_timeout_ms))
                 return bad(name, optarg, "expected a duration in [10ms, 10m]");
             break;
+        case O_CONFIG: break;   /* read before the others: config_file.c */
         default:
             fprintf(stderr, "Try 'polysearchd --help'.\n");
             return EX_USAGE;
         }
-        if (rc != -1) return rc;
     }
+    return rc;
+}
+
+/* Checks that need all the options.  Returns -1 or EX_USAGE. */
+static int check_options(searchd_config *c, int argc, char **argv)
+{
     if (optind < argc) {
         fprintf(stderr, "polysearchd: unexpected argument '%s'\n"
                 "Try 'polysearchd --help'.\n", argv[optind]);
@@ -297,6 +313,52 @@ int searchd_config_parse(searchd_config *c, int argc, char **argv)
     if (c->nlisten == 0 && !c->socket_path)
         c->listen[c->nlisten++] = "127.0.0.1:7117";
     return -1;
+}
+
+int searchd_config_parse(searchd_config *c, int argc, char **argv)
+{
+    config_args *ca = calloc(1, sizeof *ca);
+    if (!ca) {
+        fprintf(stderr, "polysearchd: out of memory\n");
+        return EX_OSERR;
+    }
+    int rc = config_file_expand(argc, argv, opts, ca);
+    if (rc != -1) {
+        free(ca);
+        return rc;
+    }
+    if (ca->argv) {
+        argc = ca->argc;
+        argv = ca->argv;
+        c->config_path = ca->path;
+        c->config_args = ca;
+    } else {
+        free(ca);
+        ca = NULL;
+    }
+    int ch;
+    optind = 1;
+    opterr = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        rc = apply_option(c, ch);
+        if (rc == -1) continue;
+        int at = optind - 1;    /* the option's value, or the option */
+        if (rc > 0 && ca && at > 0 && at < ca->argc && ca->line[at]) {
+            int line = ca->line[at] < 0 ? -ca->line[at] : ca->line[at];
+            fprintf(stderr, "polysearchd: (set at %s:%d)\n", ca->path, line);
+            rc = EX_CONFIG;
+        }
+        return rc;
+    }
+    return check_options(c, argc, argv);
+}
+
+void searchd_config_free(searchd_config *c)
+{
+    if (!c || !c->config_args) return;
+    config_args_free(c->config_args);
+    free(c->config_args);
+    c->config_args = NULL;
 }
 
 ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,

@@ -53,17 +53,31 @@ typedef struct searchd_config {
      * works for local shards only. */
     const char *write_shards[SEARCHD_MAX_SHARDS];
     unsigned nwrite_shards;
+    /* --config FILE (config_file.h): its path, and the storage the
+     * strings above point into when they came from it (owned; freed by
+     * searchd_config_free). */
+    const char *config_path;
+    struct config_args *config_args;
 } searchd_config;
 
 /* Fills *c with the defaults (reads $POLYSEARCH_DB and the core count).
  * Main thread, before any other thread starts. */
 void searchd_config_defaults(searchd_config *c);
 
-/* Parses argv into *c (after searchd_config_defaults).  Strings point into
- * argv.  Returns -1 when the caller should go on, otherwise an exit status:
- * 0 after --help/--version (text written to stdout), EX_USAGE after a
- * message on stderr.  Main thread. */
+/* Parses argv into *c (after searchd_config_defaults), reading --config
+ * FILE first when given.  Strings point into argv or into storage owned
+ * by *c (release it with searchd_config_free once *c is no longer used).
+ * Returns -1 when the caller should go on, otherwise an exit status: 0
+ * after --help/--version (text written to stdout), EX_USAGE after a
+ * message on stderr, EX_NOINPUT when the --config file cannot be read,
+ * EX_CONFIG for a bad setting in it (message names FILE:LINE).  Main
+ * thread. */
 int searchd_config_parse(searchd_config *c, int argc, char **argv);
+
+/* Frees the storage searchd_config_parse allocated for a --config file
+ * (the strings from it become invalid).  Safe on a config without one and
+ * to call twice.  Main thread. */
+void searchd_config_free(searchd_config *c);
 
 /* Opens the database the config names: the --shard list when given (with
  * --no-partial and --shard-timeout), else --db (a plain database or a

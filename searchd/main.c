@@ -55,12 +55,12 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     workers_hup(s->pool);
 }
 
-int main(int argc, char **argv)
+/* Runs the daemon with a parsed configuration until SIGTERM/SIGINT.
+ * Returns the exit status.  Main thread. */
+static int serve(searchd_config *cfgp)
 {
-    searchd_config cfg;
-    searchd_config_defaults(&cfg);
-    int rc = searchd_config_parse(&cfg, argc, argv);
-    if (rc >= 0) return rc;
+    searchd_config cfg = *cfgp;
+    int rc;
     ps_log_init("polysearchd", (ps_log_level)cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
 
@@ -139,5 +139,15 @@ int main(int argc, char **argv)
     event_base_free(s.base);
     libevent_global_shutdown();
     if (rc == 0) ps_log(PS_LOG_INFO, "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    searchd_config cfg;
+    searchd_config_defaults(&cfg);
+    int rc = searchd_config_parse(&cfg, argc, argv);
+    if (rc < 0) rc = serve(&cfg);
+    searchd_config_free(&cfg);
     return rc;
 }

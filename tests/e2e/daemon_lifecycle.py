@@ -41,6 +41,36 @@ def test_options(tmp, db):
     print("options ok")
 
 
+def test_config_file(tmp, db):
+    conf = os.path.join(tmp, "polysearchd.conf")
+    with open(conf, "w") as f:
+        f.write("# test\nmax-limit 5\nmax-window = 50\nread-only\nworkers 1\n")
+    # The file's settings apply; the command line (after) overrides one.
+    with pstest.Daemon(db, tmp, args=["--config", conf, "--max-window", "60"]) as d:
+        with d.client() as c:
+            err, st = c.call("stats")
+            check(err is None, "stats: %r" % (err,))
+            lim = st["limits"]
+            check(lim["max_limit"] == 5 and lim["max_window"] == 60 and lim["read_only"] == 1,
+                  "limits from --config: %r" % lim)
+            err, _ = c.call("search", {"q": "sante", "limit": 6})
+            check(err is not None and err["code"] == "bad_request", "limit 6: %r" % (err,))
+            err, _ = c.call("add", {"docs": [{"id": "x", "body": "y"}]})
+            check(err is not None and err["code"] == "unavailable", "read-only add: %r" % (err,))
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:0\nmax-frame 12x\n")
+    r = run(["--db", db, "--config", conf])
+    check(r.returncode == 78 and (conf + ":2").encode() in r.stderr,
+          "bad value in --config: exit %d %r" % (r.returncode, r.stderr[-300:]))
+    example = os.path.join(pstest.source_dir(), "docs", "examples", "polysearchd.conf")
+    r = run(["--config", example, "--help"])
+    check(r.returncode == 0, "docs/examples/polysearchd.conf: exit %d %r" %
+          (r.returncode, r.stderr[-300:]))
+    r = run(["--db", db, "--config", os.path.join(tmp, "nope.conf")])
+    check(r.returncode == 66, "missing --config file: exit %d" % r.returncode)
+    print("config file ok")
+
+
 def test_sockets(tmp, db):
     path = os.path.join(tmp, "sd.sock")
     # Stale socket (as left by kill -9): removed and replaced.
@@ -171,6 +201,7 @@ def main():
     with pstest.workdir() as tmp:
         db = pstest.build_index(tmp)
         test_options(tmp, db)
+        test_config_file(tmp, db)
         test_sockets(tmp, db)
         test_ipv6(tmp, db)
         test_commit_visibility_and_hup(tmp, db)

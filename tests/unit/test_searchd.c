@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -122,6 +123,97 @@ static void test_shard_flags(void **state)
     assert_int_equal(parse(&c, empty, 4), EX_USAGE);
 }
 
+/* Writes text to a fresh temporary file; returns its malloc'd path. */
+static char *temp_file(const char *text, size_t len)
+{
+    char *path = strdup("/tmp/ps_test_conf_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static int parse_with_file(searchd_config *c, const char *text, size_t len,
+                           const char *const *more, int nmore, char **path)
+{
+    *path = temp_file(text, len);
+    const char *a[16] = {"--config", *path};
+    for (int i = 0; i < nmore; i++) a[2 + i] = more[i];
+    return parse(c, a, 2 + nmore);
+}
+
+static void test_config_file(void **state)
+{
+    (void)state;
+    searchd_config c;
+    char *path;
+    const char good[] =
+        "# polysearchd.conf\n"
+        "\n"
+        "db /srv/db  \n"
+        "  listen 127.0.0.1:9\n"
+        "--listen=[::1]:9\n"
+        "workers = 3\n"
+        "read-only\r\n"
+        "shard /a\n"
+        "deadline 2s";                         /* no final newline */
+    const char *more[] = {"--workers", "5", "--listen", "127.0.0.1:10"};
+    assert_int_equal(parse_with_file(&c, good, sizeof good - 1, more, 4, &path), -1);
+    assert_string_equal(c.db_path, "/srv/db");
+    assert_int_equal(c.nlisten, 3);            /* repeatable: file + command line */
+    assert_string_equal(c.listen[0], "127.0.0.1:9");
+    assert_string_equal(c.listen[1], "[::1]:9");
+    assert_string_equal(c.listen[2], "127.0.0.1:10");
+    assert_int_equal(c.workers, 5);            /* command line wins */
+    assert_true(c.read_only);
+    assert_int_equal(c.nshards, 1);
+    assert_int_equal(c.deadline_ms, 2000);
+    assert_string_equal(c.config_path, path);
+    searchd_config_free(&c);
+    searchd_config_free(&c);                   /* twice is fine */
+    unlink(path);
+    free(path);
+
+    /* Bad content: EX_CONFIG, nothing leaked (ASan). */
+    const char *bad_files[] = {
+        "listen 127.0.0.1:9\nfrobnicate 1\n",   /* unknown */
+        "db\n",                                 /* value missing */
+        "read-only yes\n",                      /* unexpected value */
+        "config /etc/other.conf\n",             /* no nesting */
+        "help\n",
+        "= 3\n",                                /* no name */
+        "workers 0\n",                          /* bad value: names the line */
+        "max-frame 1x\n",
+        "a\0b\n",                               /* not text */
+    };
+    size_t lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 5};
+    for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
+        size_t len = lens[i] ? lens[i] : strlen(bad_files[i]);
+        assert_int_equal(parse_with_file(&c, bad_files[i], len, NULL, 0, &path), EX_CONFIG);
+        searchd_config_free(&c);
+        unlink(path);
+        free(path);
+    }
+    /* Missing file, --config twice, without a value. */
+    const char *missing[] = {"--config", "/nonexistent/polysearchd.conf"};
+    assert_int_equal(parse(&c, missing, 2), EX_NOINPUT);
+    const char *twice[] = {"--config=/a", "--config", "/b"};
+    assert_int_equal(parse(&c, twice, 3), EX_USAGE);
+    const char *novalue[] = {"--config"};
+    assert_int_equal(parse(&c, novalue, 1), EX_USAGE);
+    const char *empty[] = {"--config="};
+    assert_int_equal(parse(&c, empty, 1), EX_USAGE);
+    /* Too big: > 1 MiB. */
+    size_t big = 1024 * 1024 + 10;
+    char *text = malloc(big);
+    memset(text, '#', big);
+    assert_int_equal(parse_with_file(&c, text, big, NULL, 0, &path), EX_CONFIG);
+    unlink(path);
+    free(path);
+    free(text);
+}
+
 static void test_percentiles(void **state)
 {
     (void)state;
@@ -172,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_shard_flags),
+        cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_codes_and_methods),
     };
