@@ -6,6 +6,11 @@ Usage: write_bench.py PORT CORPUS.jsonl SECONDS BATCH OUT.md
        write_bench.py --delay-row LABEL PORT CORPUS.jsonl SECONDS BATCH OUT.md
          (only the 8-writer phase; appends one row of the --commit-delay
          comparison table to OUT.md)
+       write_bench.py --phase LABEL PORT CORPUS.jsonl SECONDS BATCH WRITERS
+                      SEARCHERS OUT.jsonl
+         (one phase with WRITERS writing and SEARCHERS searching clients;
+         appends its figures as one JSON line to OUT.jsonl: used by
+         bench/shard_bench.sh --writes)
 
 Phases (each SECONDS long, one process per client so the GIL does not
 serialise them; everything on 127.0.0.1):
@@ -52,19 +57,21 @@ class Conn:
 
 def searcher(port, k, end, q):
     c = Conn(port)
-    lat, errs, i = [], 0, k
+    lat, errs, i, codes = [], 0, k, {}
     while time.monotonic() < end:
         t = time.monotonic()
         err, _ = c.call("search", {"q": QUERIES[i % len(QUERIES)], "limit": 10})
         lat.append(time.monotonic() - t)
-        errs += err is not None
+        if err is not None:
+            errs += 1
+            note_error(codes, "search", err)
         i += 1
-    q.put(("s", lat, errs))
+    q.put(("s", lat, errs, codes))
 
 
 def writer(port, k, end, q, docs, batch, tag):
     c, r = Conn(port), Conn(port)
-    n, errs, vis, i, b = 0, 0, [], k * 997, 0
+    n, errs, vis, ack, i, b, codes = 0, 0, [], [], k * 997, 0, {}
     while time.monotonic() < end:
         sentinel = "sntl%s%dx%dq" % (tag, k, b)
         out = []
@@ -75,10 +82,14 @@ def writer(port, k, end, q, docs, batch, tag):
             i += 1
         out.append({"id": "wb/%s/%d/s%d" % (tag, k, b), "body": "Sentinel %s." % sentinel,
                     "lang": "en"})
+        t_send = time.monotonic()
         err, res = c.call("add", {"docs": out})
         t_ack = time.monotonic()
+        ack.append(t_ack - t_send)
         if err is not None or res["rejected"]:
             errs += 1
+            note_error(codes, "add", err if err is not None else
+                       {"code": "rejected", "message": str(res["rejected"][0])})
         else:
             n += len(out)
             while True:
@@ -90,7 +101,17 @@ def writer(port, k, end, q, docs, batch, tag):
                     vis.append(99.0)
                     break
         b += 1
-    q.put(("w", n, errs, vis))
+    q.put(("w", n, errs, vis, ack, codes))
+
+
+def note_error(codes, method, err):
+    """Counts err under "method:code" in codes; the first message of each
+    kind goes to stderr."""
+    code = err.get("code", "?") if isinstance(err, dict) else str(err)
+    key = "%s:%s" % (method, code)
+    if key not in codes:
+        print("write_bench: %s error: %r" % (method, err), file=sys.stderr)
+    codes[key] = codes.get(key, 0) + 1
 
 
 def pct(v, p):
@@ -104,10 +125,10 @@ def stats(port):
     return Conn(port).call("stats", {})[1]
 
 
-def phase(port, docs, seconds, batch, nwriters, tag):
+def phase(port, docs, seconds, batch, nwriters, tag, nsearchers=8):
     q = mp.Queue()
     end = time.monotonic() + seconds
-    procs = [mp.Process(target=searcher, args=(port, k, end, q)) for k in range(8)]
+    procs = [mp.Process(target=searcher, args=(port, k, end, q)) for k in range(nsearchers)]
     procs += [mp.Process(target=writer, args=(port, k, end, q, docs, batch, tag))
               for k in range(nwriters)]
     st0 = stats(port)["writer"]
@@ -124,6 +145,11 @@ def phase(port, docs, seconds, batch, nwriters, tag):
     ndocs = sum(r[1] for r in res if r[0] == "w")
     werr = sum(r[2] for r in res if r[0] == "w")
     vis = [x for r in res if r[0] == "w" for x in r[3]]
+    ack = [x for r in res if r[0] == "w" for x in r[4]]
+    codes = {}
+    for r in res:
+        for key, v in r[-1].items():
+            codes[key] = codes.get(key, 0) + v
     commits = st1["commits"] - st0["commits"]
     writes = st1["writes"] - st0["writes"]
     return {
@@ -131,6 +157,7 @@ def phase(port, docs, seconds, batch, nwriters, tag):
         "s_p50": pct(slat, 50) * 1000, "s_p99": pct(slat, 99) * 1000,
         "v_p50": pct(vis, 50) * 1000, "v_p99": pct(vis, 99) * 1000,
         "v_max": (max(vis) * 1000) if vis else 0.0, "errors": serr + werr,
+        "a_p50": pct(ack, 50) * 1000, "a_p99": pct(ack, 99) * 1000, "error_codes": codes,
         "commits": commits, "wpc": writes / commits if commits else 0.0,
         "commit_ms": st1["last_commit_us"] / 1000.0, "batches": len(vis),
     }
@@ -158,7 +185,20 @@ def delay_row(label, port, corpus, seconds, batch, out):
             label, r["docs_s"], r["wpc"], r["v_p50"], r["v_p99"], r["s_p99"], r["errors"]))
 
 
+def phase_json(label, port, corpus, seconds, batch, nwriters, nsearchers, out):
+    r = phase(port, load_docs(corpus), seconds, batch, nwriters,
+              "p%x%d" % (int(time.time()), nwriters), nsearchers)
+    r["label"] = label
+    r["searchers"] = nsearchers
+    with open(out, "a") as f:
+        f.write(json.dumps(r) + "\n")
+
+
 def main():
+    if sys.argv[1] == "--phase":
+        phase_json(sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]),
+                   int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]), sys.argv[9])
+        return
     if sys.argv[1] == "--delay-row":
         delay_row(sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]),
                   int(sys.argv[6]), sys.argv[7])
