@@ -823,6 +823,16 @@ bool is_tcp_spec(const std::string &spec)
     return spec.compare(0, 4, "tcp:") == 0;
 }
 
+// Marks s down with the message of the exception being handled, tried at
+// now.  Must be called from inside a catch block.
+void mark_down(ps_shard &s, uint64_t now)
+{
+    map_exception(s.err);
+    s.up = false;
+    s.db = Xapian::Database();
+    s.last_try_us = now;
+}
+
 // Opens one shard for reading; records the outcome in s (never throws
 // Xapian errors; may throw std::bad_alloc).
 void open_read_shard(ps_shard &s, const ps_shard_opts &o)
@@ -842,9 +852,7 @@ void open_read_shard(ps_shard &s, const ps_shard_opts &o)
     } catch (const std::bad_alloc &) {
         throw;
     } catch (...) {
-        map_exception(s.err);
-        s.up = false;
-        s.db = Xapian::Database();
+        mark_down(s, s.last_try_us);
     }
 }
 
@@ -897,10 +905,7 @@ void probe_shards(ps_db *db)
         } catch (const std::bad_alloc &) {
             throw;
         } catch (...) {
-            map_exception(s.err);
-            s.up = false;
-            s.db = Xapian::Database();
-            s.last_try_us = ps_now_us();
+            mark_down(s, ps_now_us());
         }
     }
     rebuild_combined(db);
@@ -920,10 +925,7 @@ bool reopen_shards(ps_db *db)
             } catch (const std::bad_alloc &) {
                 throw;
             } catch (...) {
-                map_exception(s.err);
-                s.up = false;
-                s.db = Xapian::Database();
-                s.last_try_us = now;
+                mark_down(s, now);
                 rebuild = true;
             }
         } else if (now - s.last_try_us >= (uint64_t)db->sopts.retry_ms * 1000) {
