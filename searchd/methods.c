@@ -417,32 +417,51 @@ static void parse_doc(job *j, const msgpack_object *o, wdoc *d,
     else if (!d->in.body) d->reject = "body missing";
 }
 
-static int add_parse(job *j, const msgpack_object *params,
-                     const searchd_config *c)
+/* The parameters of add and delete: {key: [1 to max_add_docs elements]}.
+ * unit names the elements in messages ("documents", "ids").  On success
+ * stores the array in *arr, allocates one element of elsize bytes per
+ * entry in j's zone (freed with it) into *elems and returns -1; else
+ * returns an error code with j->errmsg set.  I/O thread. */
+static int batch_parse(job *j, const msgpack_object *params,
+                       const searchd_config *c, const char *key,
+                       const char *unit, size_t elsize,
+                       msgpack_object *arr, void **elems)
 {
-    msgpack_object docs;
     const ps_arg_spec sp[] = {
-        {"docs", PS_ARG_ARRAY, 1, &docs, NULL, 0},
+        {key, PS_ARG_ARRAY, 1, arr, NULL, 0},
     };
     int e = args(j, params, sp, 1);
     if (e >= 0) return e;
-    uint32_t n = docs.via.array.size;
+    uint32_t n = arr->via.array.size;
     if (n == 0) {
-        snprintf(j->errmsg, sizeof j->errmsg, "docs is empty (1 to %u documents)",
-                 c->max_add_docs);
+        snprintf(j->errmsg, sizeof j->errmsg, "%s is empty (1 to %u %s)",
+                 key, c->max_add_docs, unit);
         return ERR_BAD_REQUEST;
     }
     if (n > c->max_add_docs) {
         snprintf(j->errmsg, sizeof j->errmsg,
-                 "%u documents, more than max_add_docs (%u): split the batch",
-                 n, c->max_add_docs);
+                 "%u %s, more than max_add_docs (%u): split the batch",
+                 n, unit, c->max_add_docs);
         return ERR_TOO_LARGE;
     }
-    j->docs = msgpack_zone_malloc(j->zone, (size_t)n * sizeof *j->docs);
-    if (!j->docs) {
+    *elems = msgpack_zone_malloc(j->zone, (size_t)n * elsize);
+    if (!*elems) {
         snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
         return ERR_INTERNAL;
     }
+    return -1;
+}
+
+static int add_parse(job *j, const msgpack_object *params,
+                     const searchd_config *c)
+{
+    msgpack_object docs;
+    void *mem;
+    int e = batch_parse(j, params, c, "docs", "documents", sizeof *j->docs,
+                        &docs, &mem);
+    if (e >= 0) return e;
+    uint32_t n = docs.via.array.size;
+    j->docs = mem;
     j->nwdocs = n;
     for (uint32_t i = 0; i < n; i++)
         parse_doc(j, &docs.via.array.ptr[i], &j->docs[i], c);
@@ -480,28 +499,11 @@ static int delete_parse(job *j, const msgpack_object *params,
                         const searchd_config *c)
 {
     msgpack_object ids;
-    const ps_arg_spec sp[] = {
-        {"ids", PS_ARG_ARRAY, 1, &ids, NULL, 0},
-    };
-    int e = args(j, params, sp, 1);
+    void *mem;
+    int e = batch_parse(j, params, c, "ids", "ids", sizeof *j->ids, &ids, &mem);
     if (e >= 0) return e;
     uint32_t n = ids.via.array.size;
-    if (n == 0) {
-        snprintf(j->errmsg, sizeof j->errmsg, "ids is empty (1 to %u ids)",
-                 c->max_add_docs);
-        return ERR_BAD_REQUEST;
-    }
-    if (n > c->max_add_docs) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "%u ids, more than max_add_docs (%u): split the batch",
-                 n, c->max_add_docs);
-        return ERR_TOO_LARGE;
-    }
-    j->ids = msgpack_zone_malloc(j->zone, (size_t)n * sizeof *j->ids);
-    if (!j->ids) {
-        snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
-        return ERR_INTERNAL;
-    }
+    j->ids = mem;
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *o = &ids.via.array.ptr[i];
         const char *why = NULL;
