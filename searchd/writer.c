@@ -258,6 +258,29 @@ static int wait_work_locked(writer *w)
     return 1;
 }
 
+/* After a failed write or commit (what: "write", "commit"): cancels the
+ * group's changes, closes the handle (the next group reopens it), answers
+ * every job of the group that has no error of its own with err and "WHAT
+ * failed, nothing of this request was applied: <the handle's message>",
+ * counts a failed commit and hands the group to the I/O thread.  Writer
+ * thread. */
+static void abort_group(writer *w, job *group, const char *what, int err)
+{
+    char msg[sizeof group->errmsg], why[32];
+    snprintf(msg, sizeof msg, "%s failed, nothing of this request was "
+             "applied: %s", what, ps_db_errmsg(w->db));
+    ps_log(PS_LOG_ERROR, "%s", msg);
+    ps_db_cancel(w->db);
+    snprintf(why, sizeof why, "%s failure", what);
+    close_db(w, why);
+    fail_group(group, err, msg);
+    pthread_mutex_lock(&w->mu);
+    w->st.state = "failed";
+    w->st.failed_commits++;
+    pthread_mutex_unlock(&w->mu);
+    finish_group(w, group);
+}
+
 /* Runs one group: open, apply, maybe wait for more, commit, answer. */
 static void run_group(writer *w, job *group, job **tail, uint64_t docs,
                       unsigned n)
@@ -298,18 +321,8 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
         }
     }
     if (st != PS_OK) {
-        char msg[sizeof group->errmsg];
-        snprintf(msg, sizeof msg, "write failed, nothing of this request was "
-                 "applied: %s", ps_db_errmsg(w->db));
-        ps_log(PS_LOG_ERROR, "%s", msg);
-        ps_db_cancel(w->db);
-        close_db(w, "write failure");
-        fail_group(group, st == PS_ERR_IO ? ERR_IO_ERROR : methods_status_err(st), msg);
-        pthread_mutex_lock(&w->mu);
-        w->st.state = "failed";
-        w->st.failed_commits++;
-        pthread_mutex_unlock(&w->mu);
-        finish_group(w, group);
+        abort_group(w, group, "write",
+                    st == PS_ERR_IO ? ERR_IO_ERROR : methods_status_err(st));
         return;
     }
     uint64_t c0 = ps_now_us();
@@ -317,18 +330,7 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
     uint64_t took = ps_now_us() - c0;
     w->last_write_us = ps_now_us();
     if (st != PS_OK) {
-        char msg[sizeof group->errmsg];
-        snprintf(msg, sizeof msg, "commit failed, nothing of this request was "
-                 "applied: %s", ps_db_errmsg(w->db));
-        ps_log(PS_LOG_ERROR, "%s", msg);
-        ps_db_cancel(w->db);
-        close_db(w, "commit failure");
-        fail_group(group, ERR_IO_ERROR, msg);
-        pthread_mutex_lock(&w->mu);
-        w->st.state = "failed";
-        w->st.failed_commits++;
-        pthread_mutex_unlock(&w->mu);
-        finish_group(w, group);
+        abort_group(w, group, "commit", ERR_IO_ERROR);
         return;
     }
     uint64_t ok = 0;
