@@ -446,6 +446,20 @@ static int line_set_add(line_set *s, const char *p, size_t len)
     return 1;
 }
 
+/* The line of text[0..len) that starts at *pos, trimmed: returns its
+ * start and stores its length in *llen; moves *pos past its '\n' (to len
+ * for the last line).  Requires *pos < len. */
+static const char *next_line(const char *text, size_t len, size_t *pos,
+                             size_t *llen)
+{
+    const char *nl = memchr(text + *pos, '\n', len - *pos);
+    size_t end = nl != NULL ? (size_t)(nl - text) : len;
+    *llen = end - *pos;
+    const char *line = trim(text + *pos, llen);
+    *pos = nl != NULL ? end + 1 : len;
+    return line;
+}
+
 char *ps_clean_body(const ps_boilerplate *bp, const char *body, size_t len)
 {
     size_t clen, o = 0, pos = 0;
@@ -463,11 +477,8 @@ char *ps_clean_body(const ps_boilerplate *bp, const char *body, size_t len)
         return NULL;
     }
     while (pos < clen) {
-        const char *nl = memchr(text + pos, '\n', clen - pos);
-        size_t end = nl != NULL ? (size_t)(nl - text) : clen;
-        size_t llen = end - pos;
-        const char *line = trim(text + pos, &llen);
-        pos = nl != NULL ? end + 1 : clen;
+        size_t llen;
+        const char *line = next_line(text, clen, &pos, &llen);
         if (llen == 0) {
             pending_blank = o > 0;
             continue;
@@ -566,11 +577,8 @@ char *ps_derive_title(const ps_boilerplate *bp, const char *body, size_t len)
     if (text == NULL)
         return NULL;
     while (pos < clen) {
-        const char *nl = memchr(text + pos, '\n', clen - pos);
-        size_t end = nl != NULL ? (size_t)(nl - text) : clen;
-        size_t llen = end - pos;
-        const char *line = trim(text + pos, &llen);
-        pos = nl != NULL ? end + 1 : clen;
+        size_t llen;
+        const char *line = next_line(text, clen, &pos, &llen);
         if (llen == 0 || ps_boilerplate_line(bp, line, llen))
             continue;
         if (llen > PS_TITLE_LONG_PARA) {
