@@ -375,6 +375,45 @@ static void expect_args_fail(fx *f, const char *want)
     assert_string_equal(err, want);
 }
 
+/* A value to pack as an argument (test tables). */
+typedef struct tval {
+    enum { V_INT, V_UINT, V_DOUBLE, V_STR, V_EMPTY_MAP, V_NIL } kind;
+    int64_t i;
+    uint64_t u;
+    double d;
+    const char *s;
+} tval;
+
+static void pack_tval(msgpack_packer *pk, const tval *v)
+{
+    switch (v->kind) {
+    case V_INT: msgpack_pack_int64(pk, v->i); break;
+    case V_UINT: msgpack_pack_uint64(pk, v->u); break;
+    case V_DOUBLE: msgpack_pack_double(pk, v->d); break;
+    case V_STR: ps_rpc_pack_str(pk, v->s); break;
+    case V_EMPTY_MAP: msgpack_pack_map(pk, 0); break;
+    case V_NIL: msgpack_pack_nil(pk); break;
+    }
+}
+
+/* Packs the params [{q: "x", key: v}] into f->sb. */
+static void pack_q_and(fx *f, const char *key, const tval *v)
+{
+    begin_map(f, 2);
+    ps_rpc_pack_str(&f->pk, "q");
+    ps_rpc_pack_str(&f->pk, "x");
+    ps_rpc_pack_str(&f->pk, key);
+    pack_tval(&f->pk, v);
+}
+
+/* Parses [{q: "x", key: v}] expecting failure with `want`. */
+static void expect_q_and_fail(fx *f, const char *key, const tval *v,
+                              const char *want)
+{
+    pack_q_and(f, key, v);
+    expect_args_fail(f, want);
+}
+
 static void test_args_good(void **state)
 {
     fx *f = *state;
@@ -477,12 +516,8 @@ static void test_args_shapes(void **state)
 static void test_args_keys(void **state)
 {
     fx *f = *state;
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "colour");
-    ps_rpc_pack_str(&f->pk, "red");
-    expect_args_fail(f, "unknown argument 'colour'");
+    const tval red = { V_STR, .s = "red" }, y = { V_STR, .s = "y" };
+    expect_q_and_fail(f, "colour", &red, "unknown argument 'colour'");
 
     begin_map(f, 1);                            /* a prefix is unknown too */
     ps_rpc_pack_str(&f->pk, "lim");
@@ -509,12 +544,7 @@ static void test_args_keys(void **state)
     ps_rpc_pack_str(&f->pk, "x");
     expect_args_fail(f, "argument names must be strings");
 
-    begin_map(f, 2);                            /* duplicate */
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "y");
-    expect_args_fail(f, "duplicate argument 'q'");
+    expect_q_and_fail(f, "q", &y, "duplicate argument 'q'");   /* duplicate */
 
     {   /* A long unknown key is shortened. */
         char key[300];
@@ -548,78 +578,36 @@ static void test_args_keys(void **state)
 static void test_args_types(void **state)
 {
     fx *f = *state;
+    static const struct { const char *key; tval v; const char *want; } bad[] = {
+        { "limit", { V_INT, .i = -1 }, "argument 'limit' must not be negative" },
+        { "limit", { V_UINT, .u = UINT64_MAX },
+          "argument 'limit' is too large (at most 1000)" },
+        { "limit", { V_UINT, .u = 1001 },
+          "argument 'limit' is too large (at most 1000)" },
+        { "limit", { V_STR, .s = "10" },
+          "argument 'limit' must be an unsigned integer" },
+        { "limit", { V_DOUBLE, .d = 10.0 },
+          "argument 'limit' must be an unsigned integer" },
+        { "snippet", { V_UINT, .u = 1 }, "argument 'snippet' must be a boolean" },
+        { "ids", { .kind = V_EMPTY_MAP }, "argument 'ids' must be an array" },
+        { "filter", { .kind = V_NIL }, "argument 'filter' must be a map" },
+    };
     begin_map(f, 1);
     ps_rpc_pack_str(&f->pk, "q");
     msgpack_pack_uint8(&f->pk, 5);
     expect_args_fail(f, "argument 'q' must be a string");
 
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "limit");
-    msgpack_pack_int8(&f->pk, -1);
-    expect_args_fail(f, "argument 'limit' must not be negative");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_q_and_fail(f, bad[i].key, &bad[i].v, bad[i].want);
 
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "limit");
-    msgpack_pack_uint64(&f->pk, UINT64_MAX);
-    expect_args_fail(f, "argument 'limit' is too large (at most 1000)");
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "limit");
-    msgpack_pack_uint16(&f->pk, 1001);
-    expect_args_fail(f, "argument 'limit' is too large (at most 1000)");
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "limit");
-    ps_rpc_pack_str(&f->pk, "10");
-    expect_args_fail(f, "argument 'limit' must be an unsigned integer");
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "limit");
-    msgpack_pack_double(&f->pk, 10.0);
-    expect_args_fail(f, "argument 'limit' must be an unsigned integer");
-
-    begin_map(f, 2);                            /* no max: 2^64-1 is fine */
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "offset");
-    msgpack_pack_uint64(&f->pk, UINT64_MAX);
-    {
+    {                                           /* no max: 2^64-1 is fine */
+        const tval max = { V_UINT, .u = UINT64_MAX };
         search_args a;
         char err[128];
+        pack_q_and(f, "offset", &max);
         assert_int_equal(parse(f, &a, err, sizeof err), 0);
         assert_true(a.offset == UINT64_MAX);
     }
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "snippet");
-    msgpack_pack_uint8(&f->pk, 1);
-    expect_args_fail(f, "argument 'snippet' must be a boolean");
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "ids");
-    msgpack_pack_map(&f->pk, 0);
-    expect_args_fail(f, "argument 'ids' must be an array");
-
-    begin_map(f, 2);
-    ps_rpc_pack_str(&f->pk, "q");
-    ps_rpc_pack_str(&f->pk, "x");
-    ps_rpc_pack_str(&f->pk, "filter");
-    msgpack_pack_nil(&f->pk);
-    expect_args_fail(f, "argument 'filter' must be a map");
 
     begin_map(f, 1);                            /* bin is not a string */
     ps_rpc_pack_str(&f->pk, "q");
