@@ -23,18 +23,6 @@
 #include "test_core_util.h"
 
 
-/* A database holding the single document "base". */
-static char *make_base(void)
-{
-    char *p = tcu_path(g_dir, "db");
-    ps_db *w = NULL;
-    assert_int_equal(ps_db_open(p, PS_DB_WRITE, &w, NULL), PS_OK);
-    ps_doc_in d0 = {.id = "base", .body = "base document", .lang = "en"};
-    assert_int_equal(ps_db_put(w, &d0, NULL), PS_OK);
-    assert_int_equal(ps_db_close(w), PS_OK);
-    return p;
-}
-
 /* Child: puts 400 documents of 8 KiB under a 64 KiB file size limit and
  * commits (must fail with PS_ERR_IO), lifts the limit, then runs `after`.
  * Exit 0 on success, >= 10 naming the failed step. */
@@ -52,18 +40,7 @@ static int child(const char *p, enum after how)
         return 11;
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
         return 12;
-    static char body[8192];
-    ps_status st = PS_OK;
-    for (int i = 0; i < 400 && st == PS_OK; i++) {
-        for (size_t k = 0; k + 1 < sizeof body; k++)
-            body[k] = (k % 7 == 6) ? ' ' : (char)('a' + (k * 31 + (size_t)i * 17) % 26);
-        char id[16];
-        snprintf(id, sizeof id, "big%d", i);
-        ps_doc_in d = {.id = id, .body = body, .lang = "en"};
-        st = ps_db_put(w, &d, NULL);
-    }
-    if (st == PS_OK)
-        st = ps_db_commit(w);
+    ps_status st = tcu_put_big_and_commit(w);
     if (st != PS_ERR_IO) {
         fprintf(stderr, "expected PS_ERR_IO, got %d: %s\n", st, ps_db_errmsg(w));
         return 13;
@@ -84,7 +61,7 @@ static int child(const char *p, enum after how)
 
 static void run(enum after how, uint64_t want_count)
 {
-    char *p = make_base();
+    char *p = tcu_make_base();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)

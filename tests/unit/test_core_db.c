@@ -20,21 +20,6 @@
 #include "test_core_util.h"
 
 
-static ps_db *open_w(const char *name)
-{
-    char *p = tcu_path(g_dir, name);
-    ps_db *db = NULL;
-    char *err = NULL;
-    ps_status st = ps_db_open(p, PS_DB_WRITE, &db, &err);
-    if (st != PS_OK)
-        fprintf(stderr, "open %s: %s\n", p, err ? err : "?");
-    assert_int_equal(st, PS_OK);
-    assert_non_null(db);
-    assert_null(err);
-    free(p);
-    return db;
-}
-
 static ps_db *open_r(const char *name)
 {
     char *p = tcu_path(g_dir, name);
@@ -128,7 +113,7 @@ static void test_fields_roundtrip(void **state)
 static void test_put_get_replace_delete(void **state)
 {
     (void)state;
-    ps_db *db = open_w("db");
+    ps_db *db = tcu_open_w("db");
     ps_doc_in d = {.id = "a/1", .title = "Bonjour", .body = "Le pôle santé de Lyon.",
                    .lang = "fr", .date = "2022-05-19", .url = "http://e/1"};
     ps_put_outcome oc = 99;
@@ -203,7 +188,7 @@ static int collect_id(const char *id, void *ctx)
 static void test_counts_and_ids(void **state)
 {
     (void)state;
-    ps_db *db = open_w("db");
+    ps_db *db = tcu_open_w("db");
     const char *ids[] = {"d", "a", "c", "b", "e"};
     const char *langs[] = {"fr", "de", "fr", "en", "fr"};
     for (int i = 0; i < 5; i++) {
@@ -231,7 +216,7 @@ static void test_counts_and_ids(void **state)
 static void test_invalid_input(void **state)
 {
     (void)state;
-    ps_db *db = open_w("db");
+    ps_db *db = tcu_open_w("db");
     char longid[PS_MAX_ID_BYTES + 2];
     memset(longid, 'x', sizeof longid - 1);
     longid[sizeof longid - 1] = '\0'; /* 241 bytes */
@@ -275,7 +260,7 @@ static void test_invalid_input(void **state)
 static void test_cancel(void **state)
 {
     (void)state;
-    ps_db *db = open_w("db");
+    ps_db *db = tcu_open_w("db");
     ps_doc_in d = {.id = "kept", .body = "kept", .lang = "en"};
     assert_int_equal(ps_db_put(db, &d, NULL), PS_OK);
     assert_int_equal(ps_db_commit(db), PS_OK);
@@ -302,7 +287,7 @@ static void test_cancel(void **state)
 static void test_lock_conflict(void **state)
 {
     (void)state;
-    ps_db *w1 = open_w("db");
+    ps_db *w1 = tcu_open_w("db");
     char *p = tcu_path(g_dir, "db");
     ps_db *w2 = (ps_db *)1;
     char *err = NULL;
@@ -344,7 +329,7 @@ static void test_open_errors(void **state)
     assert_int_equal(ps_db_open(missing, PS_DB_READ, &db, &err), PS_ERR_NO_DB);
     free(err);
     /* A stub file pointing at a real database is refused in both modes. */
-    ps_db *w = open_w("real");
+    ps_db *w = tcu_open_w("real");
     ps_db_close(w);
     char *stub = tcu_path(g_dir, "stub");
     char *real = tcu_path(g_dir, "real");
@@ -369,7 +354,7 @@ static void test_open_errors(void **state)
 static void test_reopen_revision(void **state)
 {
     (void)state;
-    ps_db *w = open_w("db");
+    ps_db *w = tcu_open_w("db");
     ps_doc_in d = {.id = "one", .body = "first document", .lang = "en"};
     assert_int_equal(ps_db_put(w, &d, NULL), PS_OK);
     assert_int_equal(ps_db_commit(w), PS_OK);
@@ -413,7 +398,7 @@ static void test_reopen_revision(void **state)
 static void test_modified_retry(void **state)
 {
     (void)state;
-    ps_db *w = open_w("db");
+    ps_db *w = tcu_open_w("db");
     static char body[4096];
     char id[32];
     for (int i = 0; i < 300; i++) {
@@ -451,7 +436,7 @@ static void test_modified_retry(void **state)
 static void test_corrupt_db(void **state)
 {
     (void)state;
-    ps_db *w = open_w("db");
+    ps_db *w = tcu_open_w("db");
     for (int i = 0; i < 50; i++) {
         char id[16];
         snprintf(id, sizeof id, "doc%d", i);
@@ -522,11 +507,7 @@ static void test_corrupt_db(void **state)
 static void test_commit_io_error(void **state)
 {
     (void)state;
-    char *p = tcu_path(g_dir, "db");
-    ps_db *w = open_w("db");
-    ps_doc_in d0 = {.id = "base", .body = "base document", .lang = "en"};
-    assert_int_equal(ps_db_put(w, &d0, NULL), PS_OK);
-    assert_int_equal(ps_db_close(w), PS_OK);
+    char *p = tcu_make_base();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -536,18 +517,7 @@ static void test_commit_io_error(void **state)
         ps_db *cw = NULL;
         if (ps_db_open(p, PS_DB_WRITE, &cw, NULL) != PS_OK)
             _exit(10);
-        static char body[8192];
-        ps_status st = PS_OK;
-        for (int i = 0; i < 400 && st == PS_OK; i++) {
-            for (size_t k = 0; k + 1 < sizeof body; k++)
-                body[k] = (k % 7 == 6) ? ' ' : (char)('a' + (k * 31 + (size_t)i * 17) % 26);
-            char id[16];
-            snprintf(id, sizeof id, "big%d", i);
-            ps_doc_in d = {.id = id, .body = body, .lang = "en"};
-            st = ps_db_put(cw, &d, NULL);
-        }
-        if (st == PS_OK)
-            st = ps_db_commit(cw);
+        ps_status st = tcu_put_big_and_commit(cw);
         int ok = st == PS_ERR_IO && strstr(ps_db_errmsg(cw), "last commit") != NULL;
         if (!ok)
             fprintf(stderr, "commit: %d %s\n", st, ps_db_errmsg(cw));
@@ -568,7 +538,7 @@ static void test_commit_io_error(void **state)
     ps_document_free(got);
     ps_db_close(r);
     /* And a writer can start again at once. */
-    w = open_w("db");
+    ps_db *w = tcu_open_w("db");
     ps_db_close(w);
     free(p);
 }

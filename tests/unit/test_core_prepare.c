@@ -15,20 +15,6 @@
 #include "test_core_util.h"
 
 
-static ps_db *open_w(const char *name)
-{
-    char *p = tcu_path(g_dir, name);
-    ps_db *db = NULL;
-    char *err = NULL;
-    ps_status st = ps_db_open(p, PS_DB_WRITE, &db, &err);
-    if (st != PS_OK)
-        fprintf(stderr, "open %s: %s\n", p, err ? err : "?");
-    assert_int_equal(st, PS_OK);
-    free(err);
-    free(p);
-    return db;
-}
-
 /* Documents covering detection, given/derived titles, boilerplate lines,
  * dates, urls, CJK, apostrophes and accents. */
 static const ps_doc_in g_docs[] = {
@@ -171,8 +157,8 @@ static void fill_both(ps_db *a, ps_db *b)
 static void test_prepared_equals_put(void **state)
 {
     (void)state;
-    ps_db *a = open_w("a");
-    ps_db *b = open_w("b");
+    ps_db *a = tcu_open_w("a");
+    ps_db *b = tcu_open_w("b");
     fill_both(a, b);
     /* Uncommitted and committed alike. */
     for (size_t i = 0; i < NDOCS; i++)
@@ -206,7 +192,7 @@ static void test_prepared_equals_put(void **state)
 static void test_outcomes_and_hash(void **state)
 {
     (void)state;
-    ps_db *db = open_w("h");
+    ps_db *db = tcu_open_w("h");
     ps_doc_in d = g_docs[2];
     char h[17];
     ps_doc_content_hash(&d, h);
@@ -278,7 +264,7 @@ static void test_outcomes_and_hash(void **state)
 static void test_duplicate_order(void **state)
 {
     (void)state;
-    ps_db *db = open_w("dup");
+    ps_db *db = tcu_open_w("dup");
     ps_doc_in v1 = { "same", "First", "the first version about apples",
                      "en", NULL, NULL };
     ps_doc_in v2 = { "same", "Second", "the second version about pears",
@@ -334,7 +320,7 @@ static void test_prepare_errors(void **state)
         { { "x", "t", "body", "en", "2022-13-45", NULL }, "2022-13-45" },
         { { "x", "t", "body", "en", "yesterday", NULL }, "yesterday" },
     };
-    ps_db *db = open_w("err");
+    ps_db *db = tcu_open_w("err");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ps_prepared *p = (ps_prepared *)1;
         char *err = NULL;
@@ -427,8 +413,8 @@ static void concurrent_case(const char *name, int use_db_bp)
 {
     char seqname[64];
     snprintf(seqname, sizeof seqname, "%s-seq", name);
-    ps_db *par = open_w(name);
-    ps_db *seq = open_w(seqname);
+    ps_db *par = tcu_open_w(name);
+    ps_db *seq = tcu_open_w(seqname);
     static job jobs[NTHREADS];
     pthread_t th[NTHREADS];
     const ps_boilerplate *bp = use_db_bp ? ps_db_boilerplate(par) : NULL;
@@ -494,7 +480,7 @@ static void test_boilerplate_file(void **state)
     assert_non_null(f);
     fputs("# custom\nadvertisement zorglub*\n", f);
     fclose(f);
-    ps_db *db = open_w("bpf");
+    ps_db *db = tcu_open_w("bpf");
     const ps_boilerplate *builtin = ps_db_boilerplate(db);
     assert_non_null(builtin);
     assert_int_equal(ps_db_set_boilerplate_file(db, list), PS_OK);

@@ -69,8 +69,11 @@ static __attribute__((unused)) char *tcu_read_file(const char *path)
 
 #ifdef TCU_TEMPDIR_FIXTURE
 /* A fresh temporary directory per test: g_dir, with cmocka setup/teardown
- * functions that create and remove it.  Define TCU_TEMPDIR_FIXTURE before
- * including this header (after <cmocka.h>) to get them. */
+ * functions that create and remove it, and helpers creating databases in
+ * it.  Define TCU_TEMPDIR_FIXTURE before including this header (after
+ * <cmocka.h>) to get them. */
+#include "polysearch.h"
+
 static char *g_dir;
 
 static int setup(void **state)
@@ -87,6 +90,56 @@ static int teardown(void **state)
     free(g_dir);
     g_dir = NULL;
     return 0;
+}
+
+/* Opens g_dir/name for writing (created when missing); the test fails
+ * unless that succeeds without a message.  The caller closes the handle. */
+static __attribute__((unused)) ps_db *tcu_open_w(const char *name)
+{
+    char *p = tcu_path(g_dir, name);
+    ps_db *db = NULL;
+    char *err = NULL;
+    ps_status st = ps_db_open(p, PS_DB_WRITE, &db, &err);
+    if (st != PS_OK)
+        fprintf(stderr, "open %s: %s\n", p, err ? err : "?");
+    assert_int_equal(st, PS_OK);
+    assert_non_null(db);
+    assert_null(err);
+    free(p);
+    return db;
+}
+
+/* Creates the database g_dir/db holding the single document "base";
+ * returns its malloc'd path (the caller frees it). */
+static __attribute__((unused)) char *tcu_make_base(void)
+{
+    char *p = tcu_path(g_dir, "db");
+    ps_db *w = tcu_open_w("db");
+    ps_doc_in d0 = {.id = "base", .body = "base document", .lang = "en"};
+    assert_int_equal(ps_db_put(w, &d0, NULL), PS_OK);
+    assert_int_equal(ps_db_close(w), PS_OK);
+    return p;
+}
+
+/* Puts 400 documents "big0".."big399" of 8 KiB of letters into w, then
+ * commits: about 3 MiB, enough to exceed a 64 KiB file size limit.
+ * Returns the first failing put's status, else the commit's.  Does not
+ * assert (runs in forked children that report by exit status). */
+static __attribute__((unused)) ps_status tcu_put_big_and_commit(ps_db *w)
+{
+    static char body[8192];
+    ps_status st = PS_OK;
+    for (int i = 0; i < 400 && st == PS_OK; i++) {
+        for (size_t k = 0; k + 1 < sizeof body; k++)
+            body[k] = (k % 7 == 6) ? ' ' : (char)('a' + (k * 31 + (size_t)i * 17) % 26);
+        char id[16];
+        snprintf(id, sizeof id, "big%d", i);
+        ps_doc_in d = {.id = id, .body = body, .lang = "en"};
+        st = ps_db_put(w, &d, NULL);
+    }
+    if (st == PS_OK)
+        st = ps_db_commit(w);
+    return st;
 }
 #endif
 
