@@ -447,6 +447,8 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
         job **tail = &j;
         while (*tail) tail = &(*tail)->next;
         *tail = writer_take_done(s->writer);
+        if (*tail)                  /* before the answers go out */
+            workers_note_write(s->pool);
     }
     while (j) {
         job *next = j->next;

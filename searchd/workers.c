@@ -21,6 +21,7 @@ typedef struct worker {
     worker_ctx ctx;
     uint64_t hup_seen;
     uint64_t shard_reopen_us;   /* sharded: time of the last reopen */
+    uint64_t write_seen;        /* sharded: write_gen at the last reopen */
 } worker;
 
 struct worker_pool {
@@ -33,6 +34,7 @@ struct worker_pool {
     job *dhead, *dtail;
     int stop;
     atomic_uint_fast64_t hup_gen;
+    atomic_uint_fast64_t write_gen;     /* writes this daemon acknowledged */
     atomic_uint_fast64_t reopens;
     atomic_uint_fast64_t retries;
     unsigned n;
@@ -55,6 +57,7 @@ worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->hup_gen, 0);
+    atomic_init(&p->write_gen, 0);
     atomic_init(&p->reopens, 0);
     atomic_init(&p->retries, 0);
     for (unsigned i = 0; i < cfg->workers; i++) {
@@ -105,11 +108,14 @@ static int refresh(worker *w, job *j)
     if (ps_db_nshards(w->ctx.db) > 0) {
         /* Shards: no single version file to poll; reopen (one round trip
          * per remote shard, and a retry of the shards that are down) at
-         * most every SHARD_REOPEN_US. */
+         * most every SHARD_REOPEN_US, and at once after a write this
+         * daemon acknowledged (its client may search for it next). */
         uint64_t now = ps_now_us();
-        if (now - w->shard_reopen_us >= SHARD_REOPEN_US) {
+        uint64_t wgen = atomic_load(&p->write_gen);
+        if (now - w->shard_reopen_us >= SHARD_REOPEN_US || wgen != w->write_seen) {
             int changed = 0;
             w->shard_reopen_us = now;
+            w->write_seen = wgen;
             if (ps_db_reopen(w->ctx.db, &changed) != PS_OK)
                 ps_log(PS_LOG_WARN, "reopen failed: %s", ps_db_errmsg(w->ctx.db));
             else if (changed)
@@ -208,6 +214,11 @@ job *workers_take_done(worker_pool *p)
     p->dhead = p->dtail = NULL;
     pthread_mutex_unlock(&p->mu);
     return l;
+}
+
+void workers_note_write(worker_pool *p)
+{
+    atomic_fetch_add(&p->write_gen, 1);
 }
 
 void workers_hup(worker_pool *p) { atomic_fetch_add(&p->hup_gen, 1); }

@@ -42,6 +42,12 @@ job *workers_take_done(worker_pool *p);
  * (SIGHUP).  Any thread. */
 void workers_hup(worker_pool *p);
 
+/* Tells the workers that the writer committed: sharded handles reopen
+ * before their next job instead of waiting for their periodic reopen (a
+ * single database is polled on every job anyway).  Call before answering
+ * the write, so a search sent after the answer sees it.  Any thread. */
+void workers_note_write(worker_pool *p);
+
 /* Counters for stats: handle reopens after a commit or SIGHUP, and
  * searches retried after DatabaseModifiedError.  Any thread. */
 uint64_t workers_reopens(worker_pool *p);
