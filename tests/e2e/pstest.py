@@ -68,12 +68,17 @@ def source_dir():
 
 @contextlib.contextmanager
 def workdir():
-    """A temporary directory removed at the end (short path: Unix sockets)."""
+    """A temporary directory removed at the end (short path: Unix sockets);
+    kept, and its path printed to stderr, when PS_KEEP_TMP=1 (to inspect
+    the database and daemon.log of a failing run)."""
     d = tempfile.mkdtemp(prefix="pst", dir="/tmp")
     try:
         yield d
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        if os.environ.get("PS_KEEP_TMP") == "1":
+            sys.stderr.write("PS_KEEP_TMP: kept %s\n" % d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def build_index(tmp, src=None, name="db"):
