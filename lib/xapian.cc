@@ -33,6 +33,7 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <dirent.h>
@@ -94,6 +95,22 @@ struct ps_db {
     // instead of committing them (discard_pending).
     bool stuck_txn = false;
     uint64_t pending = 0;  // estimated bytes the next commit writes
+    // What the open transaction wrote, so that commit_impl() can write it
+    // again without the spelling of some words (check_spelling(), a
+    // workaround for a Xapian 1.4 bug): the docids added, replaced or
+    // deleted, the spelling words added (in order), and those of them
+    // that were new to the spelling table (their fragment lists were
+    // rewritten).  Local writable handles only (spell_check).
+    bool spell_check = false;
+    std::vector<Xapian::docid> touched;
+    std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
+    std::vector<std::string> spell_new;
+    std::unordered_set<std::string> spell_seen;  // words of spell_log
+    // The last commit, read-only, to tell new spelling words (Xapian 1.4
+    // has no public spelling-frequency lookup on a writable handle that
+    // would not merge the pending spelling changes).
+    Xapian::Database spell_reader;
+    bool spell_reader_open = false;
     Xapian::Database rdb;
     Xapian::WritableDatabase wdb;
     std::string err;
@@ -368,6 +385,21 @@ void discard_unfinished_create(const std::string &dir)
     close(fd);
 }
 
+// Brings spell_reader to the last commit (this handle is the only
+// writer).  When it cannot be opened every spelling word counts as new.
+void sync_spell_reader(ps_db *db)
+{
+    try {
+        if (db->spell_reader_open)
+            db->spell_reader.reopen();
+        else
+            db->spell_reader = Xapian::Database(db->path, Xapian::DB_BACKEND_GLASS);
+        db->spell_reader_open = true;
+    } catch (const Xapian::Error &) {
+        db->spell_reader_open = false;
+    }
+}
+
 void ensure_txn(ps_db *db)
 {
     if (!db->in_txn) {
@@ -375,6 +407,8 @@ void ensure_txn(ps_db *db)
         // empty glass commit still creates a new revision.
         db->wdb.begin_transaction(false);
         db->in_txn = true;
+        if (db->spell_check)
+            sync_spell_reader(db);
     }
 }
 
@@ -618,6 +652,39 @@ ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp,
     return PS_OK;
 }
 
+// True when the last commit's spelling table holds word (false when
+// unknown: the word is then checked as a new one).
+bool committed_spelling_has(ps_db *db, const std::string &word)
+{
+    if (!db->spell_reader_open)
+        return false;
+    try {
+        Xapian::TermIterator it = db->spell_reader.spellings_begin();
+        it.skip_to(word);
+        return it != db->spell_reader.spellings_end() && *it == word;
+    } catch (const Xapian::Error &) {
+        return false;
+    }
+}
+
+// Adds spelling data for word (in a transaction) and logs it for
+// check_spelling(): a word that neither the last commit nor this
+// transaction had is recorded in spell_new (its fragment lists change).
+// Words of one byte are ignored by Xapian.  Returns true when word is
+// new.
+bool add_spelling_logged(ps_db *db, const std::string &word, Xapian::termcount n)
+{
+    db->wdb.add_spelling(word, n);
+    if (!db->spell_check)
+        return false;
+    db->spell_log.emplace_back(word, n);
+    if (word.size() <= 1 || !db->spell_seen.insert(word).second ||
+        committed_spelling_has(db, word))
+        return false;
+    db->spell_new.push_back(word);
+    return true;
+}
+
 // Writes a prepared document (writable handle, owner thread).
 ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome)
 {
@@ -635,13 +702,16 @@ ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *out
     // covered by the factor 2 of check_free_space).
     db->pending += p->doc.get_data().size() + 48 * (uint64_t)p->doc.termlist_count();
     for (const auto &s : p->spelling)
-        w.add_spelling(s.first, s.second);
+        add_spelling_logged(db, s.first, s.second);
     // The id term is unique and its docid is known: replacing by docid
     // saves the writer a second lookup of the term.
+    Xapian::docid did = old;
     if (old)
         w.replace_document(old, p->doc);
     else
-        w.add_document(p->doc);
+        did = w.add_document(p->doc);
+    if (db->spell_check)
+        db->touched.push_back(did);
     db->langs_valid = false;
     if (outcome)
         *outcome = old ? PS_PUT_REPLACED : PS_PUT_ADDED;
@@ -722,6 +792,10 @@ void discard_pending(ps_db *db) noexcept
     db->dirty = false;
     db->pending = 0;
     db->langs_valid = false;
+    db->touched.clear();
+    db->spell_log.clear();
+    db->spell_new.clear();
+    db->spell_seen.clear();
     try {
         if (!db->in_txn && !db->stuck_txn)
             db->wdb.begin_transaction(false);
@@ -738,6 +812,150 @@ void discard_pending(ps_db *db) noexcept
     db->stuck_txn = true;  // commit_impl refuses; close() will not commit
 }
 
+// ---- Workaround: spelling fragments Xapian 1.4 cannot read back ----
+//
+// Xapian 1.4 (1.4.22 here) can write a compressed tag that it cannot read
+// back.  CompressionStream::decompress_chunk() inflates into an 8 KiB
+// buffer and takes "all input consumed" for "this chunk is complete"; when
+// inflate() fills the buffer exactly as it reads the last input byte of a
+// tag, output is still pending (zlib only promises it is all out when
+// avail_out comes back non-zero), so every later read of that tag throws
+// DatabaseCorruptError("Too few chunks of compressed data") although its
+// bytes are intact.  The spelling table's fragment lists (every word
+// sharing a head, tail or trigram) grow past 8 KiB and, with a commit per
+// new word (polysearchd), are rewritten in small steps: one of them soon
+// hits the window, and from then on every commit that adds a word
+// sharing that fragment fails, as does xapian-check.  Documents and
+// termlists are written once and were never seen to hit it (0 in 20,000
+// documents of 8-38 KiB); see tests/RELIABILITY.md.
+//
+// So before a commit the fragments of every word new to the spelling
+// table are read back (get_spelling_suggestion() merges the pending
+// spelling changes, then reads every fragment of the word).  When one
+// cannot be read, the transaction is written again: the documents as
+// they stand, then the spelling words one at a time, each new one read
+// back at once so that an unreadable fragment names its word, which is
+// then left out (its documents are unaffected; the word gets another
+// chance whenever it comes again).
+
+// Attempts before giving up the spelling of the whole transaction.
+const unsigned SPELL_REDO_MAX = 8;
+
+// A free-standing copy of a document of the open transaction (data,
+// values, terms with their wdf and positions).
+Xapian::Document detached_copy(const Xapian::Document &src)
+{
+    Xapian::Document d;
+    d.set_data(src.get_data());
+    for (auto v = src.values_begin(); v != src.values_end(); ++v)
+        d.add_value(v.get_valueno(), *v);
+    for (auto t = src.termlist_begin(); t != src.termlist_end(); ++t) {
+        const std::string term = *t;
+        d.add_term(term, t.get_wdf());
+        for (auto p = t.positionlist_begin(); p != t.positionlist_end(); ++p)
+            d.add_posting(term, *p, 0);
+    }
+    return d;
+}
+
+// Reads back every spelling fragment of word (merging the pending
+// spelling changes first).  Returns false when one cannot be read; other
+// errors propagate.
+bool fragments_readable(ps_db *db, const std::string &word)
+{
+    try {
+        (void)db->wdb.get_spelling_suggestion(word, 1);
+        return true;
+    } catch (const Xapian::DatabaseCorruptError &) {
+        return false;
+    }
+}
+
+// The transaction as it stands, to write it again.
+struct txn_copy {
+    std::vector<std::pair<Xapian::docid, Xapian::Document>> docs;  // present
+    std::vector<Xapian::docid> gone;                                 // deleted
+    std::vector<std::pair<std::string, Xapian::termcount>> spelling;
+};
+
+// Cancels the open transaction and writes c in a new one, leaving out the
+// spelling of the words in skip (all of it when all_spelling_out).  Each
+// new word is read back as soon as it is added.  Returns true, or false
+// after adding to skip the word whose fragments could not be read (the
+// transaction must then be written again).
+bool rewrite_txn(ps_db *db, const txn_copy &c, std::vector<std::string> &skip,
+                 bool all_spelling_out)
+{
+    db->wdb.cancel_transaction();
+    db->in_txn = false;
+    db->touched.clear();
+    db->spell_log.clear();
+    db->spell_new.clear();
+    db->spell_seen.clear();
+    ensure_txn(db);
+    for (Xapian::docid did : c.gone) {
+        try {
+            db->wdb.delete_document(did);
+        } catch (const Xapian::DocNotFoundError &) {
+            // added and deleted within the transaction
+        }
+        db->touched.push_back(did);
+    }
+    for (const auto &d : c.docs) {
+        db->wdb.replace_document(d.first, d.second);
+        db->touched.push_back(d.first);
+    }
+    if (all_spelling_out)
+        return true;
+    for (const auto &s : c.spelling) {
+        if (std::find(skip.begin(), skip.end(), s.first) != skip.end())
+            continue;
+        if (add_spelling_logged(db, s.first, s.second) && !fragments_readable(db, s.first)) {
+            skip.push_back(s.first);
+            return false;
+        }
+    }
+    return true;
+}
+
+// Before a commit: makes sure every spelling fragment the transaction
+// rewrote can be read back (see above).  Throws on errors other than an
+// unreadable fragment (the caller discards the transaction).
+void check_spelling(ps_db *db)
+{
+    if (!db->spell_check || !db->in_txn || db->spell_new.empty())
+        return;
+    auto bad = std::find_if(db->spell_new.begin(), db->spell_new.end(),
+                            [db](const std::string &w) { return !fragments_readable(db, w); });
+    if (bad == db->spell_new.end())
+        return;
+    std::vector<std::string> skip{*bad};
+    txn_copy c;
+    std::vector<Xapian::docid> ids = db->touched;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (Xapian::docid did : ids) {
+        try {
+            c.docs.emplace_back(did, detached_copy(db->wdb.get_document(did)));
+        } catch (const Xapian::DocNotFoundError &) {
+            c.gone.push_back(did);
+        }
+    }
+    c.spelling = db->spell_log;
+    unsigned attempt = 1;
+    while (!rewrite_txn(db, c, skip, attempt >= SPELL_REDO_MAX))
+        attempt++;
+    if (attempt >= SPELL_REDO_MAX)
+        ps_log(PS_LOG_WARN, "%s: spelling data of this commit left out (%zu words): "
+               "Xapian could not read back a spelling fragment list after %u attempts",
+               db->path.c_str(), c.spelling.size(), attempt);
+    else
+        ps_log(PS_LOG_WARN, "%s: spelling data of %zu word(s) left out of this commit "
+               "(first '%s'): Xapian could not read back a spelling fragment list "
+               "they changed (Xapian 1.4 compressed-tag bug, worked around)",
+               db->path.c_str(), skip.size(), skip[0].c_str());
+}
+
 ps_status commit_impl(ps_db *db)
 {
     if (db->stuck_txn)
@@ -749,9 +967,19 @@ ps_status commit_impl(ps_db *db)
             return st;
     }
     if (db->in_txn) {
+        try {
+            check_spelling(db);
+        } catch (...) {
+            discard_pending(db);  // nothing of it is committed
+            throw;
+        }
         db->in_txn = false;
         db->wdb.commit_transaction();
     }
+    db->touched.clear();
+    db->spell_log.clear();
+    db->spell_new.clear();
+    db->spell_seen.clear();
     if (db->dirty) {
         try {
             db->wdb.commit();
@@ -1038,6 +1266,7 @@ extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
                     h->wdb = Xapian::WritableDatabase(
                         path, Xapian::DB_CREATE_OR_OPEN | Xapian::DB_BACKEND_GLASS);
                     h->writable = true;
+                    h->spell_check = true;
                 }
                 *out = h.release();
                 return PS_OK;
@@ -1566,12 +1795,15 @@ extern "C" ps_status ps_db_delete(ps_db *db, const char *id) noexcept
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
         std::string t = std::string(PFX_ID) + id;
-        if (!find_id(db->wdb, t))
+        Xapian::docid did = find_id(db->wdb, t);
+        if (!did)
             return set_err(db, PS_ERR_NOT_FOUND,
                            std::string("no document with id '") + id + "'");
         ensure_txn(db);
         db->dirty = true;
         db->wdb.delete_document(t);
+        if (db->spell_check)
+            db->touched.push_back(did);
         db->langs_valid = false;
         return PS_OK;
     } catch (...) {
