@@ -17,6 +17,7 @@
 // otherwise commits them when closed).
 
 #include "analyze.h"
+#include "commit_fence.h"
 #include "docfields.h"
 #include "polysearch.h"
 #include "snippet.h"
@@ -956,6 +957,27 @@ void check_spelling(ps_db *db)
                db->path.c_str(), skip.size(), skip[0].c_str());
 }
 
+// After discard_pending on a handle that had changes: closes the
+// WritableDatabase and opens it again from disk (the last commit).  Xapian
+// 1.4's free lists keep the block buffers of dropped changes, which the
+// next commit of the same handle could write over live free-list blocks
+// (lib/commit_fence.c); after a fenced failure Xapian has closed it
+// anyway.  If the open fails (another writer took the lock meanwhile),
+// commits are refused (stuck_txn).  Never throws.
+void reopen_writable(ps_db *db) noexcept
+{
+    try {
+        db->wdb.close();  // nothing pending, or a transaction open: no commit
+    } catch (...) {
+    }
+    try {
+        db->wdb = Xapian::WritableDatabase(db->path, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        db->stuck_txn = false;
+    } catch (...) {
+        db->stuck_txn = true;
+    }
+}
+
 ps_status commit_impl(ps_db *db)
 {
     if (db->stuck_txn)
@@ -982,11 +1004,17 @@ ps_status commit_impl(ps_db *db)
     db->spell_seen.clear();
     if (db->dirty) {
         try {
+            // A failure trips the fence: Xapian's rollback writes nothing.
+            struct fence_scope {
+                fence_scope() { ps_commit_fence_arm(); }
+                ~fence_scope() { ps_commit_fence_disarm(); }
+            } fence;
             db->wdb.commit();
         } catch (...) {
             // A half-flushed commit must never be retried by close() or
             // the destructor: drop it (the last commit stays intact).
             discard_pending(db);
+            reopen_writable(db);
             throw;
         }
         db->dirty = false;
@@ -1853,7 +1881,10 @@ extern "C" ps_status ps_db_cancel(ps_db *db) noexcept
         ps_status st = need_writable(db);
         if (st != PS_OK)
             return st;
+        bool touched = db->dirty || db->in_txn;
         discard_pending(db);
+        if (touched)
+            reopen_writable(db);
         return PS_OK;
     } catch (...) {
         return fail(db);
