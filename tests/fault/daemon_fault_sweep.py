@@ -1,6 +1,7 @@
 """Fault injection into polysearchd's writer (strace -f -e inject=...).
 
-Usage: daemon_fault_sweep.py kill|enospc [--full]
+Usage: daemon_fault_sweep.py kill|enospc [--full] [--syscall NAME] [--points LIST]
+                              [--keep DIR] [--from-db DIR]
   kill    a client adds documents one by one and records every
           acknowledged id while the daemon runs under
           strace -e inject=SYSCALL:signal=SIGKILL:when=K, for K swept over
@@ -17,6 +18,13 @@ Usage: daemon_fault_sweep.py kill|enospc [--full]
           injection stops (once), and after a restart everything
           acknowledged is there and xapian-check passes.
 Fast subset by default (label fault); --full sweeps every call (fault;slow).
+Investigation options: --syscall NAME runs only that part (kill: fdatasync
+or rename; enospc: pwrite64 or fdatasync); --points LIST only those points
+(comma-separated call numbers; for enospc "N" runs both modes, "N+" or "N="
+only the staying or the one-call mode); --keep DIR copies the database
+into DIR/TAG before each point (replay one with --from-db DIR/TAG
+--points ...); --from-db DIR starts from a copy of DIR instead of a fresh
+index of corpus/.
 Xapian 1.4.22 calls std::terminate when a block write fails inside
 commit's postings flush (tests/RELIABILITY.md): such a SIGABRT is counted
 as KNOWN unless PS_FAULT_STRICT=1 ("without an active exception"; and,
@@ -133,7 +141,20 @@ class Traced:
             return re.findall(r"\+\+\+ killed by (SIG\w+)", f.read())
 
 
+def count_session(tmp, db, trace, acked):
+    """A session without faults; returns its trace (None when replaying a
+    snapshot with --from-db and --points: the database must stay as kept)."""
+    if OPTS["from_db"] and OPTS["points"]:
+        return None
+    d = Traced(tmp, db, trace, None, "count")
+    session(d, "count", acked)
+    d.stop()
+    return d.trace
+
+
 def count_calls(trace, syscall):
+    if trace is None:
+        return max(int(p.rstrip("+=")) for p in OPTS["points"])
     n = {}
     with open(trace, errors="replace") as f:
         for line in f:
@@ -216,9 +237,43 @@ def verify(tmp, db, acked, tag):
     return start
 
 
+OPTS = {"syscall": None, "points": None, "keep": None, "from_db": None}
+
+
+def snapshot(db, tag):
+    """--keep: the database as it is before the point tag."""
+    if OPTS["keep"]:
+        dst = os.path.join(OPTS["keep"], tag)
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(db, dst)
+
+
+def syscalls(default):
+    return [s for s in default if OPTS["syscall"] in (None, s)]
+
+
+def wanted_modes(n):
+    """Enospc modes (False: once, True: from n on) selected for point n."""
+    if OPTS["points"] is None:
+        return [False, True]
+    modes = []
+    for p in OPTS["points"]:
+        num = p.rstrip("+=")
+        if num == str(n):
+            if p.endswith("+"):
+                modes.append(True)
+            elif p.endswith("="):
+                modes.append(False)
+            else:
+                modes += [False, True]
+    return sorted(set(modes))
+
+
 def sweep_points(mx, full, fast_n):
     if mx <= 0:
         return []
+    if OPTS["points"] is not None:
+        return sorted({int(p.rstrip("+=")) for p in OPTS["points"]})
     if full:
         return list(range(1, mx + 1))
     step = max(1, mx // fast_n)
@@ -230,12 +285,9 @@ def sweep_points(mx, full, fast_n):
 
 def case_kill(tmp, db, full):
     acked = []
-    d = Traced(tmp, db, "fdatasync,rename", None, "count")
-    session(d, "count", acked)
-    d.stop()
-    count_trace = d.trace
+    count_trace = count_session(tmp, db, "fdatasync,rename", acked)
     starts = []
-    for sc in ("fdatasync", "rename"):
+    for sc in syscalls(("fdatasync", "rename")):
         mx = count_calls(count_trace, sc)
         if mx == 0:
             bad("no %s call in a writer session" % sc)
@@ -244,6 +296,7 @@ def case_kill(tmp, db, full):
         print("%s: %d calls per session (%d adds); killing at %s" % (sc, mx, ADDS, pts))
         for k in pts:
             tag = "k-%s-%d" % (sc, k)
+            snapshot(db, tag)
             d = Traced(tmp, db, sc, "%s:signal=SIGKILL:when=%d" % (sc, k), tag)
             FIGS["sessions"] += 1
             _, died = session(d, tag, acked)
@@ -266,14 +319,187 @@ def case_kill(tmp, db, full):
         bad("only %d kills happened" % FIGS["kills"])
 
 
+def end_enospc_session(d, tag, stays, errors, died):
+    """Stops an ENOSPC session; checks signals, exit status and errors."""
+    strict = os.environ.get("PS_FAULT_STRICT") == "1"
+    sigs = d.signals()
+    rc = d.stop()
+    if died or sigs:
+        log = d.log_text()
+        # strace's "+++ killed by" line is sometimes missing
+        # under load: the exit status tells SIGABRT too.
+        if rc == -signal.SIGABRT and "SIGABRT" not in sigs:
+            sigs.append("SIGABRT")
+        if (not strict and "SIGABRT" in sigs and
+                "terminate called without an active exception" in log):
+            FIGS["known_aborts"] += 1
+            print("KNOWN: %s: SIGABRT inside Xapian's commit (std::terminate)" % tag)
+        elif (not strict and stays and "SIGABRT" in sigs and
+              "terminate called after throwing an instance of 'Xapian::DatabaseError'"
+              in log and rewrite_abort(d.trace)):
+            FIGS["known_aborts"] += 1
+            print("KNOWN: %s: SIGABRT inside Xapian's commit (a destructor rewrote "
+                  "the failed block during unwinding)" % tag)
+        else:
+            bad("%s: daemon died (signals %s, exit %r): %s" % (tag, sigs, rc, log[-300:]))
+    elif rc != 0:
+        bad("%s: exit status %r after SIGTERM" % (tag, rc))
+    for e in errors:
+        if not (isinstance(e, dict) and e.get("code") == "io_error"):
+            bad("%s: add error is not io_error: %r" % (tag, e))
+        elif "No space left on device" not in e.get("message", "") and \
+                "ENOSPC" not in e.get("message", ""):
+            bad("%s: io_error does not name ENOSPC: %r" % (tag, e["message"][:200]))
+    FIGS["enospc_errors"] += len(errors)
+
+
+def xapian_check(db, tag):
+    r = subprocess.run(["xapian-check", db], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        bad("%s: xapian-check: %s" % (tag, r.stdout.decode(errors="replace")[-300:]))
+    return r.returncode == 0
+
+
+# The free-list phase (ENOSPC on fdatasync, round 4): Xapian 1.4.22 answers
+# a failed commit by committing an empty revision from free lists that
+# still hold the failed attempt's blocks; when that attempt had moved a
+# table's free list on to a new block, the last one of the good revision
+# is overwritten ("Ran off end of freelist"; lib/commit_fence.c).  The
+# sweep points above reach that only by chance (first at e-fdatasync-59 of
+# the full sweep), so each cycle here replaces CHURN_BATCH documents three
+# times: under fdatasync ENOSPC once (when=1: Xapian's rollback commit
+# succeeds) and from the first call on (when=1+), both of which must fail
+# with io_error and leave xapian-check clean, then without a fault.  The
+# three runs free the same blocks, so the failed ones move a free list on
+# to a new block exactly when the good one does (a new block with the
+# free-list level byte in the table files); the phase runs until that
+# happened CHURN_MOVES times (quick) or CHURN_MOVES_FULL times (--full).
+CHURN_DOCS, CHURN_BATCH, CHURN_WORDS = 2000, 300, 20
+CHURN_MOVES, CHURN_MOVES_FULL, CHURN_MAX_CYCLES = 2, 6, 60
+
+
+def churn_doc(k, v):
+    x = ((k * 2654435761) ^ (v * 40503 + 1)) & 0xffffffff
+    words = []
+    for _ in range(CHURN_WORDS):
+        x = (x * 1103515245 + 12345) & 0xffffffff
+        words.append("w%03x" % ((x >> 12) & 0xfff))
+    return {"id": "churn/%04d" % k, "lang": "en", "body": " ".join(words)}
+
+
+def churn_batch(first, n, v):
+    return [churn_doc((first + i * 7) % CHURN_DOCS, v) for i in range(n)]
+
+
+class FreeListBlocks:
+    """Free-list blocks of the glass tables (8 KiB blocks, level byte 254
+    at offset 4); moved() tells which tables got a new one since the last
+    call, among those that had one then."""
+
+    TABLES = ("postlist", "termlist", "position", "docdata", "spelling")
+
+    def __init__(self, db):
+        self.db = db
+        self.seen = self.scan()
+
+    def scan(self):
+        out = {}
+        for t in self.TABLES:
+            blocks = set()
+            try:
+                with open(os.path.join(self.db, t + ".glass"), "rb") as f:
+                    n = 0
+                    while True:
+                        b = f.read(8192)
+                        if len(b) < 8192:
+                            break
+                        if b[4] == 254:
+                            blocks.add(n)
+                        n += 1
+            except OSError:
+                pass
+            out[t] = blocks
+        return out
+
+    def moved(self):
+        now = self.scan()
+        tables = [t for t in self.TABLES if self.seen[t] and now[t] - self.seen[t]]
+        self.seen = now
+        return tables
+
+
+def add_batch(d, tag, batch):
+    """One add of batch over the Unix socket; returns (error, died)."""
+    try:
+        with d.client() as c:
+            err, res = c.call("add", {"docs": batch}, timeout=60)
+            if err is None and res.get("added", 0) + res.get("replaced", 0) + \
+                    res.get("unchanged", 0) != len(batch):
+                bad("%s: add answered %r for %d documents" % (tag, res, len(batch)))
+            if err is not None:
+                e2, _ = c.call("search", {"q": "w001", "limit": 3})
+                if e2 is not None:
+                    bad("%s: search after a failed add: %r" % (tag, e2))
+            return err, False
+    except (ConnectionError, OSError, socket.timeout):
+        return None, True
+
+
+def case_enospc_freelist(tmp, db, acked, full):
+    want = CHURN_MOVES_FULL if full else CHURN_MOVES
+    d = Traced(tmp, db, "fdatasync", None, "churn-fill")
+    for first in range(0, CHURN_DOCS, 1000):
+        err, died = add_batch(d, "churn-fill", [churn_doc(k, 0) for k in range(first, first + 1000)])
+        if err is not None or died:
+            bad("churn-fill: add failed: %r" % (err,))
+    d.stop()
+    fl = FreeListBlocks(db)
+    moves, cycles = [], 0
+    fails_before = len(FAILS)
+    while len(moves) < want and cycles < CHURN_MAX_CYCLES:
+        if cycles and len(FAILS) > fails_before:
+            print("free-list phase: stopped after the first cycle with a failure")
+            break
+        c = cycles
+        cycles += 1
+        batch = churn_batch(c * 131, CHURN_BATCH, c + 1)
+        for stays in (False, True):
+            tag = "e-fl-%d%s" % (c, "+" if stays else "")
+            snapshot(db, tag)
+            d = Traced(tmp, db, "fdatasync", "fdatasync:error=ENOSPC:when=1%s" %
+                       ("+" if stays else ""), tag)
+            FIGS["sessions"] += 1
+            err, died = add_batch(d, tag, batch)
+            if err is None and not died:
+                bad("%s: the add succeeded although its commit's fdatasync failed" % tag)
+            end_enospc_session(d, tag, stays, [err] if err is not None else [], died)
+            xapian_check(db, tag)
+        tag = "e-fl-%d-ok" % c
+        d = Traced(tmp, db, "fdatasync", None, tag)
+        err, died = add_batch(d, tag, batch)
+        if err is not None or died:
+            bad("%s: add without a fault failed: %r" % (tag, err))
+        d.stop()
+        xapian_check(db, tag)
+        moved = fl.moved()
+        if moved:
+            moves.append("%d (%s)" % (c, ", ".join(moved)))
+    FIGS["freelist_cycles"] = cycles
+    FIGS["freelist_moves"] = len(moves)
+    acked += ["churn/%04d" % k for k in range(CHURN_DOCS)]
+    print("free-list phase: %d cycles of %d replaced documents (ENOSPC on fdatasync once "
+          "and from the first call on, then without a fault); a free list moved on to a "
+          "new block in cycles %s" % (cycles, CHURN_BATCH, ", ".join(moves) or "none"))
+    if len(moves) < want and len(FAILS) == fails_before:
+        bad("free-list phase: only %d of %d cycles moved a free list on to a new block"
+            % (len(moves), want))
+    verify(tmp, db, acked, "e-fl-end")
+
+
 def case_enospc(tmp, db, full):
     acked = []
-    d = Traced(tmp, db, "pwrite64,fdatasync", None, "count")
-    session(d, "count", acked)
-    d.stop()
-    count_trace = d.trace
-    strict = os.environ.get("PS_FAULT_STRICT") == "1"
-    for sc in ("pwrite64", "fdatasync"):
+    count_trace = count_session(tmp, db, "pwrite64,fdatasync", acked)
+    for sc in syscalls(("pwrite64", "fdatasync")):
         mx = count_calls(count_trace, sc)
         if mx == 0:
             bad("no %s call in a writer session" % sc)
@@ -281,45 +507,20 @@ def case_enospc(tmp, db, full):
         pts = sweep_points(mx, full, 10 if sc == "pwrite64" else 6)
         print("%s: %d calls per session; ENOSPC at %s (once, and from there on)" % (sc, mx, pts))
         for n in pts:
-            for stays in (False, True):
+            for stays in wanted_modes(n):
                 tag = "e-%s-%d%s" % (sc, n, "+" if stays else "")
+                snapshot(db, tag)
                 d = Traced(tmp, db, sc, "%s:error=ENOSPC:when=%d%s" % (sc, n, "+" if stays else ""),
                            tag)
                 FIGS["sessions"] += 1
                 n_before = len(acked)
                 errors, died = session(d, tag, acked)
-                sigs = d.signals()
-                rc = d.stop()
-                if died or sigs:
-                    log = d.log_text()
-                    # strace's "+++ killed by" line is sometimes missing
-                    # under load: the exit status tells SIGABRT too.
-                    if rc == -signal.SIGABRT and "SIGABRT" not in sigs:
-                        sigs.append("SIGABRT")
-                    if (not strict and "SIGABRT" in sigs and
-                            "terminate called without an active exception" in log):
-                        FIGS["known_aborts"] += 1
-                        print("KNOWN: %s: SIGABRT inside Xapian's commit (std::terminate)" % tag)
-                    elif (not strict and stays and "SIGABRT" in sigs and
-                          "terminate called after throwing an instance of 'Xapian::DatabaseError'"
-                          in log and rewrite_abort(d.trace)):
-                        FIGS["known_aborts"] += 1
-                        print("KNOWN: %s: SIGABRT inside Xapian's commit (a destructor rewrote "
-                              "the failed block during unwinding)" % tag)
-                    else:
-                        bad("%s: daemon died (signals %s, exit %r): %s" % (tag, sigs, rc, log[-300:]))
-                elif rc != 0:
-                    bad("%s: exit status %r after SIGTERM" % (tag, rc))
-                for e in errors:
-                    if not (isinstance(e, dict) and e.get("code") == "io_error"):
-                        bad("%s: add error is not io_error: %r" % (tag, e))
-                    elif "No space left on device" not in e.get("message", "") and \
-                            "ENOSPC" not in e.get("message", ""):
-                        bad("%s: io_error does not name ENOSPC: %r" % (tag, e["message"][:200]))
-                FIGS["enospc_errors"] += len(errors)
+                end_enospc_session(d, tag, stays, errors, died)
                 if errors and not stays and not died and len(acked) == n_before:
                     bad("%s: no add worked again after a single injected ENOSPC" % tag)
                 verify(tmp, db, acked, tag)
+    if OPTS["syscall"] in (None, "fdatasync") and OPTS["points"] is None:
+        case_enospc_freelist(tmp, db, acked, full)
     FIGS["acked"] = len(acked)
     print("ENOSPC sweep: %d sessions, %d io_error replies, %d acknowledged documents, "
           "%d known Xapian aborts" % (FIGS["sessions"], FIGS["enospc_errors"], len(acked),
@@ -328,13 +529,52 @@ def case_enospc(tmp, db, full):
         bad("only %d adds failed with ENOSPC" % FIGS["enospc_errors"])
 
 
+def parse_args(argv):
+    """Returns full; fills OPTS.  Fails (exit 1) on a bad argument."""
+    usage = ("usage: daemon_fault_sweep.py kill|enospc [--full] [--syscall NAME] "
+             "[--points N[+|=],...] [--keep DIR] [--from-db DIR]")
+    if len(argv) < 2 or argv[1] not in ("kill", "enospc"):
+        pstest.fail(usage)
+    full = os.environ.get("PS_FAULT_FULL") == "1"
+    names = ("fdatasync", "rename") if argv[1] == "kill" else ("pwrite64", "fdatasync")
+    args = argv[2:]
+    while args:
+        a = args.pop(0)
+        if a == "--full":
+            full = True
+            continue
+        if a not in ("--syscall", "--points", "--keep", "--from-db") or not args:
+            pstest.fail(usage)
+        v = args.pop(0)
+        if a == "--syscall":
+            if v not in names:
+                pstest.fail("--syscall: one of %s for %s" % (", ".join(names), argv[1]))
+            OPTS["syscall"] = v
+        elif a == "--points":
+            pts = [p for p in v.split(",") if p]
+            if not pts or not all(re.fullmatch(r"[1-9][0-9]*[+=]?", p) for p in pts):
+                pstest.fail("--points: comma-separated call numbers, each optionally "
+                            "followed by + or =")
+            OPTS["points"] = pts
+        elif a == "--keep":
+            os.makedirs(v, exist_ok=True)
+            OPTS["keep"] = os.path.abspath(v)
+        else:
+            if not os.path.isfile(os.path.join(v, "iamglass")):
+                pstest.fail("--from-db: %s is not a glass database" % v)
+            OPTS["from_db"] = os.path.abspath(v)
+    return full
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("kill", "enospc"):
-        pstest.fail("usage: daemon_fault_sweep.py kill|enospc [--full]")
+    full = parse_args(sys.argv)
     need_tools()
-    full = "--full" in sys.argv[2:] or os.environ.get("PS_FAULT_FULL") == "1"
     with pstest.workdir() as tmp:
-        db = pstest.build_index(tmp)
+        if OPTS["from_db"]:
+            db = os.path.join(tmp, "db")
+            shutil.copytree(OPTS["from_db"], db)
+        else:
+            db = pstest.build_index(tmp)
         t0 = time.monotonic()
         if sys.argv[1] == "kill":
             case_kill(tmp, db, full)
