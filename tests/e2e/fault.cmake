@@ -18,3 +18,16 @@ foreach(_t kill_sweep enospc_sweep)
   set_tests_properties(fault_indexer_${_t}_full PROPERTIES LABELS "fault;slow"
                        TIMEOUT 1800 SKIP_RETURN_CODE 77 ENVIRONMENT "PS_FAULT_FULL=1")
 endforeach()
+# ENOSPC on fdatasync while a free list moves on to a new block (the
+# Xapian rollback bug, lib/commit_fence.c): a 2000-document database
+# reindexed in batches of 300 (python3-msgpack via PS_PYTHON).
+add_test(NAME fault_indexer_freelist_sweep
+         COMMAND ${PS_PYTHON} ${PROJECT_SOURCE_DIR}/tests/fault/indexer_freelist_sweep.py
+                 $<TARGET_FILE:polysearch-index>)
+set_tests_properties(fault_indexer_freelist_sweep PROPERTIES LABELS fault TIMEOUT 300
+                     SKIP_RETURN_CODE 77)
+add_test(NAME fault_indexer_freelist_sweep_full
+         COMMAND ${PS_PYTHON} ${PROJECT_SOURCE_DIR}/tests/fault/indexer_freelist_sweep.py
+                 $<TARGET_FILE:polysearch-index> --full)
+set_tests_properties(fault_indexer_freelist_sweep_full PROPERTIES LABELS "fault;slow"
+                     TIMEOUT 1200 SKIP_RETURN_CODE 77)
