@@ -121,6 +121,9 @@ static int refused(void)
     return t_fence.depth > 0 && t_fence.err != 0;
 }
 
+/* The interposed calls: what libc's do (same result and errno), except on
+ * a thread whose armed commit already failed (see the top of this file).
+ * A failure inside an armed commit trips the fence.  Any thread. */
 int fdatasync(int fd)
 {
     if (refused()) {
