@@ -11,6 +11,18 @@
  * ps_strip_diacritics() runs the same pipeline without case folding
  * (upper-case letters stay upper-case: Æ -> AE, ẞ -> SS).
  *
+ * Fast path of ps_fold() (fold_runs): ASCII bytes are lower-cased
+ * directly and each maximal run of non-ASCII bytes is folded by itself,
+ * through the table of Latin letters and common punctuation (below)
+ * or through utf8proc.  This is byte-for-byte the whole-text pipeline:
+ * an ASCII character is a starter (canonical combining class 0) that is
+ * not the second element of any canonical composition and has no
+ * decomposition, so no reordering or composition crosses it; a UTF-8
+ * sequence never contains an ASCII byte, so invalid bytes are replaced
+ * the same way; and the mark-keeping state of step 3 is "drop" both
+ * after an ASCII character and at the start of a text.
+ * tests/unit/test_fold_into.c checks it against ps_fold_reference().
+ *
  * Mn marks are kept when their base letter belongs to a Brahmic script
  * (Devanagari .. Sinhala, Thai, Lao, Tibetan, Myanmar, Khmer): there the
  * marks are vowel signs and viramas that are part of the spelling, not
@@ -183,7 +195,9 @@ static size_t strip_marks(const utf8proc_int32_t *dec, utf8proc_ssize_t ndec,
     return m;
 }
 
-static char *fold_common(const char *text, size_t len, int casefold)
+/* The whole pipeline through utf8proc, on any text (no fast path).
+ * Returns malloc'd NUL-terminated UTF-8, NULL on allocation failure. */
+static char *fold_utf8proc(const char *text, size_t len, int casefold)
 {
     utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE |
                              UTF8PROC_COMPAT;
@@ -194,8 +208,6 @@ static char *fold_common(const char *text, size_t len, int casefold)
 
     if (text == NULL)
         len = 0;
-    if (len == 0 || is_ascii(text, len))
-        return fold_ascii(text, len, casefold);
     san = sanitize(text != NULL ? text : "", len, &slen);
     if (san == NULL)
         return NULL;
@@ -245,9 +257,29 @@ out:
     return res;
 }
 
+static char *fold_runs(const char *text, size_t len);
+
+static char *fold_common(const char *text, size_t len, int casefold)
+{
+    if (text == NULL)
+        len = 0;
+    if (len == 0 || is_ascii(text, len))
+        return fold_ascii(text, len, casefold);
+    return casefold ? fold_runs(text, len) : fold_utf8proc(text, len, 0);
+}
+
 char *ps_fold(const char *text, size_t len)
 {
     return fold_common(text, len, 1);
+}
+
+char *ps_fold_reference(const char *text, size_t len)
+{
+    if (text == NULL)
+        len = 0;
+    if (len == 0 || is_ascii(text, len))
+        return fold_ascii(text, len, 1);
+    return fold_utf8proc(text, len, 1);
 }
 
 char *ps_strip_diacritics(const char *text, size_t len)
@@ -259,11 +291,12 @@ char *ps_strip_diacritics(const char *text, size_t len)
  * (compatibility decompositions can expand a lot: U+FDFA gives 18). */
 #define FOLD_DEC_MAX 256
 
-/* ps_fold() through the allocating path, copied into buf. */
+/* ps_fold() through the allocating utf8proc path, copied into buf
+ * (not through ps_fold(): fold_runs() calls ps_fold_into()). */
 static size_t fold_into_slow(const char *text, size_t len, char *buf,
                              size_t cap)
 {
-    char *f = ps_fold(text, len);
+    char *f = fold_utf8proc(text, len, 1);
     size_t flen;
     if (f == NULL)
         return (size_t)-1;
@@ -274,16 +307,21 @@ static size_t fold_into_slow(const char *text, size_t len, char *buf,
     return flen;
 }
 
-/* Latin table of ps_fold_into(): the folding of each code point in
- * [LATIN_LO, LATIN_HI) (Latin-1 Supplement, Latin Extended-A and -B), by
- * itself.  For a text made only of ASCII and these code points ps_fold()
- * is the concatenation of the per-character foldings: none of them is or
- * decomposes into anything but starters plus nonspacing marks (which are
- * dropped after Latin letters), so nothing is reordered or composed
+/* Table of ps_fold_into() and fold_runs(): the folding of each code
+ * point in [LATIN_LO, LATIN_HI) (Latin-1 Supplement, Latin Extended-A and
+ * -B) and in [PUNCT_LO, PUNCT_HI) (General Punctuation, superscripts and
+ * subscripts, currency signs: typographic quotes, dashes, the ellipsis,
+ * the euro sign), by itself.  For a text made only of ASCII and these
+ * code points ps_fold() is the concatenation of the per-character
+ * foldings: none of them is or decomposes into anything but starters
+ * plus nonspacing marks (which are dropped after these characters), and
+ * no two of those starters compose, so nothing is reordered or composed
  * across characters.  tests/unit/test_fold_into.c checks this against
- * ps_fold() for every entry and for pairs of them. */
+ * ps_fold_reference() for every entry and for pairs of them. */
 #define LATIN_LO 0x80
 #define LATIN_HI 0x250
+#define PUNCT_LO 0x2000
+#define PUNCT_HI 0x20D0     /* U+20D0.. are combining marks */
 #define LATIN_MAXF 7
 
 typedef struct latin_fold {
@@ -292,24 +330,32 @@ typedef struct latin_fold {
 } latin_fold;
 
 static latin_fold latin_tab[LATIN_HI - LATIN_LO];
+static latin_fold punct_tab[PUNCT_HI - PUNCT_LO];
 static pthread_once_t latin_once = PTHREAD_ONCE_INIT;
+
+/* Fills *e with the folding of cp (through utf8proc: the fast paths use
+ * this table). */
+static void table_entry(utf8proc_int32_t cp, latin_fold *e)
+{
+    utf8proc_uint8_t u[4];
+    utf8proc_ssize_t n = utf8proc_encode_char(cp, u);
+    char *f = fold_utf8proc((const char *)u, (size_t)n, 1);
+    size_t fl = f != NULL ? strlen(f) : LATIN_MAXF + 1;
+    if (fl > LATIN_MAXF) {
+        e->len = LATIN_MAXF + 1;
+    } else {
+        e->len = (unsigned char)fl;
+        memcpy(e->s, f, fl);
+    }
+    free(f);
+}
 
 static void latin_init(void)
 {
-    for (utf8proc_int32_t cp = LATIN_LO; cp < LATIN_HI; cp++) {
-        utf8proc_uint8_t u[4];
-        utf8proc_ssize_t n = utf8proc_encode_char(cp, u);
-        char *f = fold_common((const char *)u, (size_t)n, 1);
-        latin_fold *e = &latin_tab[cp - LATIN_LO];
-        size_t fl = f != NULL ? strlen(f) : LATIN_MAXF + 1;
-        if (fl > LATIN_MAXF) {
-            e->len = LATIN_MAXF + 1;
-        } else {
-            e->len = (unsigned char)fl;
-            memcpy(e->s, f, fl);
-        }
-        free(f);
-    }
+    for (utf8proc_int32_t cp = LATIN_LO; cp < LATIN_HI; cp++)
+        table_entry(cp, &latin_tab[cp - LATIN_LO]);
+    for (utf8proc_int32_t cp = PUNCT_LO; cp < PUNCT_HI; cp++)
+        table_entry(cp, &punct_tab[cp - PUNCT_LO]);
 }
 
 /* Folds text made of ASCII and table code points into buf through the
@@ -322,6 +368,7 @@ static size_t fold_latin(const char *text, size_t len, char *buf, size_t cap)
     pthread_once(&latin_once, latin_init);
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
+        const latin_fold *e;
         if (c < 0x80) {
             if (o < cap)
                 buf[o] = c == 0 ? ' ' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
@@ -329,19 +376,34 @@ static size_t fold_latin(const char *text, size_t len, char *buf, size_t cap)
             i++;
             continue;
         }
-        /* U+0080..U+024F are the 2-byte sequences C2 80 .. C9 8F. */
-        if (c < 0xC2 || c > 0xC9 || i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
+        if (c >= 0xC2 && c <= 0xC9) {
+            /* U+0080..U+024F are the 2-byte sequences C2 80 .. C9 8F. */
+            if (i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
+                return (size_t)-2;
+            utf8proc_int32_t cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
+            if (cp >= LATIN_HI)
+                return (size_t)-2;
+            e = &latin_tab[cp - LATIN_LO];
+            i += 2;
+        } else if (c == 0xE2) {
+            /* U+2000..U+20CF are E2 80 80 .. E2 83 8F. */
+            if (i + 2 >= len || s[i + 1] < 0x80 || s[i + 1] > 0x83 ||
+                (s[i + 2] & 0xC0) != 0x80)
+                return (size_t)-2;
+            utf8proc_int32_t cp = 0x2000 | ((s[i + 1] & 0x3F) << 6) |
+                                  (s[i + 2] & 0x3F);
+            if (cp >= PUNCT_HI)
+                return (size_t)-2;
+            e = &punct_tab[cp - PUNCT_LO];
+            i += 3;
+        } else {
             return (size_t)-2;
-        utf8proc_int32_t cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-        if (cp >= LATIN_HI)
-            return (size_t)-2;
-        const latin_fold *e = &latin_tab[cp - LATIN_LO];
+        }
         if (e->len > LATIN_MAXF)
             return (size_t)-2;
         if (o + e->len <= cap)
             memcpy(buf + o, e->s, e->len);
         o += e->len;
-        i += 2;
     }
     if (o < cap)
         buf[o] = '\0';
@@ -394,4 +456,62 @@ size_t ps_fold_into(const char *text, size_t len, char *buf, size_t cap)
     if ((size_t)got < cap)
         memcpy(buf, out, (size_t)got + 1);
     return (size_t)got;
+}
+
+/* ps_fold() of a text that is not pure ASCII (see the top of the file):
+ * ASCII bytes lower-cased in place, each maximal non-ASCII run through
+ * ps_fold_into() (table, stack or utf8proc path).  Returns malloc'd text,
+ * NULL on allocation failure. */
+static char *fold_runs(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t cap, o = 0, i = 0;
+    char *out;
+
+    if (len > SIZE_MAX / 4)
+        return NULL;
+    /* Invariant: cap >= o + (len - i) + 1, room for the rest of the input
+     * unchanged (ASCII stays one byte) and the NUL. */
+    cap = len + len / 4 + 64;
+    out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {             /* lower-case, NUL -> space */
+            out[o++] = c == 0 ? ' ' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : (char)c;
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < len && s[j] >= 0x80)
+            j++;
+        for (;;) {
+            size_t room = cap - o;
+            size_t n = ps_fold_into(text + i, j - i, out + o, room);
+            if (n == (size_t)-1 || n > SIZE_MAX / 4) {
+                free(out);
+                return NULL;
+            }
+            size_t need = o + n + (len - j) + 1;
+            if (need > cap) {
+                size_t ncap = need + need / 4 + 64;
+                char *nb = realloc(out, ncap);
+                if (nb == NULL) {
+                    free(out);
+                    return NULL;
+                }
+                out = nb;
+                cap = ncap;
+            }
+            if (n < room) {         /* written (kept by realloc) */
+                o += n;
+                break;
+            }
+            /* Did not fit: again, into the bigger buffer. */
+        }
+        i = j;
+    }
+    out[o] = '\0';
+    return out;
 }

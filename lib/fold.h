@@ -12,7 +12,8 @@ extern "C" {
 #endif
 
 /* Inputs up to this many bytes are folded on the stack (no malloc);
- * longer non-ASCII inputs go through ps_fold() and are copied. */
+ * longer non-ASCII inputs that the table does not cover go through the
+ * allocating utf8proc path and are copied. */
 #define PS_FOLD_STACK_BYTES 64
 
 /* Writes ps_fold(text, len) into buf (NUL-terminated, byte-for-byte the
@@ -24,6 +25,12 @@ extern "C" {
  * PS_FOLD_STACK_BYTES).  Pure ASCII is lower-cased in one pass.
  * Reentrant (any thread); buf is owned by the caller. */
 size_t ps_fold_into(const char *text, size_t len, char *buf, size_t cap);
+
+/* ps_fold() without its fast paths: the whole text through utf8proc
+ * (pure ASCII excepted), the reference the fast paths must equal
+ * byte-for-byte (for tests).  Returns malloc'd NUL-terminated UTF-8 that
+ * the caller frees, NULL on allocation failure.  Reentrant. */
+char *ps_fold_reference(const char *text, size_t len);
 
 #ifdef __cplusplus
 }
