@@ -162,7 +162,9 @@ const ps_boilerplate *ps_db_boilerplate(ps_db *db) PS_NOEXCEPT;
  * code or a bad date, PS_ERR_NOMEM, PS_ERR_INTERNAL; then, when errmsg is
  * not NULL, *errmsg is a malloc'd message (caller frees; the same text
  * ps_db_put() would leave in ps_db_errmsg()); on success *errmsg is NULL.
- * Touches no database: any thread, any number of threads at once. */
+ * Touches no database: any thread, any number of threads at once.  Each
+ * calling thread keeps a memo of recent stems (256 KiB per language used,
+ * allocated once, freed when the thread exits). */
 ps_status ps_doc_prepare(const ps_doc_in *doc, const ps_boilerplate *bp,
                          ps_prepared **out, char **errmsg) PS_NOEXCEPT;
 

@@ -564,10 +564,74 @@ const ps_boilerplate *builtin_bp()
     return bp;
 }
 
+// A Snowball stemmer that remembers the stems of recent words: word
+// frequencies are very skewed, so most words of a document were stemmed
+// before.  A direct-mapped table of SLOTS entries (hash of the word ->
+// one slot, the newest word wins), fixed size, no allocation per word;
+// words or stems too long for a slot are stemmed every time.  The stems
+// are those of the wrapped Xapian::Stem, byte for byte.
+class MemoStem : public Xapian::StemImplementation {
+    static const size_t SLOTS = 4096;   // power of two: 256 KiB
+    static const size_t WMAX = 24;
+    static const size_t SMAX = 38;
+    struct slot {
+        unsigned char wlen = 0;         // 0: empty
+        unsigned char slen = 0;
+        char w[WMAX];
+        char s[SMAX];
+    };
+    Xapian::Stem real;
+    std::unique_ptr<slot[]> tab;
+
+  public:
+    explicit MemoStem(const char *lang) : real(lang), tab(new slot[SLOTS]) {}
+
+    std::string operator()(const std::string &word) override
+    {
+        size_t n = word.size();
+        if (n == 0 || n > WMAX)
+            return real(word);
+        uint32_t h = 2166136261u;
+        for (unsigned char c : word)
+            h = (h ^ c) * 16777619u;
+        slot &e = tab[(h ^ (h >> 15)) & (SLOTS - 1)];
+        if (e.wlen == n && memcmp(e.w, word.data(), n) == 0)
+            return std::string(e.s, e.slen);
+        std::string stem = real(word);
+        if (stem.size() <= SMAX) {
+            e.wlen = (unsigned char)n;
+            memcpy(e.w, word.data(), n);
+            e.slen = (unsigned char)stem.size();
+            memcpy(e.s, stem.data(), stem.size());
+        }
+        return stem;
+    }
+
+    std::string get_description() const override
+    {
+        return "memo " + real.get_description();
+    }
+};
+
+// The calling thread's memoising stemmer for a Snowball stemmer name.
+// Xapian::Stem's reference count is not atomic: each thread has its own
+// objects, freed when the thread exits.
+Xapian::Stem memo_stemmer(const char *name)
+{
+    thread_local std::unordered_map<std::string, Xapian::Stem> stemmers;
+    auto it = stemmers.find(name);
+    if (it == stemmers.end())
+        it = stemmers.emplace(name, Xapian::Stem(new MemoStem(name))).first;
+    return it->second;
+}
+
 // Analyses d into *out (everything ps_db_put() does except the write).
+// memo: stem through the calling thread's memoising stemmers (256 KiB per
+// language, kept until the thread exits; ps_db_put(), which long-lived
+// daemon threads call, does without).
 // Returns PS_OK or PS_ERR_INVALID (message in err); throws on allocation
 // failure or a Xapian error.  Touches no database: any thread.
-ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp,
+ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
                        std::string &err, std::unique_ptr<ps_prepared> &out)
 {
     char datekey[PS_DATE_KEY_LEN + 1];
@@ -604,7 +668,7 @@ ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp,
     Xapian::TermGenerator tg;
     const char *stemmer = ps_lang_stemmer(lang.c_str());
     if (stemmer) {
-        tg.set_stemmer(Xapian::Stem(stemmer));
+        tg.set_stemmer(memo ? memo_stemmer(stemmer) : Xapian::Stem(stemmer));
         tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
     }
     // CJK n-grams for every document: the flag only affects CJK characters,
@@ -734,7 +798,7 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
         return PS_OK;
     }
     std::unique_ptr<ps_prepared> p;
-    st = prepare_impl(d, get_bp(db), db->err, p);
+    st = prepare_impl(d, get_bp(db), false, db->err, p);
     if (st != PS_OK)
         return st;
     return put_prepared_impl(db, p.get(), outcome);
@@ -1763,7 +1827,7 @@ extern "C" ps_status ps_doc_prepare(const ps_doc_in *doc, const ps_boilerplate *
             st = PS_ERR_INVALID;
         } else {
             std::unique_ptr<ps_prepared> p;
-            st = prepare_impl(doc, bp, msg, p);
+            st = prepare_impl(doc, bp, true, msg, p);
             if (st == PS_OK) {
                 *out = p.release();
                 return PS_OK;

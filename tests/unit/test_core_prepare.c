@@ -1,7 +1,8 @@
 /* test_core_prepare.c: the two-step write API (ps_doc_prepare on any
  * thread, ps_db_put_prepared on the owner): same index as ps_db_put,
  * content hash and unchanged check, errors reported by prepare, duplicate
- * order, concurrent preparation from 4 threads, boilerplate matchers. */
+ * order, concurrent preparation from 4 threads, boilerplate matchers,
+ * the stem memo of ps_doc_prepare() past its size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -513,6 +514,82 @@ static void test_boilerplate_file(void **state)
     assert_null(ps_db_boilerplate(NULL));
 }
 
+/* A made-up English word for k (syllables, so that it has vowels and
+ * stems like a word): distinct k give distinct words. */
+static void made_up_word(int k, const char *suffix, char *out, size_t n)
+{
+    static const char *const syl[] = { "ba", "ke", "ti", "mo", "su", "ra", "le" };
+    size_t o = 0;
+    out[0] = '\0';
+    for (int d = 0; d < 6; d++, k /= 7) {
+        const char *y = syl[k % 7];
+        if (o + 3 < n) {
+            memcpy(out + o, y, 2);
+            o += 2;
+        }
+    }
+    snprintf(out + o, n - o, "%s", suffix);
+}
+
+/* ps_doc_prepare() stems through a per-thread memo of a few thousand
+ * words (colliding words evict each other; words longer than a slot are
+ * not memoised): with far more distinct words than that, words seen again
+ * after being evicted, and long words, the index must be the one
+ * ps_db_put() (no memo) builds. */
+static void test_stem_memo(void **state)
+{
+    (void)state;
+    enum { NWORDS = 20000, PER_DOC = 400 };
+    ps_db *a = open_w("memo-a");
+    ps_db *b = open_w("memo-b");
+    char *body = malloc(PER_DOC * 24 + 64);
+    assert_non_null(body);
+    int ndocs = NWORDS / PER_DOC + 10;
+    for (int d = 0; d < ndocs; d++) {
+        size_t o = 0;
+        for (int w = 0; w < PER_DOC; w++) {
+            /* First every word once ("...ings"), then old words again in
+             * another form ("...ed"). */
+            int k = d * PER_DOC + w < NWORDS ? d * PER_DOC + w
+                                             : (d * PER_DOC + w) * 37 % NWORDS;
+            char word[32];
+            made_up_word(k, d * PER_DOC + w < NWORDS ? "ings" : "ed", word,
+                         sizeof word);
+            o += (size_t)sprintf(body + o, "%s ", word);
+        }
+        /* Longer than a memo slot (24 bytes). */
+        o += (size_t)sprintf(body + o, "%s",
+                             d % 2 ? "internationalisationsbemuehungen "
+                                   : "supercalifragilisticexpialidociousness ");
+        char id[16];
+        snprintf(id, sizeof id, "m%03d", d);
+        ps_doc_in doc = { id, "Made up", body, "en", NULL, NULL };
+        assert_int_equal(ps_db_put(a, &doc, NULL), PS_OK);
+        ps_prepared *p = NULL;
+        assert_int_equal(ps_doc_prepare(&doc, NULL, &p, NULL), PS_OK);
+        assert_int_equal(ps_db_put_prepared(b, p, NULL), PS_OK);
+        ps_prepared_free(p);
+    }
+    free(body);
+    assert_int_equal(ps_db_commit(a), PS_OK);
+    assert_int_equal(ps_db_commit(b), PS_OK);
+    uint32_t found = 0;
+    for (int j = 0; j < 200; j++) {
+        char q[32];
+        made_up_word(j * 97 % NWORDS, j % 2 ? "ed" : "ing", q, sizeof q);
+        assert_same_search(a, b, q);
+        found += hits(b, q) > 0;
+    }
+    /* Stemming joined the forms: most queries (not in the text as
+     * written) found their word. */
+    assert_true(found > 150);
+    assert_same_search(a, b, "supercalifragilisticexpialidocious");
+    assert_same_search(a, b, "internationalisationsbemuehung");
+    assert_int_equal(hits(b, "supercalifragilisticexpialidocious"), ndocs / 2);
+    ps_db_close(a);
+    ps_db_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -522,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prepare_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_prepare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boilerplate_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stem_memo, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
