@@ -9,6 +9,14 @@
  * and is moved up to n_write before use (slots skipped as unchanged may
  * be written before any analysis thread looked at them).  A slot is free
  * again once n_write has passed it.
+ *
+ * The writer does not free what it wrote: it moves it to the garbage
+ * list, which the reading thread frees in pipeline_submit() (freeing an
+ * analysed document, thousands of small blocks, would otherwise take
+ * time from the writer, the busiest thread).  Garbage still counts in
+ * `bytes` until freed, so the byte budget stays exact; there are never
+ * more than `cap` entries (the writer writes at most `cap` documents
+ * between two calls of pipeline_submit(), each of which empties it).
  */
 #include "pipeline.h"
 
@@ -27,6 +35,14 @@ typedef struct slot {
     int state;
 } slot;
 
+/* What a written slot held, waiting to be freed by the reading thread. */
+typedef struct garbage {
+    ps_prepared *p;
+    char *err;
+    char *buf;
+    size_t bytes;
+} garbage;
+
 struct pipeline {
     pthread_mutex_t mu;
     pthread_cond_t space_cv;    /* reading thread: room in the ring */
@@ -34,6 +50,8 @@ struct pipeline {
     pthread_cond_t writer_cv;   /* writer: a NEW slot or a DONE one */
     slot *ring;
     size_t cap;
+    garbage *junk, *junk_spare;     /* cap entries each */
+    size_t njunk;
     uint64_t n_submit, n_check, n_run, n_write;
     size_t bytes, max_bytes;
     int closing;                /* no more submissions */
@@ -53,6 +71,36 @@ static void slot_clear(slot *s)
     free(s->doc.err);
     free(s->buf);
     memset(s, 0, sizeof *s);
+}
+
+static void junk_free(garbage *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ps_prepared_free(g[i].p);
+        free(g[i].err);
+        free(g[i].buf);
+    }
+}
+
+/* Called with pl->mu held; returns with it held.  Frees the garbage list
+ * (outside the lock) and gives its bytes back to the budget. */
+static void junk_collect(pipeline *pl)
+{
+    if (pl->njunk == 0)
+        return;
+    garbage *g = pl->junk;
+    size_t n = pl->njunk;
+    pl->junk = pl->junk_spare;
+    pl->junk_spare = NULL;      /* ours until we give it back */
+    pl->njunk = 0;
+    pthread_mutex_unlock(&pl->mu);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += g[i].bytes;
+    junk_free(g, n);
+    pthread_mutex_lock(&pl->mu);
+    pl->junk_spare = g;
+    pl->bytes -= bytes;
 }
 
 static void *worker_main(void *arg)
@@ -118,10 +166,19 @@ static void *writer_main(void *arg)
             slot *s = &pl->ring[pl->n_write % pl->cap];
             pthread_mutex_unlock(&pl->mu);
             int rc = pl->cbs.write(pl->cbs.ctx, &s->doc);
-            size_t b = s->bytes;
-            slot_clear(s);
+            garbage g = { s->doc.p, s->doc.err, s->buf, s->bytes };
+            memset(s, 0, sizeof *s);
             pthread_mutex_lock(&pl->mu);
-            pl->bytes -= b;
+            if (pl->junk != NULL && pl->njunk < pl->cap) {
+                pl->junk[pl->njunk++] = g;
+            } else {
+                /* The reading thread is freeing the list (or, against
+                 * the invariant, it is full): free this one here. */
+                pthread_mutex_unlock(&pl->mu);
+                junk_free(&g, 1);
+                pthread_mutex_lock(&pl->mu);
+                pl->bytes -= g.bytes;
+            }
             pl->n_write++;
             pthread_cond_signal(&pl->space_cv);
             if (rc != 0) {
@@ -155,6 +212,10 @@ static void teardown(pipeline *pl)
         pthread_join(pl->workers[i], NULL);
     for (uint64_t q = pl->n_write; q < pl->n_submit; q++)
         slot_clear(&pl->ring[q % pl->cap]);
+    if (pl->junk != NULL)
+        junk_free(pl->junk, pl->njunk);
+    free(pl->junk);
+    free(pl->junk_spare);
     pthread_cond_destroy(&pl->space_cv);
     pthread_cond_destroy(&pl->work_cv);
     pthread_cond_destroy(&pl->writer_cv);
@@ -177,9 +238,14 @@ pipeline *pipeline_start(unsigned workers, const ps_boilerplate *bp,
         return NULL;
     pl->ring = calloc(max_docs, sizeof *pl->ring);
     pl->workers = calloc(workers, sizeof *pl->workers);
-    if (pl->ring == NULL || pl->workers == NULL) {
+    pl->junk = calloc(max_docs, sizeof *pl->junk);
+    pl->junk_spare = calloc(max_docs, sizeof *pl->junk_spare);
+    if (pl->ring == NULL || pl->workers == NULL || pl->junk == NULL ||
+        pl->junk_spare == NULL) {
         free(pl->ring);
         free(pl->workers);
+        free(pl->junk);
+        free(pl->junk_spare);
         free(pl);
         return NULL;
     }
@@ -258,12 +324,15 @@ int pipeline_submit(pipeline *pl, const ps_doc_in *d, const char *where,
         return -1;
     doc.dup = dup;
     pthread_mutex_lock(&pl->mu);
+    junk_collect(pl);
     /* Full: cap documents in flight, or the byte budget (a document is
      * always admitted when nothing else is in flight). */
     while (!pl->abort &&
            (pl->n_submit - pl->n_write >= pl->cap ||
-            (pl->n_submit > pl->n_write && pl->bytes + bytes > pl->max_bytes)))
+            (pl->n_submit > pl->n_write && pl->bytes + bytes > pl->max_bytes))) {
         pthread_cond_wait(&pl->space_cv, &pl->mu);
+        junk_collect(pl);
+    }
     if (pl->abort) {
         int rc = pl->fatal;
         pthread_mutex_unlock(&pl->mu);
