@@ -540,8 +540,8 @@ static void test_stem_memo(void **state)
 {
     (void)state;
     enum { NWORDS = 20000, PER_DOC = 400 };
-    ps_db *a = open_w("memo-a");
-    ps_db *b = open_w("memo-b");
+    ps_db *a = tcu_open_w("memo-a");
+    ps_db *b = tcu_open_w("memo-b");
     char *body = malloc(PER_DOC * 24 + 64);
     assert_non_null(body);
     int ndocs = NWORDS / PER_DOC + 10;
