@@ -121,15 +121,20 @@ static int refused(void)
     return t_fence.depth > 0 && t_fence.err != 0;
 }
 
+/* What a refused call returns: -1 with the errno that tripped the fence. */
+static int refuse(void)
+{
+    errno = t_fence.err;
+    return -1;
+}
+
 /* The interposed calls: what libc's do (same result and errno), except on
  * a thread whose armed commit already failed (see the top of this file).
  * A failure inside an armed commit trips the fence.  Any thread. */
 int fdatasync(int fd)
 {
-    if (refused()) {
-        errno = t_fence.err;
-        return -1;
-    }
+    if (refused())
+        return refuse();
     fdatasync_fn f;
     static const fdatasync_fn fb = raw_fdatasync;
     resolve(&next_fdatasync, "fdatasync", &f, &fb, sizeof f);
@@ -142,10 +147,8 @@ int fdatasync(int fd)
 ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 {
     if (refused() && !(t_fence.failed_pwrite && fd == t_fence.fd &&
-                       off == t_fence.off && count == t_fence.count)) {
-        errno = t_fence.err;
-        return -1;
-    }
+                       off == t_fence.off && count == t_fence.count))
+        return refuse();
     pwrite_fn f;
     static const pwrite_fn fb = raw_pwrite;
     resolve(&next_pwrite, "pwrite", &f, &fb, sizeof f);
@@ -173,10 +176,8 @@ ssize_t write(int fd, const void *buf, size_t count)
 
 int rename(const char *from, const char *to)
 {
-    if (refused()) {
-        errno = t_fence.err;
-        return -1;
-    }
+    if (refused())
+        return refuse();
     rename_fn f;
     static const rename_fn fb = raw_rename;
     resolve(&next_rename, "rename", &f, &fb, sizeof f);

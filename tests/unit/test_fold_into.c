@@ -99,6 +99,18 @@ static void test_bad_bytes(void **state)
     same("\xed\xa0\x80", 3);     /* surrogate */
 }
 
+/* Encodes code point a into s (>= 16 bytes) and checks it alone and
+ * between ASCII letters.  Returns its length in bytes. */
+static utf8proc_ssize_t encode_alone_and_in_ascii(utf8proc_int32_t a, char *s)
+{
+    utf8proc_ssize_t n = utf8proc_encode_char(a, (utf8proc_uint8_t *)s);
+    same(s, (size_t)n);
+    char ctx[32];
+    int m = snprintf(ctx, sizeof ctx, "Ab%.*sZ", (int)n, s);
+    same(ctx, (size_t)m);
+    return n;
+}
+
 /* Every Latin table code point alone, in ASCII context, and next to every
  * other one (the concatenation argument of fold.c). */
 static void test_latin_exhaustive(void **state)
@@ -106,11 +118,7 @@ static void test_latin_exhaustive(void **state)
     (void)state;
     for (utf8proc_int32_t a = 0x80; a < 0x250; a++) {
         char s[16];
-        utf8proc_ssize_t n = utf8proc_encode_char(a, (utf8proc_uint8_t *)s);
-        same(s, (size_t)n);
-        char ctx[32];
-        int m = snprintf(ctx, sizeof ctx, "Ab%.*sZ", (int)n, s);
-        same(ctx, (size_t)m);
+        utf8proc_ssize_t n = encode_alone_and_in_ascii(a, s);
         for (utf8proc_int32_t b = 0x80; b < 0x250; b += 7) {
             char p[16];
             utf8proc_ssize_t k = utf8proc_encode_char(b, (utf8proc_uint8_t *)p);
@@ -133,11 +141,7 @@ static void test_punct_exhaustive(void **state)
     (void)state;
     for (utf8proc_int32_t a = 0x2000; a < 0x20D0; a++) {
         char s[16];
-        utf8proc_ssize_t n = utf8proc_encode_char(a, (utf8proc_uint8_t *)s);
-        same(s, (size_t)n);
-        char ctx[32];
-        int m = snprintf(ctx, sizeof ctx, "Ab%.*sZ", (int)n, s);
-        same(ctx, (size_t)m);
+        utf8proc_ssize_t n = encode_alone_and_in_ascii(a, s);
         for (utf8proc_int32_t b = 0x80; b < 0x250; b += 5) {
             char p[16];
             utf8proc_ssize_t k = utf8proc_encode_char(b, (utf8proc_uint8_t *)p);
