@@ -60,9 +60,9 @@ static psc_status finish_send(psc_client *c, msgpack_sbuffer *sb, int perr,
 {
     psc_status st;
     if (perr)
-        st = _psc_fail(c, PSC_ERR_NOMEM, "nomem", "cannot encode request");
+        st = psci_fail(c, PSC_ERR_NOMEM, "nomem", "cannot encode request");
     else
-        st = _psc_send_packed(c, sb, msgid, out);
+        st = psci_send_packed(c, sb, msgid, out);
     msgpack_sbuffer_destroy(sb);
     return st;
 }
@@ -70,9 +70,9 @@ static psc_status finish_send(psc_client *c, msgpack_sbuffer *sb, int perr,
 psc_status psc_send_search(psc_client *c, const psc_search_args *a,
                            uint32_t *msgid)
 {
-    _psc_clear_error(c);
+    psci_clear_error(c);
     if (a == NULL || a->q == NULL)
-        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "no query given");
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "no query given");
     uint32_t n = 1 + (a->offset != 0) + (a->limit != 0) + (a->lang != NULL) +
                  (a->sort != NULL) + (a->date_from != NULL) +
                  (a->date_to != NULL) + (a->snippet >= 0) +
@@ -81,7 +81,7 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t id = _psc_next_msgid(c);
+    uint32_t id = psci_next_msgid(c);
     int e = begin(&pk, id, "search", n) || pack_kstr(&pk, "q", a->q);
     if (!e && a->offset)
         e = pack_kuint(&pk, "offset", a->offset);
@@ -106,14 +106,14 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
 
 psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
 {
-    _psc_clear_error(c);
+    psci_clear_error(c);
     if (id == NULL)
-        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "no id given");
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "no id given");
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = _psc_next_msgid(c);
+    uint32_t m = psci_next_msgid(c);
     int e = begin(&pk, m, "get", 1) || pack_kstr(&pk, "id", id);
     return finish_send(c, &sb, e, m, msgid);
 }
@@ -122,12 +122,12 @@ psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
 static psc_status send_noargs(psc_client *c, const char *method,
                               uint32_t *msgid)
 {
-    _psc_clear_error(c);
+    psci_clear_error(c);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = _psc_next_msgid(c);
+    uint32_t m = psci_next_msgid(c);
     int e = begin(&pk, m, method, 0);
     return finish_send(c, &sb, e, m, msgid);
 }
@@ -145,18 +145,18 @@ psc_status psc_send_ping(psc_client *c, uint32_t *msgid)
 psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
                         uint32_t *msgid)
 {
-    _psc_clear_error(c);
+    psci_clear_error(c);
     if ((docs == NULL && n > 0) || n > UINT32_MAX)
-        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "bad document array");
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "bad document array");
     for (size_t i = 0; i < n; i++)
         if (docs[i].id == NULL || docs[i].body == NULL)
-            return _psc_fail(c, PSC_ERR_INVALID, "invalid",
+            return psci_fail(c, PSC_ERR_INVALID, "invalid",
                              "every document needs an id and a body");
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = _psc_next_msgid(c);
+    uint32_t m = psci_next_msgid(c);
     int e = begin(&pk, m, "add", 1) || pack_key(&pk, "docs") ||
             msgpack_pack_array(&pk, (uint32_t)n);
     for (size_t i = 0; !e && i < n; i++) {
@@ -180,17 +180,17 @@ psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
 psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
                            uint32_t *msgid)
 {
-    _psc_clear_error(c);
+    psci_clear_error(c);
     if ((ids == NULL && n > 0) || n > UINT32_MAX)
-        return _psc_fail(c, PSC_ERR_INVALID, "invalid", "bad id array");
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "bad id array");
     for (size_t i = 0; i < n; i++)
         if (ids[i] == NULL)
-            return _psc_fail(c, PSC_ERR_INVALID, "invalid", "NULL id");
+            return psci_fail(c, PSC_ERR_INVALID, "invalid", "NULL id");
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = _psc_next_msgid(c);
+    uint32_t m = psci_next_msgid(c);
     int e = begin(&pk, m, "delete", 1) || pack_key(&pk, "ids") ||
             msgpack_pack_array(&pk, (uint32_t)n);
     for (size_t i = 0; !e && i < n; i++)
@@ -202,24 +202,24 @@ psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
 
 static psc_status bad_reply(psc_client *c, psc_reply *rep, const char *why)
 {
-    _psc_reply_free(rep);
+    psci_reply_free(rep);
     char msg[200];
     snprintf(msg, sizeof msg, "unexpected reply shape: %s", why);
-    return _psc_fail(c, PSC_ERR_PROTOCOL, "protocol", msg);
+    return psci_fail(c, PSC_ERR_PROTOCOL, "protocol", msg);
 }
 
 psc_status psc_recv_search(psc_client *c, uint32_t msgid, ps_results **out)
 {
     *out = NULL;
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     const char *why = "search result";
     ps_results *r = ps_rpc_unpack_results(&rep.msg.result, &why);
     if (r == NULL)
         return bad_reply(c, &rep, why ? why : "search result");
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     *out = r;
     return PSC_OK;
 }
@@ -228,14 +228,14 @@ psc_status psc_recv_get(psc_client *c, uint32_t msgid, ps_document **out)
 {
     *out = NULL;
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     const char *why = "document";
     ps_document *d = ps_rpc_unpack_document(&rep.msg.result, &why);
     if (d == NULL)
         return bad_reply(c, &rep, why ? why : "document");
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     *out = d;
     return PSC_OK;
 }
@@ -308,17 +308,17 @@ psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
 {
     *json_out = NULL;
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     if (rep.msg.result.type != MSGPACK_OBJECT_MAP)
         return bad_reply(c, &rep, "stats is not a map");
     json_t *j = to_json(&rep.msg.result);
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     char *s = j ? json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
     json_decref(j);
     if (s == NULL)
-        return _psc_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
+        return psci_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
     *json_out = s;
     return PSC_OK;
 }
@@ -326,21 +326,21 @@ psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
 psc_status psc_recv_ping(psc_client *c, uint32_t msgid)
 {
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     const msgpack_object *o = &rep.msg.result;
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size != 4 ||
         memcmp(o->via.str.ptr, "pong", 4) != 0)
         return bad_reply(c, &rep, "ping did not answer \"pong\"");
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     return PSC_OK;
 }
 
 /* Reads an unsigned count from map m; -1 when absent or not unsigned. */
 static int get_count(const msgpack_object *m, const char *key, uint64_t *v)
 {
-    const msgpack_object *o = _psc_map_get(m, key);
+    const msgpack_object *o = psci_map_get(m, key);
     if (o == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return -1;
     *v = o->via.u64;
@@ -356,7 +356,7 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
 {
     *out = NULL;
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     const msgpack_object *m = &rep.msg.result;
@@ -364,7 +364,7 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
     if (get_count(m, "added", &added) || get_count(m, "replaced", &replaced) ||
         get_count(m, "unchanged", &unchanged))
         return bad_reply(c, &rep, "add counts missing");
-    const msgpack_object *rj = _psc_map_get(m, "rejected");
+    const msgpack_object *rj = psci_map_get(m, "rejected");
     uint32_t nrej = 0;
     if (rj != NULL && rj->type == MSGPACK_OBJECT_ARRAY)
         nrej = rj->via.array.size;
@@ -374,7 +374,7 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
     size_t size = sizeof(psc_add_result) + (size_t)nrej * sizeof(psc_rejected);
     for (uint32_t i = 0; i < nrej; i++) {
         const msgpack_object *e = &rj->via.array.ptr[i];
-        const msgpack_object *reason = _psc_map_get(e, "reason");
+        const msgpack_object *reason = psci_map_get(e, "reason");
         uint64_t idx;
         if (get_count(e, "index", &idx) || idx > UINT32_MAX || reason == NULL ||
             reason->type != MSGPACK_OBJECT_STR)
@@ -383,8 +383,8 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
     }
     psc_add_result *r = malloc(size);
     if (r == NULL) {
-        _psc_reply_free(&rep);
-        return _psc_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
+        psci_reply_free(&rep);
+        return psci_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
     }
     r->added = added;
     r->replaced = replaced;
@@ -394,7 +394,7 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
     char *p = (char *)(r->rejected + nrej);
     for (uint32_t i = 0; i < nrej; i++) {
         const msgpack_object *e = &rj->via.array.ptr[i];
-        const msgpack_object *reason = _psc_map_get(e, "reason");
+        const msgpack_object *reason = psci_map_get(e, "reason");
         uint64_t idx = 0;
         (void)get_count(e, "index", &idx);
         r->rejected[i].index = (uint32_t)idx;
@@ -403,7 +403,7 @@ psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out)
         p += reason->via.str.size;
         *p++ = '\0';
     }
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     *out = r;
     return PSC_OK;
 }
@@ -416,14 +416,14 @@ psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,
     if (not_found)
         *not_found = 0;
     psc_reply rep;
-    psc_status st = _psc_recv_reply(c, msgid, &rep);
+    psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
     uint64_t d, nf;
     if (get_count(&rep.msg.result, "deleted", &d) ||
         get_count(&rep.msg.result, "not_found", &nf))
         return bad_reply(c, &rep, "delete counts missing");
-    _psc_reply_free(&rep);
+    psci_reply_free(&rep);
     if (deleted)
         *deleted = d;
     if (not_found)

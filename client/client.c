@@ -353,7 +353,7 @@ static psc_status send_all(psc_client *c, const char *data, size_t len,
     return PSC_OK;
 }
 
-psc_status _psc_send_packed(psc_client *c, const msgpack_sbuffer *sb,
+psc_status psci_send_packed(psc_client *c, const msgpack_sbuffer *sb,
                             uint32_t msgid, uint32_t *msgid_out)
 {
     if (c->broken)
@@ -365,7 +365,7 @@ psc_status _psc_send_packed(psc_client *c, const msgpack_sbuffer *sb,
     return st;
 }
 
-uint32_t _psc_next_msgid(psc_client *c)
+uint32_t psci_next_msgid(psc_client *c)
 {
     uint32_t id = c->next_msgid++;
     if (c->next_msgid == 0)
@@ -373,12 +373,12 @@ uint32_t _psc_next_msgid(psc_client *c)
     return id;
 }
 
-void _psc_clear_error(psc_client *c)
+void psci_clear_error(psc_client *c)
 {
     clear_error(c);
 }
 
-psc_status _psc_fail(psc_client *c, psc_status st, const char *code,
+psc_status psci_fail(psc_client *c, psc_status st, const char *code,
                      const char *msg)
 {
     return fail(c, st, code, "%s", msg);
@@ -445,7 +445,7 @@ static psc_status read_frame(psc_client *c, int64_t deadline, char **frame,
 }
 
 /* Looks up a string key in a msgpack map; NULL when absent. */
-const msgpack_object *_psc_map_get(const msgpack_object *m, const char *key)
+const msgpack_object *psci_map_get(const msgpack_object *m, const char *key)
 {
     if (m->type != MSGPACK_OBJECT_MAP)
         return NULL;
@@ -528,7 +528,7 @@ static int take_frame(psc_client *c, uint32_t msgid, char *frame, size_t len,
     return 0;
 }
 
-psc_status _psc_recv_reply(psc_client *c, uint32_t msgid, psc_reply *rep)
+psc_status psci_recv_reply(psc_client *c, uint32_t msgid, psc_reply *rep)
 {
     memset(rep, 0, sizeof *rep);
     clear_error(c);
@@ -563,12 +563,12 @@ psc_status _psc_recv_reply(psc_client *c, uint32_t msgid, psc_reply *rep)
 got:
     if (rep->msg.error.type != MSGPACK_OBJECT_NIL) {
         char code[32], message[480];
-        copy_str(code, sizeof code, _psc_map_get(&rep->msg.error, "code"),
+        copy_str(code, sizeof code, psci_map_get(&rep->msg.error, "code"),
                  "internal");
         copy_str(message, sizeof message,
-                 _psc_map_get(&rep->msg.error, "message"),
+                 psci_map_get(&rep->msg.error, "message"),
                  "error without a message");
-        _psc_reply_free(rep);
+        psci_reply_free(rep);
         snprintf(c->errcode, sizeof c->errcode, "%s", code);
         snprintf(c->errmsg, sizeof c->errmsg, "%s", message);
         return PSC_ERR_SERVER;
@@ -576,7 +576,7 @@ got:
     return PSC_OK;
 }
 
-void _psc_reply_free(psc_reply *rep)
+void psci_reply_free(psc_reply *rep)
 {
     ps_rpc_msg_destroy(&rep->msg);
     free(rep->frame);

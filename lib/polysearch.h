@@ -219,6 +219,7 @@ typedef struct ps_query {
     int spelling;           /* non-zero: suggestion when one exists */
     uint32_t max_wildcard;  /* 0 -> PS_DEFAULT_MAX_WILDCARD */
     uint32_t snippet_bytes; /* 0 -> 200 */
+    uint32_t max_query;     /* bytes of q; 0 -> PS_DEFAULT_MAX_QUERY_BYTES */
 } ps_query;
 
 /* Runs a search.  Query syntax: words (AND by default), "phrases", OR,
@@ -226,7 +227,9 @@ typedef struct ps_query {
  * Words are folded (case, diacritics) and matched with each document's own
  * language stemmer as well as exactly.  On success *out is a new block
  * (caller frees with ps_results_free).  Errors: PS_ERR_QUERY (message in
- * ps_db_errmsg), PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID (bad dates).  A
+ * ps_db_errmsg), PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID (bad dates),
+ * PS_ERR_TOO_LARGE (q longer than max_query bytes: the one place this
+ * limit is checked, for the daemon and the indexer's --query alike).  A
  * read-only handle retries once after reopening on DatabaseModifiedError.
  * Owner thread. */
 ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) PS_NOEXCEPT;
@@ -269,12 +272,9 @@ typedef struct ps_shard_opts {
  * retry 1000 ms.  Any thread. */
 void ps_shard_opts_init(ps_shard_opts *o) PS_NOEXCEPT;
 
-/* FNV-1a 64 of the id's bytes (offset basis 14695981039346656037,
- * prime 1099511628211).  Pure; any thread. */
-uint64_t ps_shard_hash(const char *id) PS_NOEXCEPT;
-
-/* Shard index of id among n shards: ps_shard_hash(id) % n (0 when n is
- * 0 or id is NULL).  Pure; any thread. */
+/* Shard index of id among n shards: the FNV-1a 64 hash of the id's bytes
+ * (offset basis 14695981039346656037, prime 1099511628211) modulo n (0 when
+ * n is 0 or id is NULL).  Pure; any thread. */
 uint32_t ps_shard_of(const char *id, uint32_t n) PS_NOEXCEPT;
 
 /* Opens n (1..1024) shards as one handle (caller owns; ps_db_close).

@@ -28,6 +28,7 @@ typedef enum ps_status {
     PS_ERR_INVALID,         /* bad argument (too long id, bad date, ...) */
     PS_ERR_NO_DB,           /* database does not exist / cannot be opened */
     PS_ERR_INTERNAL,        /* anything else */
+    PS_ERR_TOO_LARGE,       /* an input over its configured size limit */
     PS_STATUS_COUNT
 } ps_status;
 

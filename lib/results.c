@@ -28,6 +28,7 @@ const char *ps_status_str(ps_status st)
     case PS_ERR_INVALID: return "invalid argument";
     case PS_ERR_NO_DB: return "database does not exist or cannot be opened";
     case PS_ERR_INTERNAL: return "internal error";
+    case PS_ERR_TOO_LARGE: return "input over its size limit";
     case PS_STATUS_COUNT: break;
     }
     return "unknown status";
@@ -48,6 +49,7 @@ const char *ps_status_code(ps_status st)
     case PS_ERR_INVALID: return "invalid";
     case PS_ERR_NO_DB: return "no_db";
     case PS_ERR_INTERNAL: return "internal";
+    case PS_ERR_TOO_LARGE: return "too_large";
     case PS_STATUS_COUNT: break;
     }
     return "internal";

@@ -221,9 +221,30 @@ int ps_utf8_valid(const char *str, size_t len)
  * Envelope decoding
  * ====================================================================== */
 
-static int is_str(const msgpack_object *o)
+/* Reads a method name: str, or bin as Neovim and pynvim send it (older
+ * MessagePack had no str type), either way valid UTF-8 without NUL.
+ * Returns NULL with *why set when it is neither. */
+static const char *method_name(const msgpack_object *o, size_t *len,
+                               const char **why)
 {
-    return o->type == MSGPACK_OBJECT_STR;
+    const char *p;
+    size_t n;
+    if (o->type == MSGPACK_OBJECT_STR) {
+        p = o->via.str.ptr;
+        n = o->via.str.size;
+    } else if (o->type == MSGPACK_OBJECT_BIN) {
+        p = o->via.bin.ptr;
+        n = o->via.bin.size;
+    } else {
+        *why = "method must be a string";
+        return NULL;
+    }
+    if (!ps_utf8_valid(p, n)) {
+        *why = "invalid UTF-8 in method";
+        return NULL;
+    }
+    *len = n;
+    return p;
 }
 
 int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
@@ -269,6 +290,11 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
     }
     n = msg->unpacked.data.via.array.size;
     a = msg->unpacked.data.via.array.ptr;
+    /* The type is known as soon as it is read, so that a caller can tell a
+     * broken notification (never answered) from a broken request. */
+    if (n >= 1 && a[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        a[0].via.u64 <= PS_RPC_NOTIFY)
+        msg->type = (int)a[0].via.u64;
     if (n != 3 && n != 4) {
         *why = "message must be an array of 3 or 4 elements";
         goto fail;
@@ -286,20 +312,13 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
             *why = "notification must be an array of 3 elements";
             goto fail;
         }
-        if (!is_str(&a[1])) {
-            *why = "method must be a string";
+        msg->method = method_name(&a[1], &msg->method_len, why);
+        if (!msg->method)
             goto fail;
-        }
-        if (!ps_utf8_valid(a[1].via.str.ptr, a[1].via.str.size)) {
-            *why = "invalid UTF-8 in method";
-            goto fail;
-        }
         if (a[2].type != MSGPACK_OBJECT_ARRAY) {
             *why = "params must be an array";
             goto fail;
         }
-        msg->method = a[1].via.str.ptr;
-        msg->method_len = a[1].via.str.size;
         msg->params = a[2];
         return 0;
     }
@@ -326,29 +345,24 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
         msg->result = a[3];
         return 0;
     }
-    if (!is_str(&a[2])) {
-        *why = "method must be a string";
+    msg->method = method_name(&a[2], &msg->method_len, why);
+    if (!msg->method)
         goto fail;
-    }
-    if (!ps_utf8_valid(a[2].via.str.ptr, a[2].via.str.size)) {
-        *why = "invalid UTF-8 in method";
-        goto fail;
-    }
     if (a[3].type != MSGPACK_OBJECT_ARRAY) {
         *why = "params must be an array";
         goto fail;
     }
-    msg->method = a[2].via.str.ptr;
-    msg->method_len = a[2].via.str.size;
     msg->params = a[3];
     return 0;
 
 fail:
     {
         uint32_t keep = msg->msgid;
+        int keep_type = msg->type;
         msgpack_unpacked_destroy(&msg->unpacked);
         memset(msg, 0, sizeof *msg);
         msg->msgid = keep;
+        msg->type = keep_type;
     }
     return -1;
 }

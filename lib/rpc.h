@@ -86,10 +86,13 @@ typedef struct ps_rpc_msg {
 
 /* Unpacks one complete frame (as found by the scanner) and checks the
  * envelope: array of 4 (request/response) or 3 (notification), type in
- * range, msgid an unsigned integer <= 2^32-1, method a valid UTF-8 string,
- * params an array.  Returns 0 on success (caller must ps_rpc_msg_destroy),
- * -1 on failure with a static reason in *why and, when the msgid could be
- * read, *msgid_known = 1 and msg->msgid set (so the caller can reply). */
+ * range, msgid an unsigned integer <= 2^32-1, method a str or bin holding
+ * valid UTF-8 (Neovim and pynvim send bin), params an array.  Returns 0 on
+ * success (caller must ps_rpc_msg_destroy), -1 on failure with a static
+ * reason in *why; then msg->type is the type read from the first element
+ * (PS_RPC_NOTIFY for a broken notification, which must not be answered;
+ * 0 when unreadable) and, when the msgid could be read, *msgid_known = 1
+ * and msg->msgid set (so the caller can reply).  Any thread. */
 int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
                   const char **why, int *msgid_known);
 

@@ -1488,11 +1488,6 @@ extern "C" void ps_shard_opts_init(ps_shard_opts *o) noexcept
     o->retry_ms = 1000;
 }
 
-extern "C" uint64_t ps_shard_hash(const char *id) noexcept
-{
-    return id ? fnv1a64(id) : 0;
-}
-
 extern "C" uint32_t ps_shard_of(const char *id, uint32_t n) noexcept
 {
     return id && n ? (uint32_t)(fnv1a64(id) % n) : 0;
@@ -2448,10 +2443,12 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
         c.q = q;
         const char *text = q->q ? q->q : "";
         size_t len = strlen(text);
-        if (len > PS_DEFAULT_MAX_QUERY_BYTES)
-            return set_err(db, PS_ERR_QUERY,
-                           "query longer than " +
-                               std::to_string(PS_DEFAULT_MAX_QUERY_BYTES) + " bytes");
+        size_t maxq = q->max_query ? q->max_query : PS_DEFAULT_MAX_QUERY_BYTES;
+        if (len > maxq)
+            return set_err(db, PS_ERR_TOO_LARGE,
+                           "q is " + std::to_string(len) +
+                               " bytes, more than max_query (" +
+                               std::to_string(maxq) + ")");
         cstr s(need(ps_strip_diacritics(text, len)));
         split_apostrophes(s.get());
         c.qs = s.get();

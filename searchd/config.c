@@ -98,7 +98,7 @@ void searchd_config_usage(FILE *f)
 "                      tcp:HOST:PORT of a xapian-tcpsrv) as one database;\n"
 "                      repeatable, in the order used when indexing; a --db\n"
 "                      directory with a SHARDS file is opened as shards too\n"
-"  --no-partial        while a shard is down, searches fail (io_error)\n"
+"  --no-partial        while a shard is down, searches fail (unavailable)\n"
 "                      instead of answering partial results\n"
 "  --shard-timeout DUR remote shard operation timeout (5s)\n"
 "  --write-shard SPEC  where add/delete for shard i are written, given once\n"

@@ -169,11 +169,14 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
     uint64_t now = ps_now_us();
     const method *me = methods_find(m->method, m->method_len);
     if (m->type == PS_RPC_NOTIFY) {
-        if (!me)
-            ps_log(PS_LOG_DEBUG, "conn %llu: notification of unknown method "
-                   "'%.*s' ignored", (unsigned long long)c->id,
-                   (int)(m->method_len > 64 ? 64 : m->method_len), m->method);
-        return;   /* reads have no side effect: nothing to do, no reply */
+        /* Never answered, never closes the connection.  No method has an
+         * effect worth running without an answer (writes must be
+         * acknowledged), so every notification is logged and dropped. */
+        ps_log(PS_LOG_DEBUG, "conn %llu: notification '%.*s' ignored%s",
+               (unsigned long long)c->id,
+               (int)(m->method_len > 64 ? 64 : m->method_len), m->method,
+               me ? "" : " (unknown method)");
+        return;
     }
     if (!me) {
         char msg[128];
@@ -238,7 +241,11 @@ static void handle_frame(conn *c, const uint8_t *p, size_t len, uint64_t start)
     int known = 0;
     memset(&m, 0, sizeof m);
     if (ps_rpc_decode((const char *)p, len, &m, &why, &known) != 0) {
-        if (known) {
+        if (m.type == PS_RPC_NOTIFY) {
+            /* A notification is never answered, whatever is wrong with it. */
+            ps_log(PS_LOG_DEBUG, "conn %llu: bad notification ignored: %s",
+                   (unsigned long long)c->id, why);
+        } else if (known) {
             reply_error(c, m.msgid, ERR_BAD_REQUEST, why);
             stats_record(&c->srv->stats, ERR_BAD_REQUEST, 0);
         } else {

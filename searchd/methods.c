@@ -19,6 +19,7 @@ int methods_status_err(ps_status st)
     case PS_ERR_QUERY: return ERR_QUERY_SYNTAX;
     case PS_ERR_TOO_MANY_TERMS: return ERR_TOO_MANY_TERMS;
     case PS_ERR_INVALID: return ERR_BAD_REQUEST;
+    case PS_ERR_TOO_LARGE: return ERR_TOO_LARGE;
     case PS_ERR_LOCKED: case PS_ERR_MODIFIED: case PS_ERR_IO:
     case PS_ERR_CORRUPT: case PS_ERR_NO_DB: return ERR_UNAVAILABLE;
     default: return ERR_INTERNAL;
@@ -63,12 +64,6 @@ static int search_parse(job *j, const msgpack_object *params,
     };
     int e = args(j, params, sp, sizeof sp / sizeof sp[0]);
     if (e >= 0) return e;
-    size_t qlen = strlen(q);
-    if (qlen > c->max_query) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "q is %zu bytes, more than max_query (%u)", qlen, c->max_query);
-        return ERR_TOO_LARGE;
-    }
     if (limit < 1 || limit > c->max_limit) {
         snprintf(j->errmsg, sizeof j->errmsg,
                  "limit must be in [1, %u] (max_limit)", c->max_limit);
@@ -98,6 +93,7 @@ static int search_parse(job *j, const msgpack_object *params,
     j->q.facets = facets;
     j->q.spelling = spelling;
     j->q.max_wildcard = c->max_wildcard;
+    j->q.max_query = c->max_query;      /* checked by ps_search */
     j->facets = facets;
     return -1;
 }

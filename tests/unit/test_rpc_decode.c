@@ -219,10 +219,55 @@ static void test_method_and_params(void **state)
     msgpack_pack_array(&f->pk, 4);
     msgpack_pack_uint8(&f->pk, 0);
     msgpack_pack_uint8(&f->pk, 43);
-    msgpack_pack_bin(&f->pk, 4);                /* method bin */
+    msgpack_pack_bin(&f->pk, 4);                /* method bin: accepted */
     msgpack_pack_bin_body(&f->pk, "ping", 4);
     msgpack_pack_array(&f->pk, 0);
-    expect_fail(f, "method must be a string", 1, 43);
+    {
+        ps_rpc_msg msg;
+        const char *why = NULL;
+        int known = -1;
+        assert_int_equal(scan_and_decode(&f->sb, &msg, &why, &known), 0);
+        assert_int_equal(msg.type, PS_RPC_REQUEST);
+        assert_int_equal(msg.msgid, 43);
+        assert_int_equal(msg.method_len, 4);
+        assert_memory_equal(msg.method, "ping", 4);
+        ps_rpc_msg_destroy(&msg);
+    }
+
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_array(&f->pk, 4);
+    msgpack_pack_uint8(&f->pk, 0);
+    msgpack_pack_uint8(&f->pk, 46);
+    msgpack_pack_bin(&f->pk, 3);                /* bin that is not UTF-8 */
+    msgpack_pack_bin_body(&f->pk, "p\xc3(", 3);
+    msgpack_pack_array(&f->pk, 0);
+    expect_fail(f, "invalid UTF-8 in method", 1, 46);
+
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_array(&f->pk, 3);              /* notification, bin name */
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_bin(&f->pk, 20);
+    msgpack_pack_bin_body(&f->pk, "nvim_set_client_info", 20);
+    msgpack_pack_array(&f->pk, 0);
+    {
+        ps_rpc_msg msg;
+        assert_int_equal(scan_and_decode(&f->sb, &msg, NULL, NULL), 0);
+        assert_int_equal(msg.type, PS_RPC_NOTIFY);
+        assert_int_equal(msg.method_len, 20);
+        ps_rpc_msg_destroy(&msg);
+    }
+
+    msgpack_sbuffer_clear(&f->sb);
+    msgpack_pack_array(&f->pk, 2);              /* broken notification: */
+    msgpack_pack_uint8(&f->pk, 2);              /* its type is still known */
+    msgpack_pack_uint8(&f->pk, 9);
+    {
+        ps_rpc_msg msg;
+        const char *why = NULL;
+        assert_int_equal(scan_and_decode(&f->sb, &msg, &why, NULL), -1);
+        assert_int_equal(msg.type, PS_RPC_NOTIFY);
+        ps_rpc_msg_destroy(&msg);
+    }
 
     msgpack_sbuffer_clear(&f->sb);
     msgpack_pack_array(&f->pk, 4);
