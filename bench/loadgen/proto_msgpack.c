@@ -1,5 +1,5 @@
 /* proto_msgpack.c: polysearchd's MessagePack-RPC for ps-loadgen.  Frames
- * are checked by the project's resumable scanner (lib/rpc.h) before they
+ * are checked by the project's resumable scanner (lib/wire/rpc.h) before they
  * are decoded, exactly as the daemon and the client do.  Contract in
  * lg_proto.h.
  */

@@ -19,7 +19,7 @@ foreach(_t kill_sweep enospc_sweep)
                        TIMEOUT 1800 SKIP_RETURN_CODE 77 ENVIRONMENT "PS_FAULT_FULL=1")
 endforeach()
 # ENOSPC on fdatasync while a free list moves on to a new block (the
-# Xapian rollback bug, lib/commit_fence.c): a 2000-document database
+# Xapian rollback bug, lib/core/commit_fence.c): a 2000-document database
 # reindexed in batches of 300 (python3-msgpack via PS_PYTHON).
 add_test(NAME fault_indexer_freelist_sweep
          COMMAND ${PS_PYTHON} ${PROJECT_SOURCE_DIR}/tests/fault/indexer_freelist_sweep.py

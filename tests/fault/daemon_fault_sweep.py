@@ -364,7 +364,7 @@ def xapian_check(db, tag):
 # a failed commit by committing an empty revision from free lists that
 # still hold the failed attempt's blocks; when that attempt had moved a
 # table's free list on to a new block, the last one of the good revision
-# is overwritten ("Ran off end of freelist"; lib/commit_fence.c).  The
+# is overwritten ("Ran off end of freelist"; lib/core/commit_fence.c).  The
 # sweep points above reach that only by chance (first at e-fdatasync-59 of
 # the full sweep), so each cycle here replaces CHURN_BATCH documents three
 # times: under fdatasync ENOSPC once (when=1: Xapian's rollback commit

@@ -4,7 +4,7 @@ Usage: indexer_freelist_sweep.py POLYSEARCH-INDEX [--full]
 The indexer's commits take the same path as the daemon's (ps_db_commit),
 so it had the same corruption (tests/RELIABILITY.md, round 4: Xapian's
 rollback after a failed commit rewrote the last free-list block of the
-good revision; lib/commit_fence.c).  indexer_enospc_sweep.sh starts every
+good revision; lib/core/commit_fence.c).  indexer_enospc_sweep.sh starts every
 run from an empty database, where free lists never span a block, so it
 cannot see it.  Here a database of 2000 documents is indexed, then each
 cycle reindexes 300 of them (new content) three times: under fdatasync

@@ -1,12 +1,13 @@
-# Unit tests of the text analysis modules (lib/fold.c, lang.c,
-# langid_cld2.cc, analyze.c) and of lib/results.c and lib/util.c.
+# Unit tests of the text analysis modules (lib/analysis/fold.c, lang.c,
+# langid_cld2.cc, analyze.c) and of lib/wire/results.c and lib/wire/util.c.
 #
 # The analysis tests link a small library of their own built from the same
-# sources as ps_core, so that they do not need Xapian (lib/xapian.cc).
+# sources as ps_core, so that they do not need Xapian (lib/core/xapian.cc).
 add_library(ps_analysis_test STATIC
-  ${PROJECT_SOURCE_DIR}/lib/fold.c ${PROJECT_SOURCE_DIR}/lib/lang.c
-  ${PROJECT_SOURCE_DIR}/lib/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analyze.c)
-target_include_directories(ps_analysis_test PUBLIC ${PROJECT_SOURCE_DIR}/lib)
+  ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c ${PROJECT_SOURCE_DIR}/lib/analysis/lang.c
+  ${PROJECT_SOURCE_DIR}/lib/analysis/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analysis/analyze.c)
+target_include_directories(ps_analysis_test PUBLIC ${PROJECT_SOURCE_DIR}/lib/analysis
+  ${PROJECT_SOURCE_DIR}/lib/core ${PROJECT_SOURCE_DIR}/lib/wire)
 target_include_directories(ps_analysis_test PRIVATE ${CLD2_INCLUDE_DIR})
 # Same CLD2 link rule as lib/CMakeLists.txt: full tables first, then code.
 find_library(PS_TEST_CLD2_CODE NAMES cld2)
@@ -24,5 +25,5 @@ ps_unit_test(test_lang SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_lang.c LIBS ps_ana
 ps_unit_test(test_langid SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_langid.c
              LIBS ps_analysis_test Threads::Threads)
 ps_unit_test(test_analyze SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_analyze.c LIBS ps_analysis_test)
-ps_unit_test(test_results SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_results.c LIBS ps_rpc)
-ps_unit_test(test_util SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_util.c LIBS ps_rpc)
+ps_unit_test(test_results SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_results.c LIBS ps_wire)
+ps_unit_test(test_util SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_util.c LIBS ps_wire)

@@ -7,6 +7,6 @@ ps_unit_test(test_bench_loadgen
           ${PROJECT_SOURCE_DIR}/bench/loadgen/lg_buf.c
           ${PROJECT_SOURCE_DIR}/bench/common/lg_latency.c
           ${PROJECT_SOURCE_DIR}/bench/common/lg_queries.c
-  LIBS ps_rpc m)
+  LIBS ps_wire m)
 target_include_directories(test_bench_loadgen PRIVATE
   ${PROJECT_SOURCE_DIR}/bench/loadgen ${PROJECT_SOURCE_DIR}/bench/common)

@@ -1,5 +1,5 @@
 /* test_analyze.c: boilerplate matcher, ps_clean_body(), ps_derive_title()
- * (lib/analyze.c). */
+ * (lib/analysis/analyze.c). */
 #include "test_analysis_util.h"
 
 #include <unistd.h>

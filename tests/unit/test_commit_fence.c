@@ -5,7 +5,7 @@
  * from free lists that still hold the failed attempt's blocks; when that
  * attempt had moved a free list on to a new block, the old last block is
  * overwritten in place and the database is corrupt ("Ran off end of
- * freelist").  lib/commit_fence.c stops every write after the failure.
+ * freelist").  lib/core/commit_fence.c stops every write after the failure.
  *
  * Each cycle replaces a batch of documents twice: first in a child whose
  * fdatasync always fails with ENOSPC (a seccomp filter: the disk stays

@@ -1,4 +1,4 @@
-/* test_fold_into.c: ps_fold_into() (lib/fold.h) gives byte-for-byte the
+/* test_fold_into.c: ps_fold_into() (lib/analysis/fold.h) gives byte-for-byte the
  * result of ps_fold() on every path: ASCII, the Latin and punctuation
  * table, the stack utf8proc path, the allocating fallback for long
  * inputs, and reports the needed length when the buffer is too small.
@@ -174,7 +174,7 @@ static void test_punct_exhaustive(void **state)
 
 /* Every code point next to ASCII characters, on both sides, and between
  * marks: where ps_fold() cuts a text into runs, the result must be the
- * whole-text result (the argument at the top of lib/fold.c).  Code points
+ * whole-text result (the argument at the top of lib/analysis/fold.c).  Code points
  * beyond the Basic Multilingual Plane are sampled. */
 static void test_runs_exhaustive(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_lang.c: language code tables (lib/lang.c). */
+/* test_lang.c: language code tables (lib/analysis/lang.c). */
 #include "test_analysis_util.h"
 
 #include "analyze.h"

@@ -1,4 +1,4 @@
-/* test_langid.c: ps_detect_lang() (lib/langid_cld2.cc). */
+/* test_langid.c: ps_detect_lang() (lib/analysis/langid_cld2.cc). */
 #include "test_analysis_util.h"
 
 #include <pthread.h>

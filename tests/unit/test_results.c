@@ -1,5 +1,5 @@
 /* test_results.c: status strings, the ps_results builder and ps_document
- * (lib/results.c). */
+ * (lib/wire/results.c). */
 #include "test_analysis_util.h"
 
 #include "ps_types.h"

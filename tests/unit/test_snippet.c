@@ -1,4 +1,4 @@
-/* test_snippet.c: the highlighter (lib/snippet.c): folded and stemmed
+/* test_snippet.c: the highlighter (lib/analysis/snippet.c): folded and stemmed
  * highlights, word-boundary cuts with "…", boilerplate and repeated lines
  * never shown (ps_snippet_make_ex on raw bodies, compared with
  * ps_clean_body + ps_snippet_make), valid UTF-8 out of invalid input,

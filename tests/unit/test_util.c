@@ -1,5 +1,5 @@
 /* test_util.c: strict parsers, logging, time and atomic writes
- * (lib/util.c). */
+ * (lib/wire/util.c). */
 #include "test_analysis_util.h"
 
 #include <errno.h>

@@ -1119,7 +1119,7 @@ void check_spelling(ps_db *db)
 // WritableDatabase and opens it again from disk (the last commit).  Xapian
 // 1.4's free lists keep the block buffers of dropped changes, which the
 // next commit of the same handle could write over live free-list blocks
-// (lib/commit_fence.c); after a fenced failure Xapian has closed it
+// (lib/core/commit_fence.c); after a fenced failure Xapian has closed it
 // anyway.  If the open fails (another writer took the lock meanwhile),
 // commits are refused (stuck_txn).  Never throws.
 void reopen_writable(ps_db *db) noexcept

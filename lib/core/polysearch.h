@@ -20,7 +20,7 @@ extern "C" {
 
 #define PS_VERSION "0.1.0"
 
-/* The implementation (lib/xapian.cc) never lets an exception out: every
+/* The implementation (lib/core/xapian.cc) never lets an exception out: every
  * entry point is noexcept when seen from C++. */
 #ifdef __cplusplus
 #define PS_NOEXCEPT noexcept

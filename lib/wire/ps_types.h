@@ -1,6 +1,6 @@
 /* ps_types.h: plain C types shared by the core library, the daemon and the
  * client library.  Nothing here depends on Xapian, so the client library
- * (which links only lib/results.c and lib/rpc.c) can use the same result
+ * (which links only lib/wire/results.c and lib/wire/rpc.c) can use the same result
  * layout as the in-process API.
  */
 #ifndef PS_TYPES_H
@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 /* Status of every core API call.  PS_OK is 0; everything else is an error.
- * Keep in sync with ps_status_str() and ps_status_code() in lib/results.c. */
+ * Keep in sync with ps_status_str() and ps_status_code() in lib/wire/results.c. */
 typedef enum ps_status {
     PS_OK = 0,
     PS_ERR_NOT_FOUND,       /* document id not in the database */
@@ -107,7 +107,7 @@ typedef struct ps_document {
 /* Frees a ps_document block (NULL is fine).  Any thread. */
 void ps_document_free(ps_document *d);
 
-/* ---- Builder used by lib/xapian.cc and by the client decoder ---------- */
+/* ---- Builder used by lib/core/xapian.cc and by the client decoder ---------- */
 
 /* Opaque builder that accumulates hits/facets and then packs everything
  * into one flat ps_results block.  One thread at a time. */

@@ -54,7 +54,7 @@ typedef struct ps_boilerplate ps_boilerplate;
  * matched case- and accent-insensitively against a whole trimmed line;
  * '*' is a wildcard for any text, "<n>" matches a number such as 0 or
  * 1 300, a '#' line is a comment; lines of text longer than 200 bytes are
- * never boilerplate; syntax details in lib/analyze.c).  NULL on
+ * never boilerplate; syntax details in lib/analysis/analyze.c).  NULL on
  * failure with a malloc'd message in *err (caller frees).  The matcher is
  * immutable: any number of threads may use it at once. */
 ps_boilerplate *ps_boilerplate_new(const char *path, char **err);

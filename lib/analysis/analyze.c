@@ -1,7 +1,7 @@
 /* analyze.c: boilerplate lines, body cleaning and title derivation.
  *
  * Boilerplate pattern syntax (built-in list below, and files given to
- * ps_boilerplate_new(); lib/boilerplate.txt is an example file):
+ * ps_boilerplate_new(); lib/analysis/boilerplate.txt is an example file):
  *   - one pattern per line, matched against a WHOLE line of text;
  *   - both sides are folded first (ps_fold: case and accents ignored,
  *     typographic apostrophes become '), runs of white space count as one
