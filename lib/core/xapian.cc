@@ -1,16 +1,8 @@
 // xapian.cc: the C API of polysearch.h over Xapian 1.4 (glass backend).
 //
-// This is the only file that includes <xapian.h>.  Every extern "C" entry
-// point is noexcept and catches every exception; map_exception() turns it
-// into a ps_status and keeps the message in the handle.
-//
-// Document model (see ARCHITECTURE.md, "The C API over Xapian"):
-//   terms   "Q"+id (unique id, boolean), "L"+lang (boolean),
-//           folded words with positions, "Z"+stem (no positions),
-//           title words under "S" (wdf x5) and once unprefixed,
-//           spelling data for the (folded) title words only;
-//   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
-//   data    the stored fields, encoded by ps_fields_encode() (docfields.h).
+// struct ps_db, the document model and the helpers shared with the other
+// files of lib/core/ are in internal.h; exception mapping is in errors.cc,
+// the lock-holder lookup in lock.cc.
 //
 // Writable handles run every change inside a Xapian transaction so that
 // ps_db_cancel() can discard uncommitted changes (a WritableDatabase
@@ -19,11 +11,10 @@
 #include "analyze.h"
 #include "commit_fence.h"
 #include "docfields.h"
+#include "internal.h"
 #include "polysearch.h"
 #include "snippet.h"
 #include "util.h"
-
-#include <xapian.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -43,308 +34,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-namespace {
-
-const Xapian::valueno SLOT_LANG = 0;
-const Xapian::valueno SLOT_DATE = 1;
-const Xapian::valueno SLOT_HASH = 2;
-const char PFX_ID[] = "Q";
-const char PFX_LANG[] = "L";
-const char PFX_TITLE[] = "S";
-const Xapian::termcount TITLE_WDF = 5;
-// Language detection looks at the first bytes only.
-const size_t DETECT_MAX_BYTES = 64 * 1024;
-
-struct free_deleter {
-    void operator()(void *p) const noexcept { free(p); }
-};
-using cstr = std::unique_ptr<char, free_deleter>;
-
-// Throws std::bad_alloc when a C helper reported an allocation failure.
-char *need(char *p)
-{
-    if (!p)
-        throw std::bad_alloc();
-    return p;
-}
-
-}  // namespace
-
-// One shard of a sharded read handle (ps_db_open_shards).
-struct ps_shard {
-    std::string spec;       // local directory or "tcp:HOST:PORT"
-    Xapian::Database db;    // valid while up
-    bool up = false;
-    uint64_t last_try_us = 0;
-    std::string err;        // why it is down
-};
-
-struct ps_db {
-    std::string path;
-    bool writable = false;
-    // Sharded handles: read -> shards (rdb combines those up); write ->
-    // subs (one single-database writable handle per shard; rdb combines
-    // their wdb for reading).
-    bool sharded = false;
-    std::vector<ps_shard> shards;
-    std::vector<ps_db *> subs;
-    ps_shard_opts sopts{};
-    bool in_txn = false;
-    bool dirty = false;  // changes since the last commit
-    // A failed commit whose changes could not be cancelled: a Xapian
-    // transaction is left open so that close() and the destructor cancel
-    // instead of committing them (discard_pending).
-    bool stuck_txn = false;
-    uint64_t pending = 0;  // estimated bytes the next commit writes
-    // What the open transaction wrote, so that commit_impl() can write it
-    // again without the spelling of some words (check_spelling(), a
-    // workaround for a Xapian 1.4 bug): the docids added, replaced or
-    // deleted, the spelling words added (in order), and those of them
-    // that were new to the spelling table (their fragment lists were
-    // rewritten).  Local writable handles only (spell_check).
-    bool spell_check = false;
-    std::vector<Xapian::docid> touched;
-    std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
-    std::vector<std::string> spell_new;
-    std::unordered_set<std::string> spell_seen;  // words of spell_log
-    // The last commit, read-only, to tell new spelling words (Xapian 1.4
-    // has no public spelling-frequency lookup on a writable handle that
-    // would not merge the pending spelling changes).
-    Xapian::Database spell_reader;
-    bool spell_reader_open = false;
-    // Upper bounds of the inflated size of the spelling fragment lists,
-    // so that check_spelling() reads back only the words whose lists can
-    // reach the size the Xapian bug needs: fragment key (see
-    // for_each_fragment()) -> sum of 2 + length of the words known to
-    // share it.  They cover every spelling word of commit frag_bound_rev
-    // (when frag_bound_valid) and may count more (never fewer).
-    std::unordered_map<uint32_t, uint64_t> frag_bound;
-    Xapian::rev frag_bound_rev = 0;
-    bool frag_bound_valid = false;
-    Xapian::Database rdb;
-    Xapian::WritableDatabase wdb;
-    std::string err;
-    ps_boilerplate *bp = nullptr;
-    // Languages present (from the "L" terms), cached per revision.
-    std::vector<std::string> langs;
-    bool langs_valid = false;
-    Xapian::rev langs_rev = 0;
-
-    Xapian::Database &db()
-    {
-        return writable && !sharded ? static_cast<Xapian::Database &>(wdb) : rdb;
-    }
-    ~ps_db()
-    {
-        ps_boilerplate_free(bp);
-        for (ps_db *s : subs)
-            delete s;
-    }
-};
+using namespace psi;
 
 namespace {
-
-bool contains(const std::string &s, const char *needle)
-{
-    return s.find(needle) != std::string::npos;
-}
-
-// Classifies the exception being handled; stores its message in msg.
-// Must be called from inside a catch block.
-ps_status map_exception(std::string &msg) noexcept
-{
-    try {
-        try {
-            throw;
-        } catch (const Xapian::DatabaseModifiedError &e) {
-            msg = "the database was modified by a writer while reading; "
-                  "retry: " + e.get_description();
-            return PS_ERR_MODIFIED;
-        } catch (const Xapian::DatabaseLockError &e) {
-            msg = "another writer holds the database lock: " +
-                  e.get_description();
-            return PS_ERR_LOCKED;
-        } catch (const Xapian::QueryParserError &e) {
-            msg = "query syntax error: " + e.get_msg();
-            return PS_ERR_QUERY;
-        } catch (const Xapian::WildcardError &e) {
-            msg = "a wildcard matches too many terms: " + e.get_msg();
-            return PS_ERR_TOO_MANY_TERMS;
-        } catch (const Xapian::DatabaseCorruptError &e) {
-            msg = "the database is corrupt: " + e.get_description();
-            return PS_ERR_CORRUPT;
-        } catch (const Xapian::DatabaseOpeningError &e) {
-            // DatabaseNotFoundError and DatabaseVersionError derive from it.
-            msg = "cannot open the database: " + e.get_description();
-            return PS_ERR_NO_DB;
-        } catch (const Xapian::DatabaseCreateError &e) {
-            msg = "cannot create the database: " + e.get_description();
-            return PS_ERR_NO_DB;
-        } catch (const Xapian::DatabaseError &e) {
-            msg = e.get_description();
-            const char *sys = e.get_error_string();
-            std::string s = sys ? sys : "";
-            if (contains(s, strerror(ENOSPC)) || contains(msg, strerror(ENOSPC))) {
-                msg = "no space left on device (ENOSPC); the database stays "
-                      "at its last commit; free some space and retry: " + msg;
-                return PS_ERR_IO;
-            }
-            // A table file shorter than the version file says ("EOF
-            // reading block") is damage, not an I/O failure.
-            if (s.empty() && (contains(msg, "EOF reading block") ||
-                              contains(msg, "orrupt"))) {
-                msg = "the database is corrupt: " + msg;
-                return PS_ERR_CORRUPT;
-            }
-            if (!s.empty() || contains(msg, strerror(EIO)) ||
-                contains(msg, strerror(EDQUOT)) || contains(msg, strerror(EFBIG))) {
-                msg = "I/O error; the database stays at its last commit: " + msg;
-                return PS_ERR_IO;
-            }
-            return PS_ERR_INTERNAL;
-        } catch (const Xapian::NetworkError &e) {
-            // A remote shard (xapian-tcpsrv) is unreachable, timed out or
-            // closed the connection.
-            msg = "remote database unavailable: " + e.get_description();
-            return PS_ERR_IO;
-        } catch (const Xapian::InvalidArgumentError &e) {
-            msg = e.get_description();
-            return PS_ERR_INVALID;
-        } catch (const Xapian::DocNotFoundError &e) {
-            msg = e.get_description();
-            return PS_ERR_NOT_FOUND;
-        } catch (const Xapian::Error &e) {
-            msg = "internal error: " + e.get_description();
-            return PS_ERR_INTERNAL;
-        } catch (const std::bad_alloc &) {
-            msg = "out of memory";
-            return PS_ERR_NOMEM;
-        } catch (const std::exception &e) {
-            msg = std::string("internal error: ") + e.what();
-            return PS_ERR_INTERNAL;
-        } catch (...) {
-            msg = "internal error: unknown exception";
-            return PS_ERR_INTERNAL;
-        }
-    } catch (...) {
-        // Building the message itself failed (no memory).
-        msg.clear();
-        return PS_ERR_NOMEM;
-    }
-}
-
-ps_status fail(ps_db *db) noexcept
-{
-    return map_exception(db->err);
-}
-
-ps_status set_err(ps_db *db, ps_status st, const std::string &m)
-{
-    db->err = m;
-    return st;
-}
-
-// Pid of a process with an open descriptor on `target` (an absolute path)
-// whose fdinfo shows a lock, found by walking /proc/<pid>/fd; -1 if none is
-// visible (other users' processes usually are not).
-long pid_with_locked_fd(const std::string &target)
-{
-    DIR *proc = opendir("/proc");
-    if (!proc)
-        return -1;
-    long found = -1;
-    struct dirent *pe;
-    while (found < 0 && (pe = readdir(proc))) {
-        char *end;
-        long pid = strtol(pe->d_name, &end, 10);
-        if (*end || pid <= 0)
-            continue;
-        std::string fddir = std::string("/proc/") + pe->d_name + "/fd";
-        DIR *fds = opendir(fddir.c_str());
-        if (!fds)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(fds))) {
-            char link[4096];
-            std::string fp = fddir + "/" + fe->d_name;
-            ssize_t n = readlink(fp.c_str(), link, sizeof link - 1);
-            if (n <= 0 || (size_t)n != target.size() ||
-                memcmp(link, target.data(), (size_t)n) != 0)
-                continue;
-            std::string info = std::string("/proc/") + pe->d_name + "/fdinfo/" + fe->d_name;
-            FILE *f = fopen(info.c_str(), "re");
-            if (!f)
-                continue;
-            char line[256];
-            while (fgets(line, sizeof line, f))
-                if (strncmp(line, "lock:", 5) == 0 && strstr(line, "WRITE"))
-                    found = pid;
-            fclose(f);
-            if (found > 0)
-                break;
-        }
-        closedir(fds);
-    }
-    closedir(proc);
-    return found;
-}
-
-// Finds the pid of the process holding the lock on path/flintlock:
-// fcntl(F_GETLK) answers for classic POSIX locks; Xapian 1.4 uses OFD
-// locks, whose owner pid is -1 there and in /proc/locks, so then look for
-// the process that has flintlock open with a lock in its fdinfo.  Returns
-// -1 when unknown.
-long lock_holder_pid(const std::string &path)
-{
-    std::string lf = path + "/flintlock";
-    int fd = open(lf.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    long pid = -1;
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
-        pid = fl.l_pid;
-    close(fd);
-    if (pid < 0) {
-        char *abs = realpath(lf.c_str(), nullptr);
-        if (abs) {
-            std::string target(abs);
-            free(abs);
-            pid = pid_with_locked_fd(target);
-        }
-    }
-    return pid;
-}
-
-std::string lock_message(const std::string &path)
-{
-    long pid = lock_holder_pid(path);
-    std::string m = "database '" + path + "' is locked: another writer";
-    if (pid > 0) {
-        m += " (pid " + std::to_string(pid);
-        // The process name, e.g. "polysearchd", when /proc shows it.
-        std::string comm = "/proc/" + std::to_string(pid) + "/comm";
-        if (FILE *cf = fopen(comm.c_str(), "re")) {
-            char name[64];
-            if (fgets(name, sizeof name, cf)) {
-                name[strcspn(name, "\n")] = '\0';
-                if (name[0])
-                    m += std::string(", ") + name;
-            }
-            fclose(cf);
-        }
-        if (pid == (long)getpid())
-            m += ", this process";
-        m += ")";
-    }
-    m += " holds the lock; wait for it to finish or stop it (polysearchd, "
-         "polysearch-index), then retry, or send additions through the "
-         "running daemon";
-    return m;
-}
 
 // A glass database whose creation was interrupted (kill -9 after the
 // table files were created, before the first version file was renamed to
@@ -465,18 +157,8 @@ Xapian::docid find_id(Xapian::Database &d, const std::string &t)
     return p == d.postlist_end(t) ? 0 : *p;
 }
 
-// Valid ids: 1..PS_MAX_ID_BYTES bytes.
-bool valid_id(const char *id)
-{
-    if (!id || !*id)
-        return false;
-    return strnlen(id, PS_MAX_ID_BYTES + 1) <= PS_MAX_ID_BYTES;
-}
-
-bool empty(const char *s)
-{
-    return !s || !*s;
-}
+// Language detection looks at the first bytes only.
+const size_t DETECT_MAX_BYTES = 64 * 1024;
 
 // Longest prefix of s[0..len) of at most max bytes ending on a UTF-8
 // character boundary.
@@ -500,22 +182,6 @@ void split_apostrophes(char *s)
         if (*s == '\'')
             *s = ' ';
 }
-
-}  // namespace
-
-// A document analysed by ps_doc_prepare(), ready for ps_db_put_prepared().
-struct ps_prepared {
-    std::string id;
-    std::string idterm;
-    std::string hash;
-    Xapian::Document doc;
-    // Title words for the spelling table, with their occurrence counts
-    // (what TermGenerator's FLAG_SPELLING would add: every unprefixed,
-    // unstemmed term of the folded title, once per occurrence).
-    std::vector<std::pair<std::string, Xapian::termcount>> spelling;
-};
-
-namespace {
 
 // Checks the fields of d.  Returns PS_OK, or PS_ERR_INVALID with the
 // message in err.  datekey receives the normalised date ("" when none).

@@ -1,0 +1,186 @@
+// internal.h: what the files of lib/core/ share: struct ps_db (the handle
+// behind the opaque type of polysearch.h), the shard and prepared-document
+// types, the constants of the document model, and the psi:: helpers that
+// one file defines and others call (grouped by the file that defines them).
+//
+// C++ only, included only by lib/core/*.cc.  lib/core/internal.h and
+// lib/core/*.cc are the only files of the tree that include <xapian.h>.
+// Every extern "C" entry point of polysearch.h is noexcept and catches
+// every exception; psi::map_exception() (errors.cc) turns it into a
+// ps_status and keeps the message in the handle.
+//
+// Document model (see ARCHITECTURE.md, "The C API over Xapian"):
+//   terms   "Q"+id (unique id, boolean), "L"+lang (boolean),
+//           folded words with positions, "Z"+stem (no positions),
+//           title words under "S" (wdf x5) and once unprefixed,
+//           spelling data for the (folded) title words only;
+//   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
+//   data    the stored fields, encoded by ps_fields_encode() (docfields.h).
+
+#ifndef PS_CORE_INTERNAL_H
+#define PS_CORE_INTERNAL_H
+
+#ifndef __cplusplus
+#error "internal.h is C++ only (lib/core/*.cc)"
+#endif
+
+#include "analyze.h"
+#include "polysearch.h"
+
+#include <xapian.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace psi {
+
+const Xapian::valueno SLOT_LANG = 0;
+const Xapian::valueno SLOT_DATE = 1;
+const Xapian::valueno SLOT_HASH = 2;
+const char PFX_ID[] = "Q";
+const char PFX_LANG[] = "L";
+const char PFX_TITLE[] = "S";
+const Xapian::termcount TITLE_WDF = 5;
+
+struct free_deleter {
+    void operator()(void *p) const noexcept { free(p); }
+};
+using cstr = std::unique_ptr<char, free_deleter>;
+
+inline bool contains(const std::string &s, const char *needle)
+{
+    return s.find(needle) != std::string::npos;
+}
+
+// Valid ids: 1..PS_MAX_ID_BYTES bytes.
+inline bool valid_id(const char *id)
+{
+    if (!id || !*id)
+        return false;
+    return strnlen(id, PS_MAX_ID_BYTES + 1) <= PS_MAX_ID_BYTES;
+}
+
+inline bool empty(const char *s)
+{
+    return !s || !*s;
+}
+
+}  // namespace psi
+
+// One shard of a sharded read handle (ps_db_open_shards).
+struct ps_shard {
+    std::string spec;       // local directory or "tcp:HOST:PORT"
+    Xapian::Database db;    // valid while up
+    bool up = false;
+    uint64_t last_try_us = 0;
+    std::string err;        // why it is down
+};
+
+struct ps_db {
+    std::string path;
+    bool writable = false;
+    // Sharded handles: read -> shards (rdb combines those up); write ->
+    // subs (one single-database writable handle per shard; rdb combines
+    // their wdb for reading).
+    bool sharded = false;
+    std::vector<ps_shard> shards;
+    std::vector<ps_db *> subs;
+    ps_shard_opts sopts{};
+    bool in_txn = false;
+    bool dirty = false;  // changes since the last commit
+    // A failed commit whose changes could not be cancelled: a Xapian
+    // transaction is left open so that close() and the destructor cancel
+    // instead of committing them (discard_pending).
+    bool stuck_txn = false;
+    uint64_t pending = 0;  // estimated bytes the next commit writes
+    // What the open transaction wrote, so that commit_impl() can write it
+    // again without the spelling of some words (check_spelling(), a
+    // workaround for a Xapian 1.4 bug): the docids added, replaced or
+    // deleted, the spelling words added (in order), and those of them
+    // that were new to the spelling table (their fragment lists were
+    // rewritten).  Local writable handles only (spell_check).
+    bool spell_check = false;
+    std::vector<Xapian::docid> touched;
+    std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
+    std::vector<std::string> spell_new;
+    std::unordered_set<std::string> spell_seen;  // words of spell_log
+    // The last commit, read-only, to tell new spelling words (Xapian 1.4
+    // has no public spelling-frequency lookup on a writable handle that
+    // would not merge the pending spelling changes).
+    Xapian::Database spell_reader;
+    bool spell_reader_open = false;
+    // Upper bounds of the inflated size of the spelling fragment lists,
+    // so that check_spelling() reads back only the words whose lists can
+    // reach the size the Xapian bug needs: fragment key (see
+    // for_each_fragment()) -> sum of 2 + length of the words known to
+    // share it.  They cover every spelling word of commit frag_bound_rev
+    // (when frag_bound_valid) and may count more (never fewer).
+    std::unordered_map<uint32_t, uint64_t> frag_bound;
+    Xapian::rev frag_bound_rev = 0;
+    bool frag_bound_valid = false;
+    Xapian::Database rdb;
+    Xapian::WritableDatabase wdb;
+    std::string err;
+    ps_boilerplate *bp = nullptr;
+    // Languages present (from the "L" terms), cached per revision.
+    std::vector<std::string> langs;
+    bool langs_valid = false;
+    Xapian::rev langs_rev = 0;
+
+    Xapian::Database &db()
+    {
+        return writable && !sharded ? static_cast<Xapian::Database &>(wdb) : rdb;
+    }
+    ~ps_db()
+    {
+        ps_boilerplate_free(bp);
+        for (ps_db *s : subs)
+            delete s;
+    }
+};
+
+// A document analysed by ps_doc_prepare(), ready for ps_db_put_prepared().
+struct ps_prepared {
+    std::string id;
+    std::string idterm;
+    std::string hash;
+    Xapian::Document doc;
+    // Title words for the spelling table, with their occurrence counts
+    // (what TermGenerator's FLAG_SPELLING would add: every unprefixed,
+    // unstemmed term of the folded title, once per occurrence).
+    std::vector<std::pair<std::string, Xapian::termcount>> spelling;
+};
+
+namespace psi {
+
+// ---- errors.cc: exceptions to ps_status ---------------------------------
+
+// Classifies the exception being handled; stores its message in msg.
+// Must be called from inside a catch block.
+ps_status map_exception(std::string &msg) noexcept;
+
+// map_exception() into db->err.
+ps_status fail(ps_db *db) noexcept;
+
+// Sets db->err to m and returns st.
+ps_status set_err(ps_db *db, ps_status st, const std::string &m);
+
+// Throws std::bad_alloc when a C helper reported an allocation failure.
+char *need(char *p);
+
+// ---- lock.cc: who holds the writer lock ---------------------------------
+
+// The message of PS_ERR_LOCKED for the database at path, naming the
+// process holding its lock when /proc shows it.
+std::string lock_message(const std::string &path);
+
+}  // namespace psi
+
+#endif
