@@ -181,6 +181,34 @@ char *need(char *p);
 // process holding its lock when /proc shows it.
 std::string lock_message(const std::string &path);
 
+// ---- The write path ------------------------------------------------------
+
+// Opens the Xapian transaction every change of a writable handle runs in,
+// unless one is open.
+void ensure_txn(ps_db *db);
+
+// ---- xapian14_workarounds.cc: Xapian 1.4 bugs on the write path ---------
+
+// Removes the leftovers of a glass database whose creation was killed
+// before its first version file, when that is certainly what dir holds.
+void discard_unfinished_create(const std::string &dir);
+
+// Brings db->spell_reader to the last commit (spell_check handles).
+void sync_spell_reader(ps_db *db);
+
+// db->wdb.add_spelling(word, n), logged for check_spelling(); returns true
+// when word is new to the spelling table.
+bool add_spelling_logged(ps_db *db, const std::string &word, Xapian::termcount n);
+
+// Before a commit: reads back the spelling fragments the open transaction
+// changed, and writes it again without the words whose fragments Xapian
+// cannot read.  Throws on other errors.
+void check_spelling(ps_db *db);
+
+// After a failed commit or a cancel: reopens db->wdb from disk.  Never
+// throws (sets db->stuck_txn when the open fails).
+void reopen_writable(ps_db *db) noexcept;
+
 }  // namespace psi
 
 #endif
