@@ -209,6 +209,32 @@ void check_spelling(ps_db *db);
 // throws (sets db->stuck_txn when the open fails).
 void reopen_writable(ps_db *db) noexcept;
 
+// ---- shards.cc: sharded handles ---------------------------------------
+
+// 64-bit FNV-1a of id: a document lives on shard fnv1a64(id) % N.
+uint64_t fnv1a64(const char *id);
+
+// "shard 'SPEC' down: why; ..." for the shards of a read handle that are
+// down.
+std::string down_message(const ps_db *db);
+
+// True when a shard of a read handle is down.
+bool any_down(const ps_db *db);
+
+// After a NetworkError during a search: reconnects or reopens the shards
+// that were up and rebuilds the combined database.
+void probe_shards(ps_db *db);
+
+// ps_db_reopen() of a sharded read handle: reopens the shards that are up
+// and retries those down.  Returns true when the snapshot may have changed.
+bool reopen_shards(ps_db *db);
+
+// The sub-handle of a writable sharded handle that owns id.
+ps_db *route_sub(ps_db *db, const char *id);
+
+// Returns st of a call on sub, copying sub's message into db on failure.
+ps_status from_sub(ps_db *db, ps_db *sub, ps_status st);
+
 }  // namespace psi
 
 #endif
