@@ -25,6 +25,7 @@
 #endif
 
 #include "analyze.h"
+#include "docfields.h"
 #include "polysearch.h"
 
 #include <xapian.h>
@@ -181,11 +182,44 @@ char *need(char *p);
 // process holding its lock when /proc shows it.
 std::string lock_message(const std::string &path);
 
-// ---- The write path ------------------------------------------------------
+// ---- xapian.cc ----------------------------------------------------------
+
+// The handle's boilerplate matcher (the built-in list unless
+// ps_db_set_boilerplate_file() set one), built on first use.
+ps_boilerplate *get_bp(ps_db *db);
+
+// Returns the docid holding id term t, or 0.
+Xapian::docid find_id(Xapian::Database &d, const std::string &t);
+
+// ---- prepare.cc: document analysis --------------------------------------
+
+// Splits words at apostrophes, in index text and queries alike.
+void split_apostrophes(char *s);
+
+// Checks the fields of d.  Returns PS_OK, or PS_ERR_INVALID with the
+// message in err.  datekey receives the normalised date ("" when none).
+ps_status validate_doc(const ps_doc_in *d, std::string &err,
+                       char datekey[PS_DATE_KEY_LEN + 1]);
+
+// The content hash of d (ps_content_hash of its fields), 16 hex digits.
+void content_hash(const ps_doc_in *d, char out[17]);
+
+// Analyses d into *out (everything ps_db_put() does except the write);
+// memo: stem through the calling thread's memoising stemmers.  Returns
+// PS_OK or PS_ERR_INVALID (message in err); throws on allocation failure
+// or a Xapian error.  Touches no database: any thread.
+ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
+                       std::string &err, std::unique_ptr<ps_prepared> &out);
+
+// ---- write.cc: writing --------------------------------------------------
 
 // Opens the Xapian transaction every change of a writable handle runs in,
 // unless one is open.
 void ensure_txn(ps_db *db);
+
+// Commits the changes of a local writable handle (check_spelling, the
+// free-space guard, the commit fence); a failure drops them.
+ps_status commit_impl(ps_db *db);
 
 // ---- xapian14_workarounds.cc: Xapian 1.4 bugs on the write path ---------
 
@@ -209,7 +243,7 @@ void check_spelling(ps_db *db);
 // throws (sets db->stuck_txn when the open fails).
 void reopen_writable(ps_db *db) noexcept;
 
-// ---- shards.cc: sharded handles ---------------------------------------
+// ---- shards.cc: sharded handles -----------------------------------------
 
 // 64-bit FNV-1a of id: a document lives on shard fnv1a64(id) % N.
 uint64_t fnv1a64(const char *id);
