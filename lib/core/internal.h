@@ -3,8 +3,20 @@
 // types, the constants of the document model, and the psi:: helpers that
 // one file defines and others call (grouped by the file that defines them).
 //
-// C++ only, included only by lib/core/*.cc.  lib/core/internal.h and
-// lib/core/*.cc are the only files of the tree that include <xapian.h>.
+// The files of lib/core/, one concern each:
+//   errors.cc                exceptions to ps_status
+//   lock.cc                  who holds a database's writer lock (/proc)
+//   db.cc                    open, close, reopen, revision; boilerplate
+//   prepare.cc               document analysis, no database (ps_doc_prepare)
+//   write.cc                 put, delete, commit, cancel; free-space guard
+//   xapian14_workarounds.cc  Xapian 1.4 bugs on the write path
+//   shards.cc                sharded handles, routing, the SHARDS file
+//   read.cc                  get, count, lang_counts, foreach_id
+//   search.cc                ps_search, ps_stem
+//   commit_fence.c           the commit fence (plain C, no Xapian)
+//
+// C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
+// and nowhere outside lib/core/ (the client and ps_wire never see it).
 // Every extern "C" entry point of polysearch.h is noexcept and catches
 // every exception; psi::map_exception() (errors.cc) turns it into a
 // ps_status and keeps the message in the handle.
@@ -161,6 +173,25 @@ struct ps_prepared {
 
 namespace psi {
 
+// Decoded stored fields, freed on scope exit.
+struct fields {
+    char *f[PS_F_COUNT] = {};
+    ~fields()
+    {
+        for (auto p : f)
+            free(p);
+    }
+    bool decode(const std::string &data)
+    {
+        return ps_fields_decode(data.data(), data.size(), f) == 0;
+    }
+};
+
+struct builder_deleter {
+    void operator()(ps_results_builder *b) const noexcept { ps_results_builder_free(b); }
+};
+using builder_ptr = std::unique_ptr<ps_results_builder, builder_deleter>;
+
 // ---- errors.cc: exceptions to ps_status ---------------------------------
 
 // Classifies the exception being handled; stores its message in msg.
@@ -182,14 +213,11 @@ char *need(char *p);
 // process holding its lock when /proc shows it.
 std::string lock_message(const std::string &path);
 
-// ---- xapian.cc ----------------------------------------------------------
+// ---- db.cc: handles -----------------------------------------------------
 
 // The handle's boilerplate matcher (the built-in list unless
 // ps_db_set_boilerplate_file() set one), built on first use.
 ps_boilerplate *get_bp(ps_db *db);
-
-// Returns the docid holding id term t, or 0.
-Xapian::docid find_id(Xapian::Database &d, const std::string &t);
 
 // ---- prepare.cc: document analysis --------------------------------------
 
@@ -217,8 +245,10 @@ ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
 // unless one is open.
 void ensure_txn(ps_db *db);
 
-// Commits the changes of a local writable handle (check_spelling, the
-// free-space guard, the commit fence); a failure drops them.
+// Commits the changes of a local writable handle: the free-space guard
+// (which refuses, keeping the changes), check_spelling(), then the commit
+// inside the commit fence.  When Xapian fails the changes are dropped
+// (discard_pending, reopen_writable) and the exception propagates.
 ps_status commit_impl(ps_db *db);
 
 // ---- xapian14_workarounds.cc: Xapian 1.4 bugs on the write path ---------
@@ -266,8 +296,23 @@ bool reopen_shards(ps_db *db);
 // The sub-handle of a writable sharded handle that owns id.
 ps_db *route_sub(ps_db *db, const char *id);
 
-// Returns st of a call on sub, copying sub's message into db on failure.
+// Returns st of a call on sub, copying sub's message into db on failure;
+// drops db's language cache.
 ps_status from_sub(ps_db *db, ps_db *sub, ps_status st);
+
+// ---- read.cc: reading, result blocks ------------------------------------
+
+// Returns the docid holding id term t, or 0.
+Xapian::docid find_id(Xapian::Database &d, const std::string &t);
+
+// A new result builder; throws std::bad_alloc.
+builder_ptr new_builder();
+
+// Throws std::bad_alloc when st is PS_ERR_NOMEM (a builder call failed).
+void check(ps_status st);
+
+// Finishes b into a result block (b is released); throws std::bad_alloc.
+ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took);
 
 }  // namespace psi
 
