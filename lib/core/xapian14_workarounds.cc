@@ -11,9 +11,10 @@
 //     killed can be neither opened nor created again;
 //   - reopen_writable(): after a failed commit the handle's free lists must
 //     not be used again (with lib/core/commit_fence.c).
-// The free-space guard (check_free_space) and discard_pending(), the other
-// halves of the failed-commit story, stay with the commit on the write
-// path.
+// The free-space guard (check_free_space, against a std::terminate inside
+// Xapian's commit on a full disk) and discard_pending() are in write.cc,
+// next to commit_impl(), which calls check_spelling() and
+// reopen_writable(); ps_db_open() (db.cc) calls discard_unfinished_create().
 
 #include "internal.h"
 #include "util.h"
