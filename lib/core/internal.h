@@ -4,7 +4,7 @@
 // one file defines and others call (grouped by the file that defines them).
 //
 // The files of lib/core/, one concern each:
-//   errors.cc                exceptions to ps_status
+//   exceptions.cc            exceptions to ps_status
 //   lock.cc                  who holds a database's writer lock (/proc)
 //   db.cc                    open, close, reopen, revision; boilerplate
 //   prepare.cc               document analysis, no database (ps_doc_prepare)
@@ -18,7 +18,7 @@
 // C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
 // and nowhere outside lib/core/ (the client and ps_wire never see it).
 // Every extern "C" entry point of polysearch.h is noexcept and catches
-// every exception; psi::map_exception() (errors.cc) turns it into a
+// every exception; psi::map_exception() (exceptions.cc) turns it into a
 // ps_status and keeps the message in the handle.
 //
 // Document model (see ARCHITECTURE.md, "The C API over Xapian"):
@@ -192,7 +192,7 @@ struct builder_deleter {
 };
 using builder_ptr = std::unique_ptr<ps_results_builder, builder_deleter>;
 
-// ---- errors.cc: exceptions to ps_status ---------------------------------
+// ---- exceptions.cc: exceptions to ps_status -----------------------------
 
 // Classifies the exception being handled; stores its message in msg.
 // Must be called from inside a catch block.

@@ -1,4 +1,4 @@
-// errors.cc: exceptions to ps_status.  Every extern "C" entry point of
+// exceptions.cc: exceptions to ps_status.  Every extern "C" entry point of
 // lib/core/ catches everything and calls fail() or map_exception() from
 // its catch block, so that no exception crosses the C API; the mapping
 // from Xapian's exception classes (and std::bad_alloc) to the statuses of
