@@ -1,8 +1,8 @@
 /* docfields.h: the stored document model of polysearch, in plain C: ISO 8601
  * date normalisation to a sortable value, the content hash, and the
  * length-prefixed encoding of the stored fields kept in Xapian's document
- * data.  Private to lib/ (used by xapian.cc and the core tests).  Every
- * function is reentrant (any thread).
+ * data.  Private to lib/ (used by the .cc files of lib/core/ and the core
+ * tests).  Every function is reentrant (any thread).
  */
 #ifndef PS_DOCFIELDS_H
 #define PS_DOCFIELDS_H

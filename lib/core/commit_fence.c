@@ -19,7 +19,7 @@
  * precedence over libc's for every shared library, so libxapian calls
  * these.  Outside an armed commit, or on another thread, they only call
  * the next definition (libc's, or a sanitizer's: dlsym(RTLD_NEXT)).
- * Inside one (ps_commit_fence_arm, lib/core/xapian.cc), the first failure trips
+ * Inside one (ps_commit_fence_arm, lib/core/write.cc), the first failure trips
  * the fence, and from then on the thread can neither write a block, sync
  * nor rename until disarmed: the rollback commit fails at once and Xapian
  * closes the handle ("couldn't open at the old revision"), leaving the

@@ -20,8 +20,8 @@ extern "C" {
 
 #define PS_VERSION "0.1.0"
 
-/* The implementation (lib/core/xapian.cc) never lets an exception out: every
- * entry point is noexcept when seen from C++. */
+/* The implementation (the .cc files of lib/core/) never lets an exception
+ * out: every entry point is noexcept when seen from C++. */
 #ifdef __cplusplus
 #define PS_NOEXCEPT noexcept
 #else

@@ -107,7 +107,7 @@ typedef struct ps_document {
 /* Frees a ps_document block (NULL is fine).  Any thread. */
 void ps_document_free(ps_document *d);
 
-/* ---- Builder used by lib/core/xapian.cc and by the client decoder ---------- */
+/* ---- Builder used by lib/core/ (read.cc, search.cc) and the client decoder - */
 
 /* Opaque builder that accumulates hits/facets and then packs everything
  * into one flat ps_results block.  One thread at a time. */

@@ -1,5 +1,5 @@
 /* fuzz_query.c: libFuzzer harness over query parsing and searching
- * through the C API (ps_search in lib/core/xapian.cc, snippets, facets,
+ * through the C API (ps_search in lib/core/search.cc, snippets, facets,
  * spelling) on a small database.
  *
  * The database is built once (LLVMFuzzerInitialize, or lazily on the
@@ -314,7 +314,7 @@ static void check_results(const ps_query *q, const ps_results *r)
     }
     check_str(r->suggestion, 1);
     /* Without spelling, a suggestion comes only when nothing matched
-     * (lib/core/xapian.cc suggests on empty results). */
+     * (lib/core/search.cc suggests on empty results). */
     if (!q->spelling && r->total > 0)
         CHECK(r->suggestion == NULL);
 }

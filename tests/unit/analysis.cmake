@@ -2,7 +2,7 @@
 # langid_cld2.cc, analyze.c) and of lib/wire/results.c and lib/wire/util.c.
 #
 # The analysis tests link a small library of their own built from the same
-# sources as ps_core, so that they do not need Xapian (lib/core/xapian.cc).
+# sources as ps_core, so that they do not need Xapian (lib/core/*.cc).
 add_library(ps_analysis_test STATIC
   ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c ${PROJECT_SOURCE_DIR}/lib/analysis/lang.c
   ${PROJECT_SOURCE_DIR}/lib/analysis/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analysis/analyze.c)

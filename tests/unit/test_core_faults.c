@@ -10,8 +10,8 @@
  *   - DatabaseVersionError (a glass version file of an unknown format),
  *     DatabaseCreateError (parent is a file, parent missing);
  *   - a database whose creation was killed before iamglass existed (see
- *     discard_unfinished_create in lib/core/xapian.cc), and one with data but
- *     no iamglass (must be left alone);
+ *     discard_unfinished_create in lib/core/xapian14_workarounds.cc), and one
+ *     with data but no iamglass (must be left alone);
  *   - QueryParserError (bare NOT, trailing AND), WildcardError;
  *   - out-of-range offsets and limits (Xapian InvalidArgumentError
  *     territory);

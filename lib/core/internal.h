@@ -1,0 +1,319 @@
+// internal.h: what the files of lib/core/ share: struct ps_db (the handle
+// behind the opaque type of polysearch.h), the shard and prepared-document
+// types, the constants of the document model, and the psi:: helpers that
+// one file defines and others call (grouped by the file that defines them).
+//
+// The files of lib/core/, one concern each:
+//   exceptions.cc            exceptions to ps_status
+//   lock.cc                  who holds a database's writer lock (/proc)
+//   db.cc                    open, close, reopen, revision; boilerplate
+//   prepare.cc               document analysis, no database (ps_doc_prepare)
+//   write.cc                 put, delete, commit, cancel; free-space guard
+//   xapian14_workarounds.cc  Xapian 1.4 bugs on the write path
+//   shards.cc                sharded handles, routing, the SHARDS file
+//   read.cc                  get, count, lang_counts, foreach_id
+//   search.cc                ps_search, ps_stem
+//   commit_fence.c           the commit fence (plain C, no Xapian)
+//
+// C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
+// and nowhere outside lib/core/ (the client and ps_wire never see it).
+// Every extern "C" entry point of polysearch.h is noexcept and catches
+// every exception; psi::map_exception() (exceptions.cc) turns it into a
+// ps_status and keeps the message in the handle.
+//
+// Document model (see ARCHITECTURE.md, "The C API over Xapian"):
+//   terms   "Q"+id (unique id, boolean), "L"+lang (boolean),
+//           folded words with positions, "Z"+stem (no positions),
+//           title words under "S" (wdf x5) and once unprefixed,
+//           spelling data for the (folded) title words only;
+//   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
+//   data    the stored fields, encoded by ps_fields_encode() (docfields.h).
+
+#ifndef PS_CORE_INTERNAL_H
+#define PS_CORE_INTERNAL_H
+
+#ifndef __cplusplus
+#error "internal.h is C++ only (lib/core/*.cc)"
+#endif
+
+#include "analyze.h"
+#include "docfields.h"
+#include "polysearch.h"
+
+#include <xapian.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace psi {
+
+const Xapian::valueno SLOT_LANG = 0;
+const Xapian::valueno SLOT_DATE = 1;
+const Xapian::valueno SLOT_HASH = 2;
+const char PFX_ID[] = "Q";
+const char PFX_LANG[] = "L";
+const char PFX_TITLE[] = "S";
+const Xapian::termcount TITLE_WDF = 5;
+
+struct free_deleter {
+    void operator()(void *p) const noexcept { free(p); }
+};
+using cstr = std::unique_ptr<char, free_deleter>;
+
+inline bool contains(const std::string &s, const char *needle)
+{
+    return s.find(needle) != std::string::npos;
+}
+
+// Valid ids: 1..PS_MAX_ID_BYTES bytes.
+inline bool valid_id(const char *id)
+{
+    if (!id || !*id)
+        return false;
+    return strnlen(id, PS_MAX_ID_BYTES + 1) <= PS_MAX_ID_BYTES;
+}
+
+inline bool empty(const char *s)
+{
+    return !s || !*s;
+}
+
+}  // namespace psi
+
+// One shard of a sharded read handle (ps_db_open_shards).
+struct ps_shard {
+    std::string spec;       // local directory or "tcp:HOST:PORT"
+    Xapian::Database db;    // valid while up
+    bool up = false;
+    uint64_t last_try_us = 0;
+    std::string err;        // why it is down
+};
+
+struct ps_db {
+    std::string path;
+    bool writable = false;
+    // Sharded handles: read -> shards (rdb combines those up); write ->
+    // subs (one single-database writable handle per shard; rdb combines
+    // their wdb for reading).
+    bool sharded = false;
+    std::vector<ps_shard> shards;
+    std::vector<ps_db *> subs;
+    ps_shard_opts sopts{};
+    bool in_txn = false;
+    bool dirty = false;  // changes since the last commit
+    // A failed commit whose changes could not be cancelled: a Xapian
+    // transaction is left open so that close() and the destructor cancel
+    // instead of committing them (discard_pending).
+    bool stuck_txn = false;
+    uint64_t pending = 0;  // estimated bytes the next commit writes
+    // What the open transaction wrote, so that commit_impl() can write it
+    // again without the spelling of some words (check_spelling(), a
+    // workaround for a Xapian 1.4 bug): the docids added, replaced or
+    // deleted, the spelling words added (in order), and those of them
+    // that were new to the spelling table (their fragment lists were
+    // rewritten).  Local writable handles only (spell_check).
+    bool spell_check = false;
+    std::vector<Xapian::docid> touched;
+    std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
+    std::vector<std::string> spell_new;
+    std::unordered_set<std::string> spell_seen;  // words of spell_log
+    // The last commit, read-only, to tell new spelling words (Xapian 1.4
+    // has no public spelling-frequency lookup on a writable handle that
+    // would not merge the pending spelling changes).
+    Xapian::Database spell_reader;
+    bool spell_reader_open = false;
+    // Upper bounds of the inflated size of the spelling fragment lists,
+    // so that check_spelling() reads back only the words whose lists can
+    // reach the size the Xapian bug needs: fragment key (see
+    // for_each_fragment()) -> sum of 2 + length of the words known to
+    // share it.  They cover every spelling word of commit frag_bound_rev
+    // (when frag_bound_valid) and may count more (never fewer).
+    std::unordered_map<uint32_t, uint64_t> frag_bound;
+    Xapian::rev frag_bound_rev = 0;
+    bool frag_bound_valid = false;
+    Xapian::Database rdb;
+    Xapian::WritableDatabase wdb;
+    std::string err;
+    ps_boilerplate *bp = nullptr;
+    // Languages present (from the "L" terms), cached per revision.
+    std::vector<std::string> langs;
+    bool langs_valid = false;
+    Xapian::rev langs_rev = 0;
+
+    Xapian::Database &db()
+    {
+        return writable && !sharded ? static_cast<Xapian::Database &>(wdb) : rdb;
+    }
+    ~ps_db()
+    {
+        ps_boilerplate_free(bp);
+        for (ps_db *s : subs)
+            delete s;
+    }
+};
+
+// A document analysed by ps_doc_prepare(), ready for ps_db_put_prepared().
+struct ps_prepared {
+    std::string id;
+    std::string idterm;
+    std::string hash;
+    Xapian::Document doc;
+    // Title words for the spelling table, with their occurrence counts
+    // (what TermGenerator's FLAG_SPELLING would add: every unprefixed,
+    // unstemmed term of the folded title, once per occurrence).
+    std::vector<std::pair<std::string, Xapian::termcount>> spelling;
+};
+
+namespace psi {
+
+// Decoded stored fields, freed on scope exit.
+struct fields {
+    char *f[PS_F_COUNT] = {};
+    ~fields()
+    {
+        for (auto p : f)
+            free(p);
+    }
+    bool decode(const std::string &data)
+    {
+        return ps_fields_decode(data.data(), data.size(), f) == 0;
+    }
+};
+
+struct builder_deleter {
+    void operator()(ps_results_builder *b) const noexcept { ps_results_builder_free(b); }
+};
+using builder_ptr = std::unique_ptr<ps_results_builder, builder_deleter>;
+
+// ---- exceptions.cc: exceptions to ps_status -----------------------------
+
+// Classifies the exception being handled; stores its message in msg.
+// Must be called from inside a catch block.
+ps_status map_exception(std::string &msg) noexcept;
+
+// map_exception() into db->err.
+ps_status fail(ps_db *db) noexcept;
+
+// Sets db->err to m and returns st.
+ps_status set_err(ps_db *db, ps_status st, const std::string &m);
+
+// Throws std::bad_alloc when a C helper reported an allocation failure.
+char *need(char *p);
+
+// ---- lock.cc: who holds the writer lock ---------------------------------
+
+// The message of PS_ERR_LOCKED for the database at path, naming the
+// process holding its lock when /proc shows it.
+std::string lock_message(const std::string &path);
+
+// ---- db.cc: handles -----------------------------------------------------
+
+// The handle's boilerplate matcher (the built-in list unless
+// ps_db_set_boilerplate_file() set one), built on first use.
+ps_boilerplate *get_bp(ps_db *db);
+
+// ---- prepare.cc: document analysis --------------------------------------
+
+// Splits words at apostrophes, in index text and queries alike.
+void split_apostrophes(char *s);
+
+// Checks the fields of d.  Returns PS_OK, or PS_ERR_INVALID with the
+// message in err.  datekey receives the normalised date ("" when none).
+ps_status validate_doc(const ps_doc_in *d, std::string &err,
+                       char datekey[PS_DATE_KEY_LEN + 1]);
+
+// The content hash of d (ps_content_hash of its fields), 16 hex digits.
+void content_hash(const ps_doc_in *d, char out[17]);
+
+// Analyses d into *out (everything ps_db_put() does except the write);
+// memo: stem through the calling thread's memoising stemmers.  Returns
+// PS_OK or PS_ERR_INVALID (message in err); throws on allocation failure
+// or a Xapian error.  Touches no database: any thread.
+ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
+                       std::string &err, std::unique_ptr<ps_prepared> &out);
+
+// ---- write.cc: writing --------------------------------------------------
+
+// Opens the Xapian transaction every change of a writable handle runs in,
+// unless one is open.
+void ensure_txn(ps_db *db);
+
+// Commits the changes of a local writable handle: the free-space guard
+// (which refuses, keeping the changes), check_spelling(), then the commit
+// inside the commit fence.  When Xapian fails the changes are dropped
+// (discard_pending, reopen_writable) and the exception propagates.
+ps_status commit_impl(ps_db *db);
+
+// ---- xapian14_workarounds.cc: Xapian 1.4 bugs on the write path ---------
+
+// Removes the leftovers of a glass database whose creation was killed
+// before its first version file, when that is certainly what dir holds.
+void discard_unfinished_create(const std::string &dir);
+
+// Brings db->spell_reader to the last commit (spell_check handles).
+void sync_spell_reader(ps_db *db);
+
+// db->wdb.add_spelling(word, n), logged for check_spelling(); returns true
+// when word is new to the spelling table.
+bool add_spelling_logged(ps_db *db, const std::string &word, Xapian::termcount n);
+
+// Before a commit: reads back the spelling fragments the open transaction
+// changed, and writes it again without the words whose fragments Xapian
+// cannot read.  Throws on other errors.
+void check_spelling(ps_db *db);
+
+// After a failed commit or a cancel: reopens db->wdb from disk.  Never
+// throws (sets db->stuck_txn when the open fails).
+void reopen_writable(ps_db *db) noexcept;
+
+// ---- shards.cc: sharded handles -----------------------------------------
+
+// 64-bit FNV-1a of id: a document lives on shard fnv1a64(id) % N.
+uint64_t fnv1a64(const char *id);
+
+// "shard 'SPEC' down: why; ..." for the shards of a read handle that are
+// down.
+std::string down_message(const ps_db *db);
+
+// True when a shard of a read handle is down.
+bool any_down(const ps_db *db);
+
+// After a NetworkError during a search: reconnects or reopens the shards
+// that were up and rebuilds the combined database.
+void probe_shards(ps_db *db);
+
+// ps_db_reopen() of a sharded read handle: reopens the shards that are up
+// and retries those down.  Returns true when the snapshot may have changed.
+bool reopen_shards(ps_db *db);
+
+// The sub-handle of a writable sharded handle that owns id.
+ps_db *route_sub(ps_db *db, const char *id);
+
+// Returns st of a call on sub, copying sub's message into db on failure;
+// drops db's language cache.
+ps_status from_sub(ps_db *db, ps_db *sub, ps_status st);
+
+// ---- read.cc: reading, result blocks ------------------------------------
+
+// Returns the docid holding id term t, or 0.
+Xapian::docid find_id(Xapian::Database &d, const std::string &t);
+
+// A new result builder; throws std::bad_alloc.
+builder_ptr new_builder();
+
+// Throws std::bad_alloc when st is PS_ERR_NOMEM (a builder call failed).
+void check(ps_status st);
+
+// Finishes b into a result block (b is released); throws std::bad_alloc.
+ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took);
+
+}  // namespace psi
+
+#endif

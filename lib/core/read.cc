@@ -1,0 +1,154 @@
+// read.cc: reading by id and over the whole database: ps_db_get (on a
+// sharded handle, from the one shard that can hold the id), ps_db_count,
+// ps_db_lang_counts and ps_db_foreach_id; also find_id() and the result
+// block helpers that search.cc shares.
+
+#include "docfields.h"
+#include "internal.h"
+#include "util.h"
+
+#include <algorithm>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace psi;
+
+// Returns the docid holding id term t, or 0.
+Xapian::docid psi::find_id(Xapian::Database &d, const std::string &t)
+{
+    Xapian::PostingIterator p = d.postlist_begin(t);
+    return p == d.postlist_end(t) ? 0 : *p;
+}
+
+builder_ptr psi::new_builder()
+{
+    builder_ptr b(ps_results_builder_new());
+    if (!b)
+        throw std::bad_alloc();
+    return b;
+}
+
+void psi::check(ps_status st)
+{
+    if (st == PS_ERR_NOMEM)
+        throw std::bad_alloc();
+}
+
+ps_results *psi::finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took)
+{
+    ps_results *r = ps_results_builder_finish(b.release(), total, sugg, took);
+    if (!r)
+        throw std::bad_alloc();
+    return r;
+}
+
+// ---- Entry points -------------------------------------------------------
+
+extern "C" ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !out)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        if (!valid_id(id))
+            return set_err(db, PS_ERR_INVALID, "invalid document id");
+        Xapian::Database *dp = &db->db();
+        if (db->sharded) {
+            // Only the document's own shard can hold it.
+            size_t n = db->writable ? db->subs.size() : db->shards.size();
+            size_t i = fnv1a64(id) % n;
+            if (db->writable) {
+                dp = &db->subs[i]->wdb;
+            } else if (!db->shards[i].up) {
+                return set_err(db, PS_ERR_IO, "shard '" + db->shards[i].spec +
+                                                  "' holding this id is down: " +
+                                                  db->shards[i].err);
+            } else {
+                dp = &db->shards[i].db;
+            }
+        }
+        Xapian::Database &d = *dp;
+        Xapian::docid did = find_id(d, std::string(PFX_ID) + id);
+        if (!did)
+            return set_err(db, PS_ERR_NOT_FOUND,
+                           std::string("no document with id '") + id + "'");
+        fields fl;
+        if (!fl.decode(d.get_document(did).get_data()))
+            return set_err(db, PS_ERR_CORRUPT,
+                           std::string("stored fields of '") + id + "' are malformed");
+        char **f = fl.f;
+        *out = ps_document_new(f[PS_F_ID], f[PS_F_TITLE], f[PS_F_BODY],
+                               f[PS_F_LANG], f[PS_F_DATE], f[PS_F_URL],
+                               f[PS_F_HASH]);
+        if (!*out)
+            throw std::bad_alloc();
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_count(ps_db *db, uint64_t *n) noexcept
+{
+    if (n)
+        *n = 0;
+    if (!db || !n)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        *n = db->db().get_doccount();
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_lang_counts(ps_db *db, ps_results **out) noexcept
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !out)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        uint64_t t0 = ps_now_us();
+        Xapian::Database &d = db->db();
+        std::vector<std::pair<std::string, uint64_t>> v;
+        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
+            v.emplace_back((*t).substr(1), t.get_termfreq());
+        std::stable_sort(v.begin(), v.end(), [](const auto &a, const auto &b) {
+            return a.second > b.second;
+        });
+        builder_ptr b = new_builder();
+        for (const auto &p : v)
+            check(ps_results_builder_add_facet(b.get(), p.first.c_str(), p.second));
+        *out = finish(b, d.get_doccount(), nullptr, ps_now_us() - t0);
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
+extern "C" ps_status ps_db_foreach_id(ps_db *db, int (*fn)(const char *, void *),
+                                      void *ctx) noexcept
+{
+    if (!db || !fn)
+        return PS_ERR_INVALID;
+    db->err.clear();
+    try {
+        Xapian::Database &d = db->db();
+        for (auto t = d.allterms_begin(PFX_ID); t != d.allterms_end(PFX_ID); ++t) {
+            std::string id = (*t).substr(1);
+            if (fn(id.c_str(), ctx))
+                break;
+        }
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
