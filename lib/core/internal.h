@@ -21,7 +21,7 @@
 // every exception; psi::map_exception() (exceptions.cc) turns it into a
 // ps_status and keeps the message in the handle.
 //
-// Document model (see ARCHITECTURE.md, "The C API over Xapian"):
+// Document model (docs/ARCHITECTURE.md is the map of lib/core):
 //   terms   "Q"+id (unique id, boolean), "L"+lang (boolean),
 //           folded words with positions, "Z"+stem (no positions),
 //           title words under "S" (wdf x5) and once unprefixed,
