@@ -4,6 +4,11 @@
  * scanner first checks a complete frame (depth, declared counts, total
  * size, no ext types); only then is it unpacked with msgpack-c.
  *
+ * Implemented in four files, one per section below: scan.c (frame
+ * scanner), decode.c (envelope decoding and named arguments), pack.c
+ * (encoding) and unpack.c (decoding results and documents).  UTF-8 checks
+ * are in utf8.h, included here for the callers of ps_utf8_valid().
+ *
  * Nothing here depends on Xapian.  All functions are reentrant; a
  * ps_scanner is used by one thread at a time.
  */
@@ -15,6 +20,7 @@
 #include <msgpack.h>
 
 #include "ps_types.h"
+#include "utf8.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,9 +134,6 @@ typedef struct ps_arg_spec {
 int ps_rpc_args_parse(const msgpack_object *params, const ps_arg_spec *specs,
                       size_t nspecs, msgpack_zone *zone, char *errbuf,
                       size_t errlen);
-
-/* Returns 1 when s[0..len) is valid UTF-8 without NUL bytes, else 0. */
-int ps_utf8_valid(const char *s, size_t len);
 
 /* ---- Encoding --------------------------------------------------------- */
 
