@@ -189,10 +189,9 @@ static void safe_name(const char *p, size_t n, char *out, size_t outlen)
         unsigned char c = (unsigned char)p[i];
         out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
     }
-    /* Do not end in the middle of a multi-byte sequence. */
-    while (o > 0 && ((unsigned char)out[o - 1] & 0x80) &&
-           !ps_utf8_valid(out, o))
-        o--;
+    /* Do not end in the middle of a multi-byte sequence (out[0..o) is
+     * p[0..o) with control bytes replaced, and p is valid). */
+    o = ps_utf8_cut(p, n, o);
     out[o] = '\0';
     if (n > cap && o + 4 < outlen) {
         memcpy(out + o, "...", 4);
