@@ -16,7 +16,9 @@
 
 /* Reads a method name: str, or bin as Neovim and pynvim send it (older
  * MessagePack had no str type), either way valid UTF-8 without NUL.
- * Returns NULL with *why set when it is neither. */
+ * Returns NULL with *why set when it is neither.  An empty name is a name
+ * (the dispatcher answers unknown_method): msgpack-c gives it a NULL
+ * pointer, so "" is returned for it. */
 static const char *method_name(const msgpack_object *o, size_t *len,
                                const char **why)
 {
@@ -37,7 +39,7 @@ static const char *method_name(const msgpack_object *o, size_t *len,
         return NULL;
     }
     *len = n;
-    return p;
+    return n > 0 ? p : "";
 }
 
 int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,

@@ -258,6 +258,33 @@ static void test_method_and_params(void **state)
         ps_rpc_msg_destroy(&msg);
     }
 
+    /* An empty method name (str or bin) is a name, not a broken envelope
+     * (a failure without a reason before: msgpack-c gives it no pointer). */
+    for (int bin = 0; bin <= 1; bin++) {
+        ps_rpc_msg msg;
+        const char *why = "unset";
+        msgpack_sbuffer_clear(&f->sb);
+        msgpack_pack_array(&f->pk, 4);
+        msgpack_pack_uint8(&f->pk, 0);
+        msgpack_pack_uint8(&f->pk, 47);
+        if (bin)
+            msgpack_pack_bin(&f->pk, 0);
+        else
+            msgpack_pack_str(&f->pk, 0);
+        msgpack_pack_array(&f->pk, 0);
+        assert_int_equal(scan_and_decode(&f->sb, &msg, &why, NULL), 0);
+        assert_null(why);
+        assert_int_equal(msg.method_len, 0);
+        assert_non_null(msg.method);
+        ps_rpc_msg_destroy(&msg);
+    }
+    msgpack_sbuffer_clear(&f->sb);                /* [2, "", -24] */
+    msgpack_pack_array(&f->pk, 3);
+    msgpack_pack_uint8(&f->pk, 2);
+    msgpack_pack_str(&f->pk, 0);
+    msgpack_pack_int8(&f->pk, -24);
+    expect_fail(f, "params must be an array", 0, 0);
+
     msgpack_sbuffer_clear(&f->sb);
     msgpack_pack_array(&f->pk, 2);              /* broken notification: */
     msgpack_pack_uint8(&f->pk, 2);              /* its type is still known */
