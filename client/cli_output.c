@@ -12,6 +12,8 @@
 
 #include <utf8proc.h>
 
+#include "utf8.h"
+
 #define BOLD_ON "\033[1m"
 #define BOLD_OFF "\033[0m"
 
@@ -385,22 +387,10 @@ static json_t *jstr(const char *s)
     json_t *j = json_string(s);
     if (j != NULL)
         return j;
-    size_t len = strlen(s), o = 0;
-    char *buf = malloc(3 * len + 1);
+    size_t o = 0;
+    char *buf = ps_utf8_repair(s, strlen(s), 0, &o, NULL);
     if (buf == NULL)
         return NULL;
-    for (size_t i = 0; i < len;) {
-        int32_t cp;
-        size_t n = next_cp(s + i, len - i, &cp);
-        if (cp < 0) {
-            memcpy(buf + o, "\xef\xbf\xbd", 3);
-            o += 3;
-        } else {
-            memcpy(buf + o, s + i, n);
-            o += n;
-        }
-        i += n;
-    }
     j = json_stringn(buf, o);
     free(buf);
     return j;

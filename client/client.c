@@ -197,10 +197,10 @@ static int open_socket(int family)
 
 /* Connects to a parsed address; returns the fd or -1 with errno (and for
  * resolution failures *gai set to the getaddrinfo code). */
-static int connect_addr(const psc_addr *a, int64_t deadline, int *gai)
+static int connect_addr(const ps_addr *a, int64_t deadline, int *gai)
 {
     *gai = 0;
-    if (a->kind == PSC_ADDR_UNIX) {
+    if (a->kind == PS_ADDR_UNIX) {
         struct sockaddr_un sun;
         memset(&sun, 0, sizeof sun);
         sun.sun_family = AF_UNIX;
@@ -222,7 +222,7 @@ static int connect_addr(const psc_addr *a, int64_t deadline, int *gai)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
-    int r = getaddrinfo(a->host, a->port, &hints, &res);
+    int r = getaddrinfo(a->host, a->port_str, &hints, &res);
     if (r != 0) {
         *gai = r;
         return -1;
@@ -275,9 +275,10 @@ psc_status psc_connect(const char *addr, int connect_timeout_ms,
         *err = NULL;
     if (addr == NULL)
         addr = PSC_DEFAULT_ADDR;
-    psc_addr a;
+    static const ps_addr_opts connect_opts = PS_ADDR_CONNECT;
+    ps_addr a;
     char why[256];
-    if (psc_addr_parse(addr, &a, why, sizeof why) != 0) {
+    if (ps_addr_parse(addr, &connect_opts, &a, why, sizeof why) != 0) {
         set_connect_err(err, "invalid address '%s': %s", addr, why);
         return PSC_ERR_INVALID;
     }

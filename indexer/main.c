@@ -1,4 +1,5 @@
 /* main.c: polysearch-index command line: options, defaults, exit codes. */
+#include "addr.h"
 #include "analyze.h"
 #include "polysearch.h"
 #include "remote.h"
@@ -138,6 +139,21 @@ static int bad_usage(const char *fmt, ...)
     va_end(ap);
     fputs("\nTry 'polysearch-index --help'.\n", stderr);
     return EX_USAGE;
+}
+
+/* Checks a --server address with the rules psc_connect() applies (so a
+ * typo is a usage error before any input is read).  Returns 0, or -1
+ * after the usage message. */
+static int server_addr_check(const char *spec)
+{
+    static const ps_addr_opts connect_opts = PS_ADDR_CONNECT;
+    ps_addr a;
+    char why[320];
+    if (ps_addr_parse(spec, &connect_opts, &a, why, sizeof why) == 0)
+        return 0;
+    bad_usage("--server: %s (want HOST:PORT, HOST (port %u), [V6]:PORT or "
+              "unix:PATH)", why, PS_ADDR_DEFAULT_PORT);
+    return -1;
 }
 
 /* --server and --watch (remote.h, watch.h): checks the option mix, then
@@ -293,6 +309,8 @@ static int run_cli(int argc, char **argv, char **excludes)
         case OPT_SERVER:
             if (optarg[0] == '\0')
                 return bad_usage("--server needs an address");
+            if (server_addr_check(optarg) != 0)
+                return EX_USAGE;
             server = optarg;
             break;
         case OPT_WATCH:

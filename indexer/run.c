@@ -8,6 +8,7 @@
 #include "polysearch.h"
 #include "progress.h"
 #include "text.h"
+#include "utf8.h"
 #include "util.h"
 #include "walk.h"
 
@@ -371,11 +372,11 @@ static void index_file(runner *r, const char *path, const char *id)
         rwarn(r, "%s: %zu NUL bytes replaced by spaces", path, nuls);
     r->buf[len] = '\0';
     char *fixed = NULL;
-    size_t nbad = text_utf8_invalid_bytes(r->buf, len);
+    size_t nbad = ps_utf8_invalid_bytes(r->buf, len);
     if (nbad > 0) {
         rwarn(r, "%s: %zu invalid UTF-8 bytes replaced by U+FFFD", path,
               nbad);
-        fixed = text_utf8_repair(r->buf, len, NULL);
+        fixed = ps_utf8_repair(r->buf, len, 0, NULL, NULL);
         if (fixed == NULL) {
             ps_log(PS_LOG_ERROR, "out of memory");
             r->fatal = EX_SOFTWARE;

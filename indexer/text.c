@@ -1,76 +1,21 @@
-/* text.c: UTF-8 validation, binary detection and NUL repair (text.h). */
+/* text.c: binary detection and NUL repair (text.h).  UTF-8 checks and
+ * repair are lib/wire/utf8.c's. */
 #include "text.h"
 
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Length of the well-formed UTF-8 sequence at p (at most `avail` bytes),
- * or 0 when the byte at p does not start one. */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (avail >= 2 && (p[1] & 0xC0) == 0x80)
-            return 2;
-        return 0;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && p[1] < 0xA0)
-            return 0;               /* overlong */
-        if (c == 0xED && p[1] >= 0xA0)
-            return 0;               /* surrogate */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90)
-            return 0;               /* overlong */
-        if (c == 0xF4 && p[1] >= 0x90)
-            return 0;               /* > U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
-
-size_t text_utf8_invalid_bytes(const char *buf, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)buf;
-    size_t i = 0, bad = 0;
-    while (i < len) {
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = utf8_seq_len(p + i, len - i);
-        if (n == 0) {
-            bad++;
-            i++;
-        } else {
-            i += n;
-        }
-    }
-    return bad;
-}
+#include "utf8.h"
 
 int text_looks_binary(const char *buf, size_t len)
 {
-    size_t head = len < 8192 ? len : 8192;
-    if (head == 0)
+    /* The first 8 KiB, not counting a sequence cut by the window as
+     * invalid. */
+    size_t head = ps_utf8_cut(buf, len, 8192);
+    if (len == 0)
         return 0;
-    if (memchr(buf, '\0', head) != NULL)
+    if (memchr(buf, '\0', len < 8192 ? len : 8192) != NULL)
         return 1;
-    /* Do not count a sequence cut by the 8 KiB window as invalid. */
-    for (int back = 0; back < 3 && head < len &&
-                       ((unsigned char)buf[head] & 0xC0) == 0x80; back++)
-        head--;
-    size_t bad = text_utf8_invalid_bytes(buf, head);
+    size_t bad = ps_utf8_invalid_bytes(buf, head);
     return bad * 10 >= head * 3 && bad > 0;
 }
 
@@ -88,29 +33,5 @@ size_t text_replace_nul(char *buf, size_t len)
 
 char *text_utf8_repair(const char *buf, size_t len, size_t *nbad)
 {
-    size_t bad = text_utf8_invalid_bytes(buf, len);
-    if (nbad != NULL)
-        *nbad = bad;
-    if (len > (SIZE_MAX - 1) / 3 || bad > (SIZE_MAX - len - 1) / 2)
-        return NULL;
-    char *out = malloc(len + bad * 2 + 1);
-    if (out == NULL)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)buf;
-    size_t i = 0, o = 0;
-    while (i < len) {
-        size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
-        if (n == 0) {
-            out[o++] = (char)0xEF;
-            out[o++] = (char)0xBF;
-            out[o++] = (char)0xBD;
-            i++;
-        } else {
-            memcpy(out + o, p + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    out[o] = '\0';
-    return out;
+    return ps_utf8_repair(buf, len, 0, NULL, nbad);
 }

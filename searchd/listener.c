@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "util.h"
 
@@ -82,41 +83,34 @@ static int add_listener(server *s, struct evconnlistener *l)
     return 0;
 }
 
-/* Parses "A.B.C.D:PORT" or "[V6]:PORT" (numeric hosts; port 0 allowed,
- * which libevent's parser refuses).  Returns 0 or -1. */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len)
+/* Parses a --listen address with ps_addr_parse(): "A.B.C.D:PORT" or
+ * "[V6]:PORT", the port required and 0 allowed (any free port, which
+ * libevent's parser refuses), then requires a numeric host (nothing is
+ * resolved).  Returns 0, or -1 with a reason in why. */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len,
+                      char *why, size_t whylen)
 {
-    char host[64];
-    const char *colon;
-    if (addr[0] == '[') {
-        const char *end = strchr(addr, ']');
-        if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= sizeof host) return -1;
-        memcpy(host, addr + 1, (size_t)(end - addr - 1));
-        host[end - addr - 1] = 0;
-        colon = end + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon || (size_t)(colon - addr) >= sizeof host) return -1;
-        memcpy(host, addr, (size_t)(colon - addr));
-        host[colon - addr] = 0;
-    }
-    uint64_t port;
-    if (ps_parse_u64(colon + 1, 0, 65535, &port) != 0) return -1;
+    static const ps_addr_opts listen_opts = PS_ADDR_LISTEN;
+    ps_addr a;
+    if (ps_addr_parse(addr, &listen_opts, &a, why, whylen) != 0)
+        return -1;
     memset(ss, 0, sizeof *ss);
     struct sockaddr_in *in = (struct sockaddr_in *)ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (addr[0] != '[' && inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+    if (!a.bracketed && inet_pton(AF_INET, a.host, &in->sin_addr) == 1) {
         in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
+        in->sin_port = htons((uint16_t)a.port);
         *len = (int)sizeof *in;
         return 0;
     }
-    if (addr[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+    if (a.bracketed && inet_pton(AF_INET6, a.host, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
+        in6->sin6_port = htons((uint16_t)a.port);
         *len = (int)sizeof *in6;
         return 0;
     }
+    snprintf(why, whylen, "'%s' is not a numeric %s address", a.host,
+             a.bracketed ? "IPv6" : "IPv4");
     return -1;
 }
 
@@ -124,9 +118,10 @@ static int open_tcp(server *s, const char *addr)
 {
     struct sockaddr_storage ss;
     int len = 0;
-    if (parse_addr(addr, &ss, &len) != 0) {
+    char why[320];
+    if (parse_addr(addr, &ss, &len, why, sizeof why) != 0) {
         ps_log(PS_LOG_ERROR, "bad --listen address '%s' (want HOST:PORT or "
-               "[V6]:PORT with a numeric host)", addr);
+               "[V6]:PORT with a numeric host): %s", addr, why);
         return EX_USAGE;
     }
     if (!is_loopback((struct sockaddr *)&ss))

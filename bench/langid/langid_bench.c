@@ -20,6 +20,7 @@
 #include <sysexits.h>
 
 #include "analyze.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_LANGS 64
@@ -85,15 +86,6 @@ static const char *textcat_code(const char *answer, char *buf, size_t bufsz)
         return "no";
     canon = ps_lang_canonical(buf);
     return canon != NULL ? canon : "und";
-}
-
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return max;
 }
 
 static void usage(void)
@@ -227,7 +219,7 @@ int main(int argc, char **argv)
             if (text == NULL)
                 return EX_OSERR;
         }
-        len = utf8_cut(text, strlen(text), (size_t)max_bytes);
+        len = ps_utf8_cut(text, strlen(text), (size_t)max_bytes);
         s->bytes += len;
 
         t0 = ps_now_us();

@@ -18,6 +18,7 @@
  */
 #include "analyze.h"
 #include "polysearch.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -336,63 +337,6 @@ int ps_boilerplate_line(const ps_boilerplate *bp, const char *line,
 
 /* ---- Body cleaning ---------------------------------------------------- */
 
-/* Valid UTF-8 copy of text[0..len): invalid bytes -> U+FFFD, NUL -> ' '.
- * Returns malloc'd text and its length, NULL on allocation failure. */
-static char *utf8_clean(const char *text, size_t len, size_t *outlen)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    char *out;
-    size_t i = 0, o = 0;
-
-    if (len > (SIZE_MAX - 1) / 3)
-        return NULL;
-    out = malloc(len * 3 + 1);
-    if (out == NULL)
-        return NULL;
-    while (i < len) {
-        unsigned c = s[i], cp;
-        size_t n, k;
-        if (c < 0x80) {
-            out[o++] = c == 0 ? ' ' : (char)c;
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
-            goto bad;
-        }
-        if (len - i < n)
-            goto bad;
-        for (k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                goto bad;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto bad;
-        memcpy(out + o, s + i, n);
-        o += n;
-        i += n;
-        continue;
-bad:
-        memcpy(out + o, "\xEF\xBF\xBD", 3);
-        o += 3;
-        i++;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return out;
-}
-
 /* Set of lines already emitted (open addressing on 64-bit FNV-1a). */
 typedef struct line_set {
     struct { const char *p; size_t len; uint64_t h; } *slots;
@@ -467,8 +411,8 @@ char *ps_clean_body(const ps_boilerplate *bp, const char *body, size_t len)
     line_set seen = {NULL, 0, 0};
     int pending_blank = 0;
 
-    text = utf8_clean(body != NULL ? body : "", body != NULL ? len : 0,
-                      &clen);
+    text = ps_utf8_repair(body != NULL ? body : "", body != NULL ? len : 0,
+                          PS_UTF8_NUL_TO_SPACE, &clen, NULL);
     if (text == NULL)
         return NULL;
     out = malloc(clen + 1);
@@ -550,9 +494,7 @@ static char *cut_title(const char *s, size_t len)
         if (s[k] == ' ' || s[k] == '\t')
             cut = k;
     if (cut == 0) {
-        cut = PS_TITLE_FALLBACK_BYTES;
-        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-            cut--;
+        cut = ps_utf8_cut(s, len, PS_TITLE_FALLBACK_BYTES);
     }
     while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == '\t'))
         cut--;
@@ -572,8 +514,8 @@ char *ps_derive_title(const ps_boilerplate *bp, const char *body, size_t len)
     const char *first = NULL, *worded = NULL, *para = NULL;
     size_t first_len = 0, worded_len = 0, para_len = 0;
 
-    text = utf8_clean(body != NULL ? body : "", body != NULL ? len : 0,
-                      &clen);
+    text = ps_utf8_repair(body != NULL ? body : "", body != NULL ? len : 0,
+                          PS_UTF8_NUL_TO_SPACE, &clen, NULL);
     if (text == NULL)
         return NULL;
     while (pos < clen) {

@@ -1,7 +1,8 @@
 /* fold.c: Unicode folding with utf8proc, for index terms and queries.
  *
  * Pipeline (ps_fold):
- *   1. sanitize: invalid UTF-8 bytes -> U+FFFD, NUL -> space;
+ *   1. sanitize (ps_utf8_repair): invalid UTF-8 bytes -> U+FFFD,
+ *      NUL -> space;
  *   2. NFKD plus full case folding (utf8proc; casefold gives ß -> ss);
  *   3. drop nonspacing marks (category Mn); one-to-one maps for letters
  *      that have no decomposition (ø->o, đ->d, ł->l, upper-case too) and
@@ -40,57 +41,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-/* Returns a malloc'd valid UTF-8 copy of text[0..len) (invalid sequences ->
- * U+FFFD, NUL -> space) and its length in *outlen; NULL on allocation
- * failure. */
-static size_t sanitize_into(const char *text, size_t len, char *out);
-
-static char *sanitize(const char *text, size_t len, size_t *outlen)
-{
-    char *out;
-
-    /* Each invalid byte becomes 3 bytes at most. */
-    if (len > (SIZE_MAX - 1) / 3)
-        return NULL;
-    out = malloc(len * 3 + 1);
-    if (out == NULL)
-        return NULL;
-    *outlen = sanitize_into(text, len, out);
-    return out;
-}
-
-/* The work of sanitize() into out (len * 3 + 1 bytes); returns the
- * length written before the terminating NUL. */
-static size_t sanitize_into(const char *text, size_t len, char *out)
-{
-    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
-    size_t i = 0, o = 0;
-
-    while (i < len) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n;
-        size_t rest = len - i;
-        if (s[i] < 0x80) {
-            out[o++] = s[i] == 0 ? ' ' : (char)s[i];
-            i++;
-            continue;
-        }
-        if (rest > 4)
-            rest = 4;
-        n = utf8proc_iterate(s + i, (utf8proc_ssize_t)rest, &cp);
-        if (n <= 0 || cp < 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-            continue;
-        }
-        memcpy(out + o, s + i, (size_t)n);
-        o += (size_t)n;
-        i += (size_t)n;
-    }
-    out[o] = '\0';
-    return o;
-}
+#include "utf8.h"
 
 /* One-to-one map for letters without a decomposition (used as utf8proc's
  * custom function before decomposition and again on its output, since
@@ -208,7 +159,8 @@ static char *fold_utf8proc(const char *text, size_t len, int casefold)
 
     if (text == NULL)
         len = 0;
-    san = sanitize(text != NULL ? text : "", len, &slen);
+    san = ps_utf8_repair(text != NULL ? text : "", len, PS_UTF8_NUL_TO_SPACE,
+                         &slen, NULL);
     if (san == NULL)
         return NULL;
     if (slen == 0) {
@@ -376,29 +328,17 @@ static size_t fold_latin(const char *text, size_t len, char *buf, size_t cap)
             i++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xC9) {
-            /* U+0080..U+024F are the 2-byte sequences C2 80 .. C9 8F. */
-            if (i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
-                return (size_t)-2;
-            utf8proc_int32_t cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-            if (cp >= LATIN_HI)
-                return (size_t)-2;
-            e = &latin_tab[cp - LATIN_LO];
-            i += 2;
-        } else if (c == 0xE2) {
-            /* U+2000..U+20CF are E2 80 80 .. E2 83 8F. */
-            if (i + 2 >= len || s[i + 1] < 0x80 || s[i + 1] > 0x83 ||
-                (s[i + 2] & 0xC0) != 0x80)
-                return (size_t)-2;
-            utf8proc_int32_t cp = 0x2000 | ((s[i + 1] & 0x3F) << 6) |
-                                  (s[i + 2] & 0x3F);
-            if (cp >= PUNCT_HI)
-                return (size_t)-2;
-            e = &punct_tab[cp - PUNCT_LO];
-            i += 3;
-        } else {
+        uint32_t cp;
+        size_t n = ps_utf8_decode(text + i, len - i, &cp);
+        if (n == 0)
             return (size_t)-2;
-        }
+        if (cp >= LATIN_LO && cp < LATIN_HI)
+            e = &latin_tab[cp - LATIN_LO];
+        else if (cp >= PUNCT_LO && cp < PUNCT_HI)
+            e = &punct_tab[cp - PUNCT_LO];
+        else
+            return (size_t)-2;
+        i += n;
         if (e->len > LATIN_MAXF)
             return (size_t)-2;
         if (o + e->len <= cap)
@@ -442,7 +382,7 @@ size_t ps_fold_into(const char *text, size_t len, char *buf, size_t cap)
         return m;
     if (len > PS_FOLD_STACK_BYTES)
         return fold_into_slow(text, len, buf, cap);
-    slen = sanitize_into(text, len, san);
+    slen = ps_utf8_repair_into(text, len, PS_UTF8_NUL_TO_SPACE, san, NULL);
     ndec = utf8proc_decompose_custom((const utf8proc_uint8_t *)san,
                                      (utf8proc_ssize_t)slen, dec, FOLD_DEC_MAX,
                                      opts, premap, NULL);

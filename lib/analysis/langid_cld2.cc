@@ -27,6 +27,7 @@
 //     clearly dominates), or when the code (after mapping CLD2's
 //     "zh-Hant"->"zh", "nb"/"nn"->"no", "iw"->"he") is not ps_lang_valid().
 #include "analyze.h"
+#include "utf8.h"
 
 #include <cstdio>  // compact_lang_det.h uses FILE without including it
 
@@ -48,39 +49,6 @@ const int kMinUnreliablePercent = 50;
 // Share of a non-English language that makes an English-majority text count
 // as that language.
 const int kMinSecondPercent = 10;
-
-// Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid.
-size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 // Maps a CLD2 language code to a ps_lang_valid() code, or "und".
 const char *map_code(const char *cld)
@@ -116,18 +84,13 @@ struct Summary {
 // Runs CLD2 on text[0..len) (any bytes); false when it could not run.
 bool summarize(const char *text, size_t len, int flags, Summary *out)
 {
-    if (len > kMaxBytes) {
-        len = kMaxBytes;
-        // Do not cut a UTF-8 sequence in the middle.
-        while (len > 0 &&
-               (static_cast<unsigned char>(text[len]) & 0xC0) == 0x80)
-            len--;
-    }
+    // Do not cut a UTF-8 sequence in the middle.
+    len = ps_utf8_cut(text, len, kMaxBytes);
     // Replace invalid UTF-8 and NUL bytes by spaces (copy only if needed).
     std::string fixed;
-    const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
     for (size_t i = 0; i < len;) {
-        size_t n = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
+        size_t n = text[i] == '\0' ? 0
+                                    : ps_utf8_decode(text + i, len - i, nullptr);
         if (n == 0) {
             if (fixed.empty())
                 fixed.assign(text, len);

@@ -26,6 +26,7 @@
 #include "analyze.h"
 #include "fold.h"
 #include "polysearch.h"
+#include "utf8.h"
 
 /* Entries of the distinct-word cache (a power of two); it stops growing
  * at 3/4 full, after which misses are simply computed each time. */
@@ -780,9 +781,7 @@ static int build(const ctx *c, size_t a, size_t b, size_t max, int more,
     const word *w = c->w;
     size_t s = w[a].off, e = (size_t)w[b].off + w[b].len;
     if (a == b && e - s > max) { /* one huge word: cut at a character start */
-        e = s + max;
-        while (e > s && ((unsigned char)c->text[e] & 0xc0) == 0x80)
-            e--;
+        e = s + ps_utf8_cut(c->text + s, e - s, max);
         more = 1;
     }
     /* Gaps may grow 3x (invalid bytes -> U+FFFD). */

@@ -1,7 +1,7 @@
 /* ps_types.h: plain C types shared by the core library, the daemon and the
  * client library.  Nothing here depends on Xapian, so the client library
- * (which links only lib/wire/results.c and lib/wire/rpc.c) can use the same result
- * layout as the in-process API.
+ * (which links only ps_wire, lib/wire/) can use the same result layout as
+ * the in-process API.
  */
 #ifndef PS_TYPES_H
 #define PS_TYPES_H

@@ -4,6 +4,11 @@
  * scanner first checks a complete frame (depth, declared counts, total
  * size, no ext types); only then is it unpacked with msgpack-c.
  *
+ * Implemented in four files, one per section below: scan.c (frame
+ * scanner), decode.c (envelope decoding and named arguments), pack.c
+ * (encoding) and unpack.c (decoding results and documents).  UTF-8 checks
+ * are in utf8.h, included here for the callers of ps_utf8_valid().
+ *
  * Nothing here depends on Xapian.  All functions are reentrant; a
  * ps_scanner is used by one thread at a time.
  */
@@ -15,6 +20,7 @@
 #include <msgpack.h>
 
 #include "ps_types.h"
+#include "utf8.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +32,7 @@ extern "C" {
 
 enum { PS_RPC_REQUEST = 0, PS_RPC_RESPONSE = 1, PS_RPC_NOTIFY = 2 };
 
-/* ---- Frame scanner ---------------------------------------------------- */
+/* ---- Frame scanner (scan.c) ------------------------------------------- */
 
 typedef enum ps_scan_result {
     PS_SCAN_NEED_MORE = 0,  /* frame incomplete so far, all valid */
@@ -69,7 +75,7 @@ ps_scan_result ps_scanner_feed(ps_scanner *s, const uint8_t *buf, size_t len,
 /* Message text of a scanner error (static string). */
 const char *ps_scan_error_str(ps_scan_error e);
 
-/* ---- Decoding --------------------------------------------------------- */
+/* ---- Decoding (decode.c) ---------------------------------------------- */
 
 /* A decoded message.  Objects point into `unpacked` (owned by the
  * message); release with ps_rpc_msg_destroy(). */
@@ -99,7 +105,7 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
 /* Releases a decoded message.  Safe on a zeroed struct. */
 void ps_rpc_msg_destroy(ps_rpc_msg *msg);
 
-/* ---- Named-argument helpers for params = [ {map} ] -------------------- */
+/* ---- Named-argument helpers for params = [ {map} ] (decode.c) --------- */
 
 /* Argument specification for ps_rpc_args_parse(). */
 typedef enum ps_arg_type {
@@ -129,10 +135,13 @@ int ps_rpc_args_parse(const msgpack_object *params, const ps_arg_spec *specs,
                       size_t nspecs, msgpack_zone *zone, char *errbuf,
                       size_t errlen);
 
-/* Returns 1 when s[0..len) is valid UTF-8 without NUL bytes, else 0. */
-int ps_utf8_valid(const char *s, size_t len);
+/* ---- Encoding (pack.c) ------------------------------------------------ */
 
-/* ---- Encoding --------------------------------------------------------- */
+/* Every encoder writes into the caller's packer (whose buffer the caller
+ * owns), returns 0, or -1 when the packer fails or an argument is
+ * inconsistent (NULL where data is required, a count without its array),
+ * and may be called from any thread on a packer used by that thread only.
+ * Nothing is allocated except by the packer's buffer. */
 
 /* Packs a request [0, msgid, method, [params...]] header: the caller then
  * packs exactly `nparams` objects.  Returns 0 or -1 (packer error). */
@@ -140,31 +149,40 @@ int ps_rpc_pack_request(msgpack_packer *pk, uint32_t msgid, const char *method,
                         uint32_t nparams);
 
 /* Packs a success response header [1, msgid, nil, ...]: the caller then
- * packs exactly one result object. */
+ * packs exactly one result object.  Returns 0 or -1. */
 int ps_rpc_pack_response_ok(msgpack_packer *pk, uint32_t msgid);
 
-/* Packs a complete error response [1, msgid, {"code","message"}, nil]. */
+/* Packs a complete error response [1, msgid, {"code","message"}, nil]
+ * (NULL code packs "internal", NULL message ""). Returns 0 or -1. */
 int ps_rpc_pack_response_error(msgpack_packer *pk, uint32_t msgid,
                                const char *code, const char *message);
 
-/* Packs a string (NULL packs nil). */
+/* Packs a string (NULL packs nil).  Returns 0 or -1. */
 int ps_rpc_pack_str(msgpack_packer *pk, const char *s);
 
 /* Packs a search result map as documented in docs/PROTOCOL.md:
  * {total, hits:[{id,title,lang,date?,url?,score,snippet,highlights}],
- *  facets?:{lang:{code:count}}, suggestion?, took_us}. */
+ *  facets?:{lang:{code:count}}, suggestion?, partial?, failed_shards?,
+ *  took_us}.  r is only read.  Returns 0 or -1. */
 int ps_rpc_pack_results(msgpack_packer *pk, const ps_results *r,
                         int with_facets);
 
-/* Packs a stored document map {id,title,body,lang,date?,url?,hash}. */
+/* Packs a stored document map {id,title,body,lang,date?,url?,hash}.
+ * Returns 0 or -1 (also for d NULL). */
 int ps_rpc_pack_document(msgpack_packer *pk, const ps_document *d);
 
+/* ---- Decoding results and documents (unpack.c) ------------------------ */
+
 /* Decodes a search result map (the inverse of ps_rpc_pack_results) into a
- * new ps_results block (caller frees).  Returns NULL with a static reason
- * in *why when the shape is wrong. */
+ * new ps_results block (caller frees with ps_results_free; nothing points
+ * into o).  Returns NULL with a static reason in *why (why may be NULL)
+ * when the shape is wrong, a string is not valid UTF-8 or memory runs out.
+ * Any thread. */
 ps_results *ps_rpc_unpack_results(const msgpack_object *o, const char **why);
 
-/* Decodes a document map into a new ps_document block, or NULL with *why. */
+/* Decodes a document map into a new ps_document block (caller frees with
+ * ps_document_free; nothing points into o), or NULL with a static reason
+ * in *why (why may be NULL).  Any thread. */
 ps_document *ps_rpc_unpack_document(const msgpack_object *o, const char **why);
 
 #ifdef __cplusplus

@@ -1,6 +1,7 @@
 /* fuzz_scanner.c: libFuzzer harness over the MessagePack-RPC frame
  * scanner, the envelope decoder, named-argument parsing and the result /
- * document decoders (lib/wire/rpc.c).
+ * document decoders (lib/wire/scan.c, decode.c, unpack.c; pack.c for
+ * the re-encoding).
  *
  * The input is treated as a byte stream from a client.  It is split into
  * frames by the scanner twice, once fed whole and once in pseudo-random

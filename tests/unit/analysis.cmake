@@ -3,6 +3,7 @@
 #
 # The analysis tests link a small library of their own built from the same
 # sources as ps_core, so that they do not need Xapian (lib/core/*.cc).
+# Like ps_core it links ps_wire (lib/wire/utf8.c: UTF-8 checks and repair).
 add_library(ps_analysis_test STATIC
   ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c ${PROJECT_SOURCE_DIR}/lib/analysis/lang.c
   ${PROJECT_SOURCE_DIR}/lib/analysis/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analysis/analyze.c)
@@ -17,8 +18,8 @@ if(PS_TEST_CLD2_CODE AND NOT PS_TEST_CLD2_CODE STREQUAL CLD2_LIBRARY)
 else()
   set(_ps_test_cld2 ${CLD2_LIBRARY})
 endif()
-target_link_libraries(ps_analysis_test PUBLIC PkgConfig::UTF8PROC ${_ps_test_cld2}
-                      Threads::Threads)
+target_link_libraries(ps_analysis_test PUBLIC ps_wire PkgConfig::UTF8PROC
+                      ${_ps_test_cld2} Threads::Threads)
 
 ps_unit_test(test_fold SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fold.c LIBS ps_analysis_test)
 ps_unit_test(test_lang SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_lang.c LIBS ps_analysis_test)

@@ -1,9 +1,5 @@
-# Unit tests of the client module: address parsing and CLI rendering.
-ps_unit_test(test_client_addr
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_addr.c
-          ${PROJECT_SOURCE_DIR}/client/addr.c)
-target_include_directories(test_client_addr PRIVATE ${PROJECT_SOURCE_DIR}/client)
-
+# Unit tests of the client module: CLI rendering.  (Address parsing is
+# lib/wire/addr.c: test_wire_addr in wire.cmake.)
 ps_unit_test(test_client_output
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_output.c
           ${PROJECT_SOURCE_DIR}/client/cli_output.c

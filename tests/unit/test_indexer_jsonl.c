@@ -1,5 +1,5 @@
 /* Unit tests for indexer/jsonl.c (line reader and line parser) and
- * indexer/text.c (UTF-8 checks, binary detection, NUL repair). */
+ * indexer/text.c (binary detection, NUL repair, UTF-8 repair). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -246,14 +246,7 @@ static void test_reader_too_long(void **state)
 static void test_text(void **state)
 {
     (void)state;
-    assert_int_equal(text_utf8_invalid_bytes("sant\xc3\xa9", 6), 0);
-    assert_int_equal(text_utf8_invalid_bytes("sant\xe9", 5), 1);
-    assert_int_equal(text_utf8_invalid_bytes("\xc0\xaf", 2), 2);     /* overlong */
-    assert_int_equal(text_utf8_invalid_bytes("\xed\xa0\x80", 3), 3); /* surrogate */
-    assert_int_equal(text_utf8_invalid_bytes("\xf4\x90\x80\x80", 4), 4);
-    assert_int_equal(text_utf8_invalid_bytes("\xe2\x82", 2), 2);     /* cut */
-    assert_int_equal(text_utf8_invalid_bytes("\xf0\x9f\x98\x80", 4), 0);
-
+    /* Byte counts of invalid UTF-8: tests/unit/test_utf8.c. */
     assert_false(text_looks_binary("", 0));
     assert_false(text_looks_binary("hello", 5));
     assert_true(text_looks_binary("he\0llo", 6));
