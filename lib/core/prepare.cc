@@ -8,6 +8,7 @@
 #include "analyze.h"
 #include "docfields.h"
 #include "internal.h"
+#include "utf8.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -24,18 +25,6 @@ namespace {
 
 // Language detection looks at the first bytes only.
 const size_t DETECT_MAX_BYTES = 64 * 1024;
-
-// Longest prefix of s[0..len) of at most max bytes ending on a UTF-8
-// character boundary.
-size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-        n--;
-    return n;
-}
 
 }  // namespace
 
@@ -189,7 +178,7 @@ ps_status psi::prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool m
         lang = d->lang;
     } else {
         std::string sample = empty(d->title) ? "" : std::string(d->title) + "\n";
-        sample.append(d->body, utf8_cut(d->body, blen, DETECT_MAX_BYTES));
+        sample.append(d->body, ps_utf8_cut(d->body, blen, DETECT_MAX_BYTES));
         lang = ps_detect_lang(sample.data(), sample.size());
     }
     cstr title(need(empty(d->title) ? ps_derive_title(bp, d->body, blen)

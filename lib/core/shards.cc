@@ -7,6 +7,7 @@
 // (put, delete, commit, get...) use route_sub()/from_sub() from here.
 
 #include "internal.h"
+#include "addr.h"
 #include "util.h"
 
 #include <cerrno>
@@ -40,22 +41,20 @@ uint64_t psi::fnv1a64(const char *id)
 
 namespace {
 
-// "tcp:HOST:PORT" -> host, port; false for anything else (a local path).
+// "tcp:HOST:PORT" -> host, port, with the one address parser (lib/wire/
+// addr.h: an IPv6 host is written in brackets, tcp:[::1]:8100); false for
+// anything else (a local path) or a malformed address.
 bool parse_tcp(const std::string &spec, std::string &host, unsigned &port)
 {
     if (spec.compare(0, 4, "tcp:") != 0)
         return false;
-    size_t c = spec.rfind(':');
-    if (c <= 4 || c + 1 >= spec.size())
+    static const ps_addr_opts opts = {0, 1, 0};     // port required, 1..65535
+    ps_addr a;
+    char err[128];
+    if (ps_addr_parse(spec.c_str() + 4, &opts, &a, err, sizeof err) != 0)
         return false;
-    char *end = nullptr;
-    unsigned long v = strtoul(spec.c_str() + c + 1, &end, 10);
-    if (*end || v == 0 || v > 65535)
-        return false;
-    host = spec.substr(4, c - 4);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    port = (unsigned)v;
+    host = a.host;
+    port = a.port;
     return true;
 }
 
