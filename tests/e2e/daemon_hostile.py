@@ -163,7 +163,7 @@ def after_case(d, name, pid, base_fds):
     if dt >= 0.1:
         print("note: %s: ping took %.0f ms (> 100 ms)" % (name, dt * 1000))
     check(dt < 1.0, "%s: ping took %.0f ms" % (name, dt * 1000))
-    ok = pstest.wait_until(lambda: d.fd_count() <= base_fds, 2.0)
+    ok = pstest.wait_until(lambda: d.fd_count() <= base_fds, 10.0)
     check(ok, "%s: fd count %d, baseline %d" % (name, d.fd_count(), base_fds))
 
 

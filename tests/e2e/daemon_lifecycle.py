@@ -155,7 +155,7 @@ def test_commit_visibility_and_hup(tmp, db):
             for _ in range(4):
                 err, r = c.call("search", {"q": "zyxwvutsrq"})
                 check(err is None and r["total"] >= 1, "search after SIGHUP: %r" % (err,))
-            check(pstest.wait_until(lambda: "SIGHUP" in d.log_text(), 2), "SIGHUP not logged")
+            check(pstest.wait_until(lambda: "SIGHUP" in d.log_text(), 10), "SIGHUP not logged")
         check(d.stop() == 0, "exit status")
     print("commit visibility and SIGHUP ok")
 

@@ -122,7 +122,7 @@ def case_soak(tmp, db, seconds):
         if not pstest.sanitized() and len(rss) > 12:
             check(growth < 5.0, "RSS grew %.1f %% (%d -> %d KiB) over the second half "
                   "(%d s to the end)" % (growth, athalf, last, half))
-        fds_back = pstest.wait_until(lambda: d.fd_count() <= fd0, 5)
+        fds_back = pstest.wait_until(lambda: d.fd_count() <= fd0, 10)
         with d.client() as c:
             err, st = c.call("stats", {})
         check(fds_back, "fds %d, baseline %d" % (d.fd_count(), fd0))
@@ -202,7 +202,7 @@ def case_slowloris(tmp, db):
         # stuck behind the slow clients would wait for the 3 s deadline.
         check(d99 < 1.0, "bystander starved: p99 %.2f ms during slow-loris, baseline %.2f ms" %
               (d99 * 1000, b99 * 1000))
-        check(pstest.wait_until(lambda: d.fd_count() <= fd0, 5), "fds not back to baseline")
+        check(pstest.wait_until(lambda: d.fd_count() <= fd0, 10), "fds not back to baseline")
         ok("slow-loris: 300 connections closed %.1f-%.1f s after their first byte (deadline 3 s); "
            "bystander p99 %.2f ms (baseline %.2f ms), 0 errors; fds back to %d" %
            (min(closed), max(closed), d99 * 1000, b99 * 1000, fd0))
@@ -248,7 +248,7 @@ def case_flood(tmp, db):
         check(cpu < 0.05, "daemon CPU %.1f %% while refusing connections" % (cpu * 100))
         for s in socks:
             s.close()
-        check(pstest.wait_until(lambda: d.fd_count() <= fd0, 5),
+        check(pstest.wait_until(lambda: d.fd_count() <= fd0, 10),
               "fds %d, baseline %d" % (d.fd_count(), fd0))
         with d.client() as c:
             check(c.call("ping")[1] == "pong", "ping after the flood")
