@@ -19,22 +19,120 @@
 #include "stats.h"
 #include "util.h"
 
+/* Connection states.  A connection is in exactly one; conn_set_state()
+ * is the only place that changes it (after conn_accept's initial READING)
+ * and logs every transition at debug level.  The one timer of a
+ * connection (c->timer, always --deadline long) means what the state says.
+ * Jobs at the workers or the writer (c->pending) are counted in every
+ * state: requests are pipelined.
+ *
+ *   CONN_READING   socket open, reading, between frames: nothing of the
+ *                  next frame received.  No timer; the idle timeout
+ *                  (--idle-timeout, bufferevent read timeout) applies.
+ *   CONN_IN_FRAME  part of a frame received: the frame deadline (from its
+ *                  first byte) is armed; frame_start_us is that time.
+ *   CONN_PAUSED    output buffer at --max-output: reading disabled, the
+ *                  stall deadline armed (the client must drain by then).
+ *                  A partial frame waits in the input buffer.
+ *   CONN_CLOSING   the client is done or must go: reading disabled, the
+ *                  requests in flight are answered, the output flushed,
+ *                  then the socket is closed; the flush deadline is armed.
+ *   CONN_ORPHANED  socket closed while jobs are out: the struct waits for
+ *                  them (gone tells the threads to skip them) and their
+ *                  answers are dropped.
+ *   CONN_CLOSED    socket closed and nothing out: the struct is freed at
+ *                  once (the state only shows in the log).
+ *
+ * Transitions (event: from -> to):
+ *   conn_accept:                         -> READING
+ *   first byte of a frame (process_input): READING -> IN_FRAME, arm
+ *   frame complete and handled:          IN_FRAME -> READING, disarm
+ *   output reaches max_output (conn_write): READING, IN_FRAME -> PAUSED,
+ *                                        stop reading, arm
+ *   output drained (write_cb):           PAUSED -> READING, disarm, read
+ *                                        again (-> IN_FRAME at once when a
+ *                                        partial frame is buffered)
+ *   frame rejected by the scanner, a stream that is not MessagePack-RPC
+ *   (no msgid), EOF with requests in flight or output unflushed (a
+ *   half-closed client), out of memory:  READING, IN_FRAME, PAUSED ->
+ *                                        CLOSING (start_closing: stop
+ *                                        reading, arm)
+ *   CLOSING with nothing out or unflushed (check_done): -> CLOSED
+ *   the timer fires (frame, stall or flush deadline), idle timeout with
+ *   nothing out, EOF with nothing to answer, socket error, forced exit:
+ *                                        any open state -> CLOSED, or ->
+ *                                        ORPHANED when jobs are out
+ *   last job back (conn_done_cb):        ORPHANED -> CLOSED
+ *
+ * Server shutdown (SIGTERM, srv->shutting_down) is not a connection
+ * state: conn_shutdown_all stops reading on every open connection, which
+ * then closes as soon as it has nothing out and nothing unflushed
+ * (check_done) whatever its state; the deadlines armed keep running and
+ * PAUSED -> READING no longer reads again.
+ *
+ * Notifications are never answered and never change the state.
+ */
+enum conn_state {
+    CONN_READING,
+    CONN_IN_FRAME,
+    CONN_PAUSED,
+    CONN_CLOSING,
+    CONN_ORPHANED,
+    CONN_CLOSED
+};
+
 typedef struct conn {
     server *srv;
-    struct bufferevent *bev;    /* NULL once the socket is closed */
+    enum conn_state state;
+    struct bufferevent *bev;    /* NULL from ORPHANED on */
     struct conn *prev, *next;   /* srv->conns: every live struct */
     uint64_t id;
     ps_scanner sc;
-    uint64_t frame_start_us;    /* 0: no partial frame being received */
-    struct event *timer;        /* frame deadline / stalled output / flush */
-    unsigned pending;           /* jobs at the workers */
-    atomic_int gone;            /* socket closed: workers skip its jobs */
-    int closing;                /* close once answered and flushed */
-    int paused;                 /* reading paused: output over max_output */
+    uint64_t frame_start_us;    /* IN_FRAME: first byte of the frame */
+    struct event *timer;        /* the state's deadline; NULL from ORPHANED */
+    unsigned pending;           /* jobs at the workers or the writer */
+    atomic_int gone;            /* set on ORPHANED: read by the workers and
+                                   the writer (j->gone), which skip its jobs */
 } conn;
 
 static void conn_close(conn *c, const char *why);
 static int process_input(conn *c);
+
+static const char *state_name(enum conn_state st)
+{
+    switch (st) {
+    case CONN_READING: return "reading";
+    case CONN_IN_FRAME: return "in-frame";
+    case CONN_PAUSED: return "paused";
+    case CONN_CLOSING: return "closing";
+    case CONN_ORPHANED: return "orphaned";
+    case CONN_CLOSED: return "closed";
+    }
+    return "?";
+}
+
+/* The one place a connection changes state (see the table above); why
+ * (may be NULL) goes into the debug log. */
+static void conn_set_state(conn *c, enum conn_state to, const char *why)
+{
+    if (c->state == to) return;
+    ps_log(PS_LOG_DEBUG, "conn %llu: %s -> %s%s%s%s", (unsigned long long)c->id,
+           state_name(c->state), state_name(to), why ? " (" : "", why ? why : "",
+           why ? ")" : "");
+    c->state = to;
+}
+
+/* Whether the socket is still open (READING to CLOSING). */
+static int sock_open(const conn *c)
+{
+    return c->state <= CONN_CLOSING;
+}
+
+/* Whether the connection reads and scans frames (READING, IN_FRAME). */
+static int reading(const conn *c)
+{
+    return c->state == CONN_READING || c->state == CONN_IN_FRAME;
+}
 
 static void maybe_exit(server *s)
 {
@@ -52,19 +150,23 @@ static void conn_unlink_free(conn *c)
     maybe_exit(s);
 }
 
-/* Closes the socket now.  The struct lives on (orphaned) until its last
- * job returns. */
+/* Closes the socket now: CLOSED (freed), or ORPHANED until its last job
+ * returns.  Nothing when the socket is already closed. */
 static void conn_close(conn *c, const char *why)
 {
-    if (!c->bev) return;
-    ps_log(PS_LOG_DEBUG, "conn %llu closed: %s", (unsigned long long)c->id, why);
+    if (!sock_open(c)) return;
     bufferevent_free(c->bev);
     c->bev = NULL;
     event_free(c->timer);
     c->timer = NULL;
     c->srv->nconns--;
-    if (c->pending == 0) conn_unlink_free(c);
-    else atomic_store(&c->gone, 1);
+    if (c->pending == 0) {
+        conn_set_state(c, CONN_CLOSED, why);
+        conn_unlink_free(c);
+    } else {
+        atomic_store(&c->gone, 1);
+        conn_set_state(c, CONN_ORPHANED, why);
+    }
 }
 
 static void arm(conn *c, uint64_t ms)
@@ -78,14 +180,36 @@ static size_t out_len(conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+/* IN_FRAME -> READING: the frame deadline ends (a stall or flush
+ * deadline of another state stays). */
+static void end_frame(conn *c)
+{
+    if (c->state != CONN_IN_FRAME) return;
+    conn_set_state(c, CONN_READING, NULL);
+    evtimer_del(c->timer);
+}
+
+/* READING, IN_FRAME or PAUSED -> CLOSING: stops reading and arms the
+ * flush deadline for the requests in flight and the output.  Nothing when
+ * already closing or closed. */
+static void start_closing(conn *c, const char *why)
+{
+    if (!sock_open(c) || c->state == CONN_CLOSING) return;
+    conn_set_state(c, CONN_CLOSING, why);
+    bufferevent_disable(c->bev, EV_READ);
+    arm(c, c->srv->cfg->deadline_ms);
+}
+
 /* After a reply or a state change: closes the connection when it is done
- * (closing or shutting down, nothing pending, nothing left to write). */
+ * (CLOSING or shutting down, nothing pending, nothing left to write).
+ * Returns 0, or -1 when the socket is closed (c may be freed). */
 static int check_done(conn *c)
 {
-    if (!c->bev) return -1;
-    if ((c->closing || c->srv->shutting_down) && c->pending == 0 &&
+    if (!sock_open(c)) return -1;
+    int closing = c->state == CONN_CLOSING;
+    if ((closing || c->srv->shutting_down) && c->pending == 0 &&
         out_len(c) == 0) {
-        conn_close(c, c->closing ? "closed after reply" : "shutdown");
+        conn_close(c, closing ? "closed after reply" : "shutdown");
         return -1;
     }
     return 0;
@@ -93,17 +217,15 @@ static int check_done(conn *c)
 
 static void conn_write(conn *c, const char *data, size_t len)
 {
-    if (!c->bev) return;
+    if (!sock_open(c)) return;
     if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
-        c->closing = 1;     /* closed by the caller's check_done */
+        start_closing(c, "out of memory");  /* the caller's check_done */
         return;
     }
-    if (!c->paused && !c->closing && out_len(c) >= c->srv->cfg->max_output) {
-        c->paused = 1;
+    if (reading(c) && out_len(c) >= c->srv->cfg->max_output) {
+        conn_set_state(c, CONN_PAUSED, "output over max_output");
         bufferevent_disable(c->bev, EV_READ);
         arm(c, c->srv->cfg->deadline_ms);   /* must drain by then */
-        ps_log(PS_LOG_DEBUG, "conn %llu: output over max_output, reading paused",
-               (unsigned long long)c->id);
     }
 }
 
@@ -253,7 +375,7 @@ static void handle_frame(conn *c, const uint8_t *p, size_t len, uint64_t start)
              * TLS hello...).  Answer with msgid 0, then close. */
             reply_error(c, 0, ERR_BAD_REQUEST, why);
             stats_error(&c->srv->stats, ERR_BAD_REQUEST);
-            c->closing = 1;
+            start_closing(c, "not MessagePack-RPC");
         }
         return;
     }
@@ -273,20 +395,24 @@ static int process_input(conn *c)
 {
     server *s = c->srv;
     const searchd_config *cfg = s->cfg;
-    while (c->bev && !c->closing && !c->paused && !s->shutting_down) {
+    while (reading(c) && !s->shutting_down) {
         struct evbuffer *in = bufferevent_get_input(c->bev);
         size_t len = evbuffer_get_length(in);
         if (len == 0) {
-            c->frame_start_us = 0;
+            end_frame(c);       /* not expected: a frame ends when handled */
             break;
         }
-        if (!c->frame_start_us) {
+        if (c->state == CONN_READING) {
             c->frame_start_us = ps_now_us();
+            conn_set_state(c, CONN_IN_FRAME, NULL);
             arm(c, cfg->deadline_ms);
         }
         size_t want = len < cfg->max_frame + 16 ? len : cfg->max_frame + 16;
         const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)want);
-        if (!p) { c->closing = 1; break; }
+        if (!p) {
+            start_closing(c, "out of memory");
+            break;
+        }
         size_t flen = 0;
         ps_scan_result r = ps_scanner_feed(&c->sc, p, want, &flen);
         if (r == PS_SCAN_NEED_MORE) break;
@@ -301,24 +427,17 @@ static int process_input(conn *c)
                      (unsigned long long)cfg->max_frame, cfg->max_depth);
             reply_error(c, known ? id : 0, e, msg);
             stats_error(&s->stats, e);
-            c->closing = 1;
             evbuffer_drain(in, len);
-            bufferevent_disable(c->bev, EV_READ);
             ps_log(PS_LOG_DEBUG, "conn %llu: invalid frame: %s",
                    (unsigned long long)c->id, msg);
+            start_closing(c, "invalid frame");  /* flush the reply, close */
             break;
         }
-        uint64_t start = c->frame_start_us;
-        handle_frame(c, p, flen, start);
+        /* May answer at once, and so pause or start closing. */
+        handle_frame(c, p, flen, c->frame_start_us);
         evbuffer_drain(in, flen);
         ps_scanner_init(&c->sc, cfg->max_frame, cfg->max_depth);
-        c->frame_start_us = 0;
-        /* The frame deadline ends here; a stall or flush timer stays. */
-        if (!c->paused && !c->closing) evtimer_del(c->timer);
-    }
-    if (c->bev && c->closing) {
-        bufferevent_disable(c->bev, EV_READ);
-        arm(c, cfg->deadline_ms);   /* flush the last reply by then */
+        end_frame(c);
     }
     return check_done(c);
 }
@@ -334,13 +453,12 @@ static void write_cb(struct bufferevent *bev, void *arg)
     conn *c = arg;
     (void)bev;
     /* The write low watermark is 0: called when the output is empty. */
-    if (c->paused) {
-        c->paused = 0;
+    if (c->state == CONN_PAUSED) {
         evtimer_del(c->timer);
-        if (!c->closing && !c->srv->shutting_down) {
+        conn_set_state(c, CONN_READING, "output drained");
+        if (!c->srv->shutting_down) {
             bufferevent_enable(c->bev, EV_READ);
             /* A partial frame left in the buffer restarts its deadline. */
-            c->frame_start_us = 0;
             if (process_input(c) != 0) return;
         }
     }
@@ -362,14 +480,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_EOF) {
         /* The client may have only shut down its sending side: answer what
          * is in flight, then close.  A partial frame is dropped. */
-        c->closing = 1;
-        bufferevent_disable(c->bev, EV_READ);
         if (c->pending == 0 && out_len(c) == 0) {
             conn_close(c, evbuffer_get_length(bufferevent_get_input(c->bev))
                           ? "EOF inside a frame" : "EOF");
             return;
         }
-        arm(c, c->srv->cfg->deadline_ms);
+        start_closing(c, "EOF: answering what is in flight");
         return;
     }
     conn_close(c, (what & BEV_EVENT_ERROR) ? strerror(EVUTIL_SOCKET_ERROR())
@@ -381,13 +497,23 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     conn *c = arg;
     (void)fd;
     (void)what;
-    if (c->closing) conn_close(c, "reply not flushed before the deadline");
-    else if (c->paused) conn_close(c, "client not reading: output cap reached");
-    else if (c->frame_start_us) {
+    switch (c->state) {
+    case CONN_CLOSING:
+        conn_close(c, "reply not flushed before the deadline");
+        break;
+    case CONN_PAUSED:
+        conn_close(c, "client not reading: output cap reached");
+        break;
+    case CONN_IN_FRAME:
         ps_log(PS_LOG_INFO, "conn %llu: request incomplete after %llu ms: closed",
                (unsigned long long)c->id,
                (unsigned long long)c->srv->cfg->deadline_ms);
         conn_close(c, "deadline");
+        break;
+    case CONN_READING:          /* no deadline of its own */
+    case CONN_ORPHANED:         /* no timer any more */
+    case CONN_CLOSED:
+        break;
     }
 }
 
@@ -419,6 +545,7 @@ void conn_accept(server *s, evutil_socket_t fd)
     if (c) atomic_init(&c->gone, 0);
     if (!c) { evutil_closesocket(fd); return; }
     c->srv = s;
+    c->state = CONN_READING;
     c->id = ++s->conn_seq;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(s->base, timer_cb, c);
@@ -461,9 +588,12 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
         job *next = j->next;
         conn *c = j->conn;
         c->pending--;
-        if (!c->bev) {              /* orphaned: client went away */
+        if (c->state == CONN_ORPHANED) {    /* client went away */
             job_free(j);
-            if (c->pending == 0) conn_unlink_free(c);
+            if (c->pending == 0) {
+                conn_set_state(c, CONN_CLOSED, "last job returned");
+                conn_unlink_free(c);
+            }
         } else {
             answer(c, j);
             (void)check_done(c);
@@ -477,7 +607,7 @@ void conn_shutdown_all(server *s)
     conn *c = s->conns, *next;
     for (; c; c = next) {
         next = c->next;
-        if (!c->bev) continue;
+        if (!sock_open(c)) continue;
         bufferevent_disable(c->bev, EV_READ);
         (void)check_done(c);
     }
@@ -489,7 +619,11 @@ void conn_free_all(server *s)
     while (s->conns) {
         conn *c = s->conns;
         c->pending = 0;
-        if (c->bev) conn_close(c, "forced exit");   /* frees it */
-        else conn_unlink_free(c);
+        if (sock_open(c)) {
+            conn_close(c, "forced exit");           /* frees it */
+        } else {
+            conn_set_state(c, CONN_CLOSED, "forced exit");
+            conn_unlink_free(c);
+        }
     }
 }

@@ -1,6 +1,8 @@
 /* conn.h: one client connection on the I/O thread: a bufferevent, the
  * frame scanner, dispatch to the methods, replies, deadlines and
- * back-pressure.  Every function here runs on the I/O thread.
+ * back-pressure.  Every function here runs on the I/O thread.  The
+ * connection states (enum conn_state) and their transitions are listed at
+ * the top of conn.c.
  */
 #ifndef SEARCHD_CONN_H
 #define SEARCHD_CONN_H

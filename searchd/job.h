@@ -2,8 +2,9 @@
  *
  * Ownership: the I/O thread creates a job (job_new), a worker fills the
  * result fields, the I/O thread answers and frees it (job_free).  Between
- * those steps it is handed over through the pool's mutex-protected queues,
- * so no field is ever touched by two threads at once.
+ * those steps it is handed over through a job_queue and a done_list
+ * (queue.h, mutex-protected), so no field is ever touched by two threads
+ * at once.
  */
 #ifndef SEARCHD_JOB_H
 #define SEARCHD_JOB_H
@@ -28,7 +29,7 @@ typedef struct wdoc {
 } wdoc;
 
 typedef struct job {
-    struct job *next;           /* queue link */
+    struct job *next;           /* job_queue / done_list link (queue.h) */
     struct conn *conn;          /* I/O thread only */
     const atomic_int *gone;     /* set by the I/O thread when the client
                                    disconnected: workers skip the job */

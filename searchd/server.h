@@ -22,7 +22,8 @@ typedef struct server {
     searchd_stats stats;
     worker_pool *pool;
     writer *writer;             /* NULL with --read-only */
-    struct event *done_ev;      /* activated by workers (thread-safe) */
+    struct event *done_ev;      /* activated by the workers' and the
+                                   writer's done_put (thread-safe) */
     struct conn *conns;         /* connections with an open socket */
     unsigned nconns;            /* ... their number (max_clients) */
     unsigned nlive;             /* conn structs alive, orphans included */

@@ -1,4 +1,5 @@
-/* workers.c: worker threads, bounded job queue, done queue. */
+/* workers.c: the search worker threads and their handles; jobs come in
+ * through a job_queue and go back through a done_list (queue.h). */
 #include "workers.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "methods.h"
+#include "queue.h"
 #include "stats.h"
 #include "util.h"
 
@@ -26,13 +28,8 @@ typedef struct worker {
 
 struct worker_pool {
     const searchd_config *cfg;
-    struct event *done_ev;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    job *qhead, *qtail;
-    unsigned qlen;
-    job *dhead, *dtail;
-    int stop;
+    job_queue queue;            /* I/O thread -> workers (cfg->queue) */
+    done_list done;             /* workers -> I/O thread (done_ev) */
     atomic_uint_fast64_t hup_gen;
     atomic_uint_fast64_t write_gen;     /* writes this daemon acknowledged */
     atomic_uint_fast64_t reopens;
@@ -53,9 +50,14 @@ worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
         return NULL;
     }
     p->cfg = cfg;
-    p->done_ev = done_ev;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    int queue_ok = queue_init(&p->queue, cfg->queue) == 0;
+    if (!queue_ok || done_init(&p->done, done_ev) != 0) {
+        if (queue_ok) queue_destroy(&p->queue);
+        free(p->w);
+        free(p);
+        *st = PS_ERR_NOMEM;
+        return NULL;
+    }
     atomic_init(&p->hup_gen, 0);
     atomic_init(&p->write_gen, 0);
     atomic_init(&p->reopens, 0);
@@ -139,21 +141,10 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     worker_pool *p = w->ctx.pool;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->stop && !p->qhead)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop) {
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
-        job *j = p->qhead;
-        p->qhead = j->next;
-        if (!p->qhead) p->qtail = NULL;
-        p->qlen--;
-        pthread_mutex_unlock(&p->mu);
-
-        j->next = NULL;
+    job *j;
+    /* NULL once workers_destroy shut the queue (QUEUE_DISCARD): a worker
+     * stops after its current job, whatever is still queued. */
+    while ((j = queue_pop(&p->queue)) != NULL) {
         if (j->gone && atomic_load(j->gone)) {
             j->err = ERR_INTERNAL;      /* nobody will read the answer */
             snprintf(j->errmsg, sizeof j->errmsg, "client gone");
@@ -165,12 +156,7 @@ static void *worker_main(void *arg)
         } else if (refresh(w, j) == 0) {
             j->method->exec(j, &w->ctx);
         }
-
-        pthread_mutex_lock(&p->mu);
-        if (p->dtail) p->dtail->next = j; else p->dhead = j;
-        p->dtail = j;
-        pthread_mutex_unlock(&p->mu);
-        event_active(p->done_ev, EV_READ, 0);
+        done_put(&p->done, j);
     }
     return NULL;
 }
@@ -193,27 +179,12 @@ int workers_start(worker_pool *p)
 
 int workers_submit(worker_pool *p, job *j)
 {
-    int rc = -1;
-    j->next = NULL;
-    pthread_mutex_lock(&p->mu);
-    if (!p->stop && p->qlen < p->cfg->queue) {
-        if (p->qtail) p->qtail->next = j; else p->qhead = j;
-        p->qtail = j;
-        p->qlen++;
-        rc = 0;
-        pthread_cond_signal(&p->cv);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return rc;
+    return queue_push(&p->queue, j);
 }
 
 job *workers_take_done(worker_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    job *l = p->dhead;
-    p->dhead = p->dtail = NULL;
-    pthread_mutex_unlock(&p->mu);
-    return l;
+    return done_take(&p->done);
 }
 
 void workers_note_write(worker_pool *p)
@@ -228,35 +199,18 @@ void workers_count_retry(worker_pool *p) { atomic_fetch_add(&p->retries, 1); }
 
 unsigned workers_queued(worker_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    unsigned n = p->qlen;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-static void free_list(job *j)
-{
-    while (j) {
-        job *next = j->next;
-        job_free(j);
-        j = next;
-    }
+    return queue_len(&p->queue);
 }
 
 void workers_destroy(worker_pool *p)
 {
     if (!p) return;
-    pthread_mutex_lock(&p->mu);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    queue_shutdown(&p->queue, QUEUE_DISCARD);
     for (unsigned i = 0; i < p->n; i++)
         if (p->w[i].started) pthread_join(p->w[i].thread, NULL);
-    free_list(p->qhead);
-    free_list(p->dhead);
+    queue_destroy(&p->queue);   /* frees the jobs never run */
+    done_destroy(&p->done);     /* ... and the answers never taken */
     for (unsigned i = 0; i < p->n; i++) ps_db_close(p->w[i].ctx.db);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
     free(p->w);
     free(p);
 }

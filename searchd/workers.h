@@ -1,6 +1,7 @@
 /* workers.h: the pool of search threads, each with its own read-only
- * database handle, fed by a bounded queue.  Finished jobs go to a done
- * queue and wake the I/O thread with event_active().
+ * database handle, fed by a bounded job_queue (cfg->queue jobs; queue.h).
+ * Finished jobs go to a done_list that wakes the I/O thread with
+ * event_active().
  */
 #ifndef SEARCHD_WORKERS_H
 #define SEARCHD_WORKERS_H

@@ -1,5 +1,6 @@
-/* writer.c: the writer thread: bounded queue, lazy writable handle, group
- * commit, idle release of the lock. */
+/* writer.c: the writer thread: lazy writable handle, group commit, idle
+ * release of the lock.  Jobs come in through a job_queue and go back
+ * through a done_list (queue.h). */
 #include "writer.h"
 
 #include <errno.h>
@@ -8,23 +9,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "methods.h"
 #include "polysearch.h"
+#include "queue.h"
 #include "stats.h"
 #include "util.h"
 
 struct writer {
     const searchd_config *cfg;
-    struct event *done_ev;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;          /* signalled on submit and stop */
-    job *qhead, *qtail;         /* mu */
-    unsigned qlen;              /* mu */
-    job *dhead, *dtail;         /* mu */
-    int stop;                   /* mu */
-    writer_stats st;            /* mu (state/holder/counters) */
+    job_queue queue;            /* I/O thread -> writer (cfg->write_queue) */
+    done_list done;             /* writer -> I/O thread (done_ev) */
+    pthread_mutex_t st_mu;
+    writer_stats st;            /* st_mu (state/holder/counters) */
     pthread_t thread;
     int started;
     /* Writer thread only. */
@@ -43,77 +40,49 @@ writer *writer_create(const searchd_config *cfg, struct event *done_ev)
     writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->cfg = cfg;
-    w->done_ev = done_ev;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    if (queue_init(&w->queue, cfg->write_queue) != 0) {
+        free(w);
+        return NULL;
+    }
+    if (done_init(&w->done, done_ev) != 0) {
+        queue_destroy(&w->queue);
+        free(w);
+        return NULL;
+    }
+    if (pthread_mutex_init(&w->st_mu, NULL) != 0) {
+        done_destroy(&w->done);
+        queue_destroy(&w->queue);
+        free(w);
+        return NULL;
+    }
     w->st.state = "idle";
     return w;
 }
 
 int writer_submit(writer *w, job *j)
 {
-    int rc = -1;
-    j->next = NULL;
-    pthread_mutex_lock(&w->mu);
-    if (!w->stop && w->qlen < w->cfg->write_queue) {
-        if (w->qtail) w->qtail->next = j; else w->qhead = j;
-        w->qtail = j;
-        w->qlen++;
-        rc = 0;
-        pthread_cond_signal(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return rc;
+    return queue_push(&w->queue, j);
 }
 
 job *writer_take_done(writer *w)
 {
-    pthread_mutex_lock(&w->mu);
-    job *l = w->dhead;
-    w->dhead = w->dtail = NULL;
-    pthread_mutex_unlock(&w->mu);
-    return l;
+    return done_take(&w->done);
 }
 
 void writer_get_stats(writer *w, writer_stats *out)
 {
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->st_mu);
     *out = w->st;
-    out->queued = w->qlen;
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->st_mu);
+    out->queued = queue_len(&w->queue);
 }
 
-/* Absolute CLOCK_REALTIME time us microseconds from now (pthread_cond_timedwait). */
-static struct timespec abs_in_us(uint64_t us)
+/* Takes the queued jobs that follow while the group stays within
+ * WRITER_GROUP_DOCS documents/ids (*docs so far), appending them at *tail.
+ * Returns how many were taken.  Writer thread. */
+static unsigned take_more(writer *w, job ***tail, uint64_t *docs)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(us / 1000000u);
-    ts.tv_nsec += (long)(us % 1000000u) * 1000L;
-    if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-    return ts;
-}
-
-/* Takes queued jobs while the group stays within WRITER_GROUP_DOCS (the
- * first one always).  Appends them to *tail.  Returns the number taken.
- * Called with mu held. */
-static unsigned take_locked(writer *w, job ***tail, uint64_t *docs, int first)
-{
-    unsigned n = 0;
-    while (w->qhead) {
-        uint64_t sz = job_size(w->qhead);
-        if (!(first && n == 0) && *docs + sz > WRITER_GROUP_DOCS) break;
-        job *j = w->qhead;
-        w->qhead = j->next;
-        if (!w->qhead) w->qtail = NULL;
-        w->qlen--;
-        j->next = NULL;
-        **tail = j;
-        *tail = &j->next;
-        *docs += sz;
-        n++;
-    }
-    return n;
+    return queue_take(&w->queue, WRITER_GROUP_DOCS, job_size, docs, tail);
 }
 
 static void set_err(job *j, int err, const char *msg)
@@ -168,19 +137,6 @@ static ps_status apply(writer *w, job *j)
     return PS_OK;
 }
 
-/* Hands a group to the I/O thread. */
-static void finish_group(writer *w, job *group)
-{
-    if (!group) return;
-    job *last = group;
-    while (last->next) last = last->next;
-    pthread_mutex_lock(&w->mu);
-    if (w->dtail) w->dtail->next = group; else w->dhead = group;
-    w->dtail = last;
-    pthread_mutex_unlock(&w->mu);
-    event_active(w->done_ev, EV_READ, 0);
-}
-
 /* Every job of the group that has not already got its own error gets
  * this one (and its counts are not reported). */
 static void fail_group(job *group, int err, const char *msg)
@@ -212,10 +168,10 @@ static int ensure_open(writer *w, job *group)
     ps_status st = searchd_config_open_db(w->cfg, PS_DB_WRITE, &w->db, &msg);
     if (st == PS_OK) {
         free(msg);
-        pthread_mutex_lock(&w->mu);
+        pthread_mutex_lock(&w->st_mu);
         w->st.state = "open";
         w->st.opens++;
-        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_unlock(&w->st_mu);
         ps_log(PS_LOG_INFO, "writer took the write lock on %s", searchd_config_db_name(w->cfg));
         return 0;
     }
@@ -230,32 +186,14 @@ static int ensure_open(writer *w, job *group)
         snprintf(text, sizeof text, "cannot open %s for writing: %s",
                  searchd_config_db_name(w->cfg), msg ? msg : ps_status_str(st));
     ps_log(PS_LOG_WARN, "%s", text);
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->st_mu);
     w->st.state = st == PS_ERR_LOCKED ? "locked" : "failed";
     snprintf(w->st.holder, sizeof w->st.holder, "%s", msg ? msg : "");
     if (st == PS_ERR_LOCKED) w->st.lock_conflicts++;
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->st_mu);
     free(msg);
     fail_group(group, ERR_UNAVAILABLE, text);
     return -1;
-}
-
-/* Waits (mu held) until a job arrives, stop, or the idle deadline of an
- * open handle.  Returns 1 when there is work or stop, 0 on idle timeout. */
-static int wait_work_locked(writer *w)
-{
-    while (!w->qhead && !w->stop) {
-        if (!w->db) {
-            pthread_cond_wait(&w->cv, &w->mu);
-            continue;
-        }
-        uint64_t idle_end = w->last_write_us + w->cfg->writer_idle_ms * 1000u;
-        uint64_t now = ps_now_us();
-        if (now >= idle_end) return 0;
-        struct timespec ts = abs_in_us(idle_end - now);
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-    }
-    return 1;
 }
 
 /* After a failed write or commit (what: "write", "commit"): cancels the
@@ -274,11 +212,11 @@ static void abort_group(writer *w, job *group, const char *what, int err)
     snprintf(why, sizeof why, "%s failure", what);
     close_db(w, why);
     fail_group(group, err, msg);
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->st_mu);
     w->st.state = "failed";
     w->st.failed_commits++;
-    pthread_mutex_unlock(&w->mu);
-    finish_group(w, group);
+    pthread_mutex_unlock(&w->st_mu);
+    done_put(&w->done, group);
 }
 
 /* Runs one group: open, apply, maybe wait for more, commit, answer. */
@@ -286,7 +224,7 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
                       unsigned n)
 {
     if (ensure_open(w, group) != 0) {
-        finish_group(w, group);
+        done_put(&w->done, group);
         return;
     }
     uint64_t t0 = ps_now_us();
@@ -301,16 +239,9 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
     if (st == PS_OK && w->cfg->commit_delay_ms > 0 && w->prev_group > 1) {
         uint64_t end = t0 + w->cfg->commit_delay_ms * 1000u;
         for (;;) {
-            pthread_mutex_lock(&w->mu);
-            while (!w->qhead && !w->stop && n < w->prev_group &&
-                   ps_now_us() < end) {
-                struct timespec ts = abs_in_us(end - ps_now_us());
-                if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
-                    break;
-            }
-            unsigned more = docs < WRITER_GROUP_DOCS
-                          ? take_locked(w, &tail, &docs, 0) : 0;
-            pthread_mutex_unlock(&w->mu);
+            /* Wait until a job is queued, stop, or end. */
+            if (n < w->prev_group) (void)queue_wait_until(&w->queue, end);
+            unsigned more = docs < WRITER_GROUP_DOCS ? take_more(w, &tail, &docs) : 0;
             if (more == 0) break;
             n += more;
             for (job *j = applied_to->next; j && st == PS_OK; j = j->next) {
@@ -336,7 +267,7 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
     uint64_t ok = 0;
     for (job *j = group; j; j = j->next)
         if (j->err < 0) ok++;
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->st_mu);
     w->st.state = "open";
     w->st.writes += ok;
     w->st.commits++;
@@ -344,35 +275,39 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
     if (n > w->st.max_group) w->st.max_group = n;
     w->st.last_commit_us = took;
     if (took > w->st.max_commit_us) w->st.max_commit_us = took;
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->st_mu);
     ps_log(PS_LOG_DEBUG, "writer committed %u requests (%llu documents/ids) "
            "in %llu us", n, (unsigned long long)docs, (unsigned long long)took);
     w->prev_group = n;
-    finish_group(w, group);
+    done_put(&w->done, group);
 }
 
 static void *writer_main(void *arg)
 {
     writer *w = arg;
     for (;;) {
-        pthread_mutex_lock(&w->mu);
-        (void)wait_work_locked(w);
-        if (!w->qhead) {      /* stop, or the idle deadline passed */
-            int stop = w->stop;
-            pthread_mutex_unlock(&w->mu);
+        /* An open handle is released after writer_idle without a write.
+         * At stop the queue drains (QUEUE_DRAIN): every job accepted is
+         * applied and committed before QUEUE_STOPPED. */
+        uint64_t idle_end = w->db ? w->last_write_us + w->cfg->writer_idle_ms * 1000u
+                                  : QUEUE_NO_DEADLINE;
+        job *first;
+        queue_wait r = queue_pop_until(&w->queue, idle_end, &first);
+        if (r != QUEUE_READY) {     /* stop, or the idle deadline passed */
+            int stop = r == QUEUE_STOPPED;
             if (w->db) {
                 close_db(w, stop ? "stopping" : "idle");
-                pthread_mutex_lock(&w->mu);
+                pthread_mutex_lock(&w->st_mu);
                 w->st.state = "idle";
-                pthread_mutex_unlock(&w->mu);
+                pthread_mutex_unlock(&w->st_mu);
             }
             if (stop) break;
             continue;
         }
-        job *group = NULL, **tail = &group;
-        uint64_t docs = 0;
-        unsigned n = take_locked(w, &tail, &docs, 1);
-        pthread_mutex_unlock(&w->mu);
+        /* The first job always, then what fits in WRITER_GROUP_DOCS. */
+        job *group = first, **tail = &first->next;
+        uint64_t docs = job_size(first);
+        unsigned n = 1 + take_more(w, &tail, &docs);
         run_group(w, group, tail, docs, n);
     }
     return NULL;
@@ -390,27 +325,14 @@ int writer_start(writer *w)
     return 0;
 }
 
-static void free_list(job *j)
-{
-    while (j) {
-        job *next = j->next;
-        job_free(j);
-        j = next;
-    }
-}
-
 void writer_destroy(writer *w)
 {
     if (!w) return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    queue_shutdown(&w->queue, QUEUE_DRAIN);
     if (w->started) pthread_join(w->thread, NULL);
     else close_db(w, "stopping");
-    free_list(w->qhead);
-    free_list(w->dhead);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
+    queue_destroy(&w->queue);   /* not started: the jobs never applied */
+    done_destroy(&w->done);     /* answers nobody took */
+    pthread_mutex_destroy(&w->st_mu);
     free(w);
 }

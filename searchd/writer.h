@@ -3,13 +3,14 @@
  * It owns the only writable ps_db of the daemon, opened lazily on the
  * first write and closed again after --writer-idle without writes, so a
  * local polysearch-index can take Xapian's writer lock between bursts.
- * Jobs arrive through a bounded queue (full -> busy).  Group commit: the
- * writer takes every queued job (up to WRITER_GROUP_DOCS documents),
- * applies them all, waits at most --commit-delay for more when other
- * writers were active in the previous group, commits once, and only then
- * hands every job of the group to the I/O thread through the done queue
- * (the same event as the workers').  A failed commit is cancelled and
- * every job of the group gets the error: nothing of it is acknowledged.
+ * Jobs arrive through a bounded job_queue (write_queue jobs, full -> busy;
+ * queue.h).  Group commit: the writer takes every queued job (up to
+ * WRITER_GROUP_DOCS documents), applies them all, waits at most
+ * --commit-delay for more when other writers were active in the previous
+ * group, commits once, and only then hands every job of the group to the
+ * I/O thread through its done_list (the same event as the workers').  A
+ * failed commit is cancelled and every job of the group gets the error:
+ * nothing of it is acknowledged.
  */
 #ifndef SEARCHD_WRITER_H
 #define SEARCHD_WRITER_H
