@@ -1,10 +1,11 @@
-# Unit tests of the text analysis modules (lib/analysis/fold.c, lang.c,
-# langid_cld2.cc, analyze.c) and of lib/wire/results.c and lib/wire/util.c.
+# Unit tests of the text analysis modules (lib/analysis/fold.c,
+# langid_cld2.cc, analyze.c), of the language code tables (lib/wire/lang.c)
+# and of lib/wire/results.c and lib/wire/util.c.
 #
 # The analysis tests link a small library of their own built from the same
 # sources as ps_core, so that they do not need Xapian (lib/core/xapian.cc).
 add_library(ps_analysis_test STATIC
-  ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c ${PROJECT_SOURCE_DIR}/lib/analysis/lang.c
+  ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c
   ${PROJECT_SOURCE_DIR}/lib/analysis/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analysis/analyze.c)
 target_include_directories(ps_analysis_test PUBLIC ${PROJECT_SOURCE_DIR}/lib/analysis
   ${PROJECT_SOURCE_DIR}/lib/core ${PROJECT_SOURCE_DIR}/lib/wire)
@@ -17,7 +18,7 @@ if(PS_TEST_CLD2_CODE AND NOT PS_TEST_CLD2_CODE STREQUAL CLD2_LIBRARY)
 else()
   set(_ps_test_cld2 ${CLD2_LIBRARY})
 endif()
-target_link_libraries(ps_analysis_test PUBLIC PkgConfig::UTF8PROC ${_ps_test_cld2}
+target_link_libraries(ps_analysis_test PUBLIC ps_wire PkgConfig::UTF8PROC ${_ps_test_cld2}
                       Threads::Threads)
 
 ps_unit_test(test_fold SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_fold.c LIBS ps_analysis_test)
