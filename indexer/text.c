@@ -1,8 +1,6 @@
-/* text.c: UTF-8 validation, binary detection and NUL repair (text.h). */
+/* text.c: UTF-8 validation and binary detection (text.h). */
 #include "text.h"
 
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Length of the well-formed UTF-8 sequence at p (at most `avail` bytes),
@@ -72,45 +70,4 @@ int text_looks_binary(const char *buf, size_t len)
         head--;
     size_t bad = text_utf8_invalid_bytes(buf, head);
     return bad * 10 >= head * 3 && bad > 0;
-}
-
-size_t text_replace_nul(char *buf, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\0') {
-            buf[i] = ' ';
-            n++;
-        }
-    }
-    return n;
-}
-
-char *text_utf8_repair(const char *buf, size_t len, size_t *nbad)
-{
-    size_t bad = text_utf8_invalid_bytes(buf, len);
-    if (nbad != NULL)
-        *nbad = bad;
-    if (len > (SIZE_MAX - 1) / 3 || bad > (SIZE_MAX - len - 1) / 2)
-        return NULL;
-    char *out = malloc(len + bad * 2 + 1);
-    if (out == NULL)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)buf;
-    size_t i = 0, o = 0;
-    while (i < len) {
-        size_t n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
-        if (n == 0) {
-            out[o++] = (char)0xEF;
-            out[o++] = (char)0xBF;
-            out[o++] = (char)0xBD;
-            i++;
-        } else {
-            memcpy(out + o, p + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    out[o] = '\0';
-    return out;
 }
