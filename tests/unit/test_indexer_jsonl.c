@@ -38,8 +38,32 @@ static void test_parse_full(void **state)
     assert_string_equal(d.url, "http://e/");
     assert_int_equal(d.nul_repaired, 0);
     assert_int_equal(d.utf8_repaired, 0);
+    assert_int_equal(d.unknown_ignored, 1);         /* "extra", skipped */
+    assert_string_equal(d.first_unknown, "'extra'");
     jsonl_doc_clear(&d);
     assert_null(d.id);
+}
+
+/* The same reader with the network's strict rules refuses what the file
+ * rules repair or skip. */
+static void test_parse_strict(void **state)
+{
+    (void)state;
+    jsonl_doc d;
+    char err[256];
+    const char *extra = "{\"id\":\"x\",\"body\":\"b\",\"tags\":[1]}";
+    assert_int_equal(jsonl_parse_line(extra, strlen(extra), PS_DOC_STRICT,
+                                      &d, err, sizeof err), JSONL_BAD);
+    assert_string_equal(err, "unknown key 'tags' (known: id, title, body, "
+                        "lang, date, url)");
+    const char *nul = "{\"id\":\"x\",\"body\":\"a\\u0000b\"}";
+    assert_int_equal(jsonl_parse_line(nul, strlen(nul), PS_DOC_STRICT, &d,
+                                      err, sizeof err), JSONL_BAD);
+    assert_string_equal(err, "\"body\" is not valid UTF-8 or contains a "
+                        "NUL byte");
+    const char *lang = "{\"id\":\"x\",\"body\":\"b\",\"lang\":\"zz\"}";
+    assert_int_equal(parse(lang, &d, err), JSONL_BAD);    /* file rules too */
+    assert_string_equal(err, "unsupported language code 'zz'");
 }
 
 static void test_parse_optional(void **state)
@@ -278,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_parse_full),
         cmocka_unit_test(test_parse_optional),
         cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_parse_strict),
         cmocka_unit_test(test_parse_blank),
         cmocka_unit_test(test_parse_repairs),
         cmocka_unit_test(test_reader_lines),
