@@ -2,7 +2,6 @@
  * execution on a worker's database handle. */
 #include "methods.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
