@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
+#include "batch.h"
 #include "client_internal.h"
 #include "rpc.h"
 
@@ -157,23 +158,31 @@ psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     uint32_t m = psci_next_msgid(c);
-    int e = begin(&pk, m, "add", 1) || pack_key(&pk, "docs") ||
-            msgpack_pack_array(&pk, (uint32_t)n);
+    int e = ps_rpc_pack_request(&pk, m, "add", 1) ||
+            ps_add_params_pack_begin(&pk, (uint32_t)n);
     for (size_t i = 0; !e && i < n; i++) {
         const psc_doc *d = &docs[i];
-        uint32_t k = 2 + (d->title != NULL) + (d->lang != NULL) +
-                     (d->date != NULL) + (d->url != NULL);
-        e = msgpack_pack_map(&pk, k) || pack_kstr(&pk, "id", d->id) ||
-            pack_kstr(&pk, "body", d->body);
-        if (!e && d->title)
-            e = pack_kstr(&pk, "title", d->title);
-        if (!e && d->lang)
-            e = pack_kstr(&pk, "lang", d->lang);
-        if (!e && d->date)
-            e = pack_kstr(&pk, "date", d->date);
-        if (!e && d->url)
-            e = pack_kstr(&pk, "url", d->url);
+        const char *f[PS_DOC_NKEYS] = { d->id, d->title, d->body, d->lang,
+                                        d->date, d->url };
+        e = ps_add_doc_pack(&pk, f);
     }
+    return finish_send(c, &sb, e, m, msgid);
+}
+
+psc_status psc_send_add_packed(psc_client *c, const void *params,
+                               size_t len, uint32_t *msgid)
+{
+    psci_clear_error(c);
+    if (params == NULL || len == 0)
+        return psci_fail(c, PSC_ERR_INVALID, "invalid",
+                         "no add parameters");
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    uint32_t m = psci_next_msgid(c);
+    int e = ps_rpc_pack_request(&pk, m, "add", 1) ||
+            msgpack_sbuffer_write(&sb, params, len) != 0;
     return finish_send(c, &sb, e, m, msgid);
 }
 
@@ -471,6 +480,15 @@ psc_status psc_add(psc_client *c, const psc_doc *docs, size_t n,
     uint32_t id;
     *out = NULL;
     psc_status st = psc_send_add(c, docs, n, &id);
+    return st != PSC_OK ? st : psc_recv_add(c, id, out);
+}
+
+psc_status psc_add_packed(psc_client *c, const void *params, size_t len,
+                          psc_add_result **out)
+{
+    uint32_t id;
+    *out = NULL;
+    psc_status st = psc_send_add_packed(c, params, len, &id);
     return st != PSC_OK ? st : psc_recv_add(c, id, out);
 }
 

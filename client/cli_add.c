@@ -1,6 +1,7 @@
 /* cli_add.c: `polysearch add FILE...|-`: reads JSON Lines or text files,
- * sends them in batches (at most ADD_BATCH_DOCS documents and about
- * ADD_BATCH_BYTES of text per call, under the daemon's 1 MiB request
+ * checks each document with the network rules (lib/wire/docvalid.h,
+ * strict), sends them in batches (lib/wire/batch.h: at most 1000
+ * documents and 512 KiB packed per call, under the daemon's 1 MiB request
  * frame), and sums the daemon's answers.  Bad lines and files are reported
  * with FILE:LINE and skipped; the exit code says whether any input failed.
  */
@@ -11,41 +12,23 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "batch.h"
+#include "docvalid.h"
 #include "rpc.h"
 
-#define ADD_BATCH_DOCS 1000
-#define ADD_BATCH_BYTES (512u * 1024u)
-#define ADD_MAX_DOC_BYTES (10u * 1024u * 1024u)
-
-typedef struct batch {
-    psc_doc docs[ADD_BATCH_DOCS];
-    json_t *owner[ADD_BATCH_DOCS];     /* JSON line owning the strings */
-    char *text[ADD_BATCH_DOCS];        /* or malloc'd id + body of a file */
-    char *src[ADD_BATCH_DOCS];         /* "file:line" for messages */
-    size_t n, bytes;
-} batch;
+/* Largest body sent (the daemon's default max_body), and text file read. */
+#define ADD_MAX_DOC_BYTES PS_DOC_DEFAULT_MAX_BODY
 
 typedef struct add_state {
     psc_client *c;
     const cli_opts *o;
-    batch b;
-    uint64_t added, replaced, unchanged, sent;
+    ps_add_batch *b;
+    uint64_t added, replaced, unchanged;
     json_t *rejected;                  /* [{index,id,source,reason}] */
     json_t *invalid;                   /* [{source,reason}] */
     int failed_input;
     int rc;                            /* first fatal error exit code */
 } add_state;
-
-static void batch_clear(batch *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->owner[i]);
-        free(b->text[i]);
-        free(b->src[i]);
-    }
-    b->n = 0;
-    b->bytes = 0;
-}
 
 /* Records an input problem. */
 static void invalid(add_state *s, const char *src, const char *why)
@@ -59,14 +42,22 @@ static void invalid(add_state *s, const char *src, const char *why)
 /* Sends the current batch; returns 0, or -1 after a fatal error. */
 static int flush(add_state *s)
 {
-    batch *b = &s->b;
-    if (b->n == 0)
+    ps_add_batch *b = s->b;
+    size_t n = ps_add_batch_count(b);
+    if (n == 0)
         return 0;
+    char *params = NULL;
+    size_t len = 0;
+    if (ps_add_batch_params(b, 0, n, &params, &len) != 0) {
+        ps_add_batch_clear(b);
+        return -1;                     /* out of memory */
+    }
     psc_add_result *r = NULL;
-    psc_status st = psc_add(s->c, b->docs, b->n, &r);
+    psc_status st = psc_add_packed(s->c, params, len, &r);
+    free(params);
     if (st != PSC_OK) {
         s->rc = cli_report_error(s->c, s->o, st, "add");
-        batch_clear(b);
+        ps_add_batch_clear(b);
         return -1;
     }
     s->added += r->added;
@@ -74,59 +65,36 @@ static int flush(add_state *s)
     s->unchanged += r->unchanged;
     for (uint32_t i = 0; i < r->nrejected; i++) {
         uint32_t k = r->rejected[i].index;
-        const char *src = k < b->n ? b->src[k] : "?";
-        const char *id = k < b->n ? b->docs[k].id : "?";
+        const char *src = ps_add_batch_source(b, k);
+        const char *id = ps_add_batch_id(b, k);
+        src = src ? src : "?";
+        id = id ? id : "?";
         fprintf(stderr, "polysearch: %s: document '%s' rejected: %s\n", src,
                 id, r->rejected[i].reason);
         json_array_append_new(s->rejected,
                               json_pack("{sIssssss}", "index",
-                                        (json_int_t)(s->sent + k), "id", id,
-                                        "source", src, "reason",
+                                        (json_int_t)(ps_add_batch_offset(b) + k),
+                                        "id", id, "source", src, "reason",
                                         r->rejected[i].reason));
         s->failed_input = 1;
     }
-    s->sent += b->n;
     psc_add_result_free(r);
-    batch_clear(b);
+    ps_add_batch_clear(b);
     return 0;
 }
 
-/* Appends a document (taking owner/text/src); flushes when full. */
-static int push(add_state *s, const psc_doc *d, json_t *owner, char *text,
-                char *src, size_t bytes)
+/* Puts a checked document into the batch (copied), sending the batch
+ * first when it is full.  Returns 0, or -1 after a fatal error. */
+static int push(add_state *s, const char *const f[PS_DOC_NKEYS],
+                const char *src)
 {
-    batch *b = &s->b;
-    if (b->n > 0 && (b->n == ADD_BATCH_DOCS ||
-                     b->bytes + bytes > ADD_BATCH_BYTES)) {
-        if (flush(s) != 0) {
-            json_decref(owner);
-            free(text);
-            free(src);
+    ps_add_batch_status bs = ps_add_batch_add(s->b, f, src);
+    if (bs == PS_ADD_BATCH_FULL) {
+        if (flush(s) != 0)
             return -1;
-        }
+        bs = ps_add_batch_add(s->b, f, src);
     }
-    b->docs[b->n] = *d;
-    b->owner[b->n] = owner;
-    b->text[b->n] = text;
-    b->src[b->n] = src;
-    b->n++;
-    b->bytes += bytes;
-    return 0;
-}
-
-/* A string member of a JSON Lines object: NULL when absent, *bad set when
- * present but not a valid string. */
-static const char *member(json_t *o, const char *key, int *bad)
-{
-    json_t *v = json_object_get(o, key);
-    if (v == NULL || json_is_null(v))
-        return NULL;
-    if (!json_is_string(v) ||
-        !ps_utf8_valid(json_string_value(v), json_string_length(v))) {
-        *bad = 1;
-        return NULL;
-    }
-    return json_string_value(v);
+    return bs == PS_ADD_BATCH_OK ? 0 : -1;
 }
 
 static char *source(const char *file, size_t line)
@@ -138,6 +106,32 @@ static char *source(const char *file, size_t line)
     return s;
 }
 
+/* Checks a JSON object with the strict document rules; on success f
+ * receives its fields (pointing into o) and 0 is returned, otherwise -1
+ * with the reason copied to why. */
+static int check_object(json_t *o, const char *f[PS_DOC_NKEYS], char *why,
+                        size_t whysz)
+{
+    ps_docv v;
+    ps_docv_init(&v, PS_DOC_STRICT, ADD_MAX_DOC_BYTES);
+    const char *k;
+    json_t *val;
+    json_object_foreach(o, k, val) {
+        ps_doc_vtype t = json_is_string(val) ? PS_DOC_V_STR
+                       : json_is_null(val) ? PS_DOC_V_NULL : PS_DOC_V_OTHER;
+        ps_docv_set(&v, k, strlen(k), t,
+                    t == PS_DOC_V_STR ? json_string_value(val) : NULL,
+                    t == PS_DOC_V_STR ? json_string_length(val) : 0);
+    }
+    int rc = ps_docv_finish(&v);
+    if (rc != 0)
+        snprintf(why, whysz, "%s", ps_docv_reason(&v));
+    for (unsigned i = 0; i < PS_DOC_NKEYS; i++)
+        f[i] = ps_docv_get(&v, (ps_doc_key)i, NULL);
+    ps_docv_clear(&v);                 /* strict: nothing owned by v */
+    return rc;
+}
+
 /* One JSON Lines line. */
 static int add_line(add_state *s, const char *name, size_t lineno,
                     const char *line, size_t len)
@@ -147,49 +141,21 @@ static int add_line(add_state *s, const char *name, size_t lineno,
         return -1;
     json_error_t je;
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    char why[PS_DOC_REASON_MAX + 64];
+    const char *f[PS_DOC_NKEYS];
+    int r = 0;
     if (!json_is_object(o)) {
-        char why[200];
         snprintf(why, sizeof why, "not a JSON object%s%s", o ? "" : ": ",
                  o ? "" : je.text);
         invalid(s, src, why);
-        json_decref(o);
-        free(src);
-        return 0;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        if (strcmp(k, "id") && strcmp(k, "title") && strcmp(k, "body") &&
-            strcmp(k, "lang") && strcmp(k, "date") && strcmp(k, "url")) {
-            char why[200];
-            snprintf(why, sizeof why, "unknown field '%.60s' (known: id, "
-                     "title, body, lang, date, url)", k);
-            invalid(s, src, why);
-            json_decref(o);
-            free(src);
-            return 0;
-        }
-    }
-    int bad = 0;
-    psc_doc d = { member(o, "id", &bad), member(o, "title", &bad),
-                  member(o, "body", &bad), member(o, "lang", &bad),
-                  member(o, "date", &bad), member(o, "url", &bad) };
-    const char *why = NULL;
-    if (bad)
-        why = "a field is not a valid UTF-8 string";
-    else if (d.id == NULL || *d.id == '\0')
-        why = "missing \"id\"";
-    else if (d.body == NULL)
-        why = "missing \"body\"";
-    else if (strlen(d.body) > ADD_MAX_DOC_BYTES)
-        why = "body larger than 10 MiB";
-    if (why) {
+    } else if (check_object(o, f, why, sizeof why) != 0) {
         invalid(s, src, why);
-        json_decref(o);
-        free(src);
-        return 0;
+    } else {
+        r = push(s, f, src);
     }
-    return push(s, &d, o, NULL, src, len);
+    json_decref(o);
+    free(src);
+    return r;
 }
 
 static int add_jsonl(add_state *s, FILE *f, const char *name)
@@ -251,39 +217,34 @@ static int add_text_file(add_state *s, FILE *f, const char *path)
         invalid(s, path, "read error");
         return 0;
     }
-    if (!ps_utf8_valid(buf, len)) {
-        free(buf);
-        invalid(s, path, "not valid UTF-8 text (or contains NUL bytes)");
-        return 0;
-    }
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t idlen = strlen(base);
     const char *dot = strrchr(base, '.');
     if (dot && dot != base)
         idlen = (size_t)(dot - base);
-    /* id and body share one allocation: "id\0body\0". */
-    char *text = malloc(idlen + 1 + len + 1);
-    if (text == NULL) {
+    char *id = strndup(base, idlen);
+    if (id == NULL) {
         free(buf);
         return -1;
     }
-    memcpy(text, base, idlen);
-    text[idlen] = '\0';
-    memcpy(text + idlen + 1, buf, len + 1);
-    free(buf);
-    if (idlen == 0 || !ps_utf8_valid(text, idlen)) {
-        free(text);
+    int r = 0;
+    /* Checked with lengths: the file may hold NUL bytes. */
+    ps_docv v;
+    ps_docv_init(&v, PS_DOC_STRICT, ADD_MAX_DOC_BYTES);
+    ps_docv_set(&v, "id", 2, PS_DOC_V_STR, id, idlen);
+    ps_docv_set(&v, "body", 4, PS_DOC_V_STR, buf, len);
+    const char *doc[PS_DOC_NKEYS] = { id, NULL, buf, NULL, NULL, NULL };
+    if (idlen == 0 || !ps_utf8_valid(id, idlen))
         invalid(s, path, "cannot derive a document id from the file name");
-        return 0;
-    }
-    psc_doc d = { text, NULL, text + idlen + 1, NULL, NULL, NULL };
-    char *src = strdup(path);
-    if (src == NULL) {
-        free(text);
-        return -1;
-    }
-    return push(s, &d, NULL, text, src, len);
+    else if (ps_docv_finish(&v) != 0)
+        invalid(s, path, ps_docv_reason(&v));
+    else
+        r = push(s, doc, path);
+    ps_docv_clear(&v);
+    free(id);
+    free(buf);
+    return r;
 }
 
 static int is_jsonl_name(const char *p)
@@ -307,7 +268,8 @@ int cli_cmd_add(psc_client *c, const cli_opts *o, char **files, int nfiles)
     s->o = o;
     s->rejected = json_array();
     s->invalid = json_array();
-    int r = 0;
+    s->b = ps_add_batch_new(PS_ADD_BATCH_MAX_DOCS, PS_ADD_BATCH_MAX_BYTES);
+    int r = s->b ? 0 : -1;
     for (int i = 0; r == 0 && i < nfiles; i++) {
         const char *p = files[i];
         if (strcmp(p, "-") == 0) {
@@ -329,7 +291,6 @@ int cli_cmd_add(psc_client *c, const cli_opts *o, char **files, int nfiles)
     int rc;
     if (r != 0) {
         rc = s->rc ? s->rc : EX_OSERR;
-        batch_clear(&s->b);
     } else {
         if (o->json)
             cli_emit_json(stdout, json_pack("{sIsIsIsOsO}", "added",
@@ -348,6 +309,7 @@ int cli_cmd_add(psc_client *c, const cli_opts *o, char **files, int nfiles)
                    json_array_size(s->rejected), json_array_size(s->invalid));
         rc = s->failed_input ? EX_DATAERR : EX_OK;
     }
+    ps_add_batch_free(s->b);
     json_decref(s->rejected);
     json_decref(s->invalid);
     free(s);

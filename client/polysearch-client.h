@@ -176,6 +176,14 @@ psc_status psc_ping(psc_client *c);
 psc_status psc_add(psc_client *c, const psc_doc *docs, size_t n,
                    psc_add_result **out);
 
+/* Like psc_add(), with add's params map already packed by the caller:
+ * params[0..len) is one MessagePack map such as {"docs": [...]}
+ * (polysearch's own tools pack it with lib/wire/batch.h).  The library
+ * sends the bytes as they are: the daemon checks them.  PSC_ERR_INVALID
+ * when params is NULL or len is 0.  Owner thread. */
+psc_status psc_add_packed(psc_client *c, const void *params, size_t len,
+                          psc_add_result **out);
+
 /* Deletes n documents by id.  On PSC_OK *deleted and *not_found (either
  * may be NULL) receive the daemon's counts.  Owner thread. */
 psc_status psc_delete(psc_client *c, const char *const *ids, size_t n,
@@ -193,6 +201,8 @@ psc_status psc_send_stats(psc_client *c, uint32_t *msgid);
 psc_status psc_send_ping(psc_client *c, uint32_t *msgid);
 psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
                         uint32_t *msgid);
+psc_status psc_send_add_packed(psc_client *c, const void *params,
+                               size_t len, uint32_t *msgid);
 psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
                            uint32_t *msgid);
 

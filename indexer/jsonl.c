@@ -1,7 +1,8 @@
-/* jsonl.c: JSON Lines reader and line parser (jsonl.h), over jansson. */
+/* jsonl.c: JSON Lines reader and line parser (jsonl.h), over jansson; the
+ * document rules are lib/wire/docvalid.c. */
 #include "jsonl.h"
 
-#include "text.h"
+#include "rpc.h"            /* ps_utf8_valid() */
 
 #include <errno.h>
 #include <jansson.h>
@@ -145,32 +146,23 @@ void jsonl_doc_clear(jsonl_doc *doc)
     memset(doc, 0, sizeof *doc);
 }
 
-/* Copies member `key` of obj into *out when it is a string (NUL escapes
- * become spaces).  Returns 0 (absent or null: *out stays NULL), 1 (copied),
- * -1 (wrong type; reason in err), -2 (out of memory). */
-static int get_string(json_t *obj, const char *key, char **out,
-                      size_t *nuls, char *err, size_t errsz)
+/* A copy of s[0..n) as a C string, or NULL (then *nomem is set). */
+static char *dup_value(const char *s, size_t n, int *nomem)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        snprintf(err, errsz, "\"%s\" must be a string", key);
-        return -1;
-    }
-    size_t n = json_string_length(v);
-    char *s = malloc(n + 1);
     if (s == NULL)
-        return -2;
-    memcpy(s, json_string_value(v), n);
-    s[n] = '\0';
-    *nuls += text_replace_nul(s, n);
-    *out = s;
-    return 1;
+        return NULL;
+    char *d = malloc(n + 1);
+    if (d == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
 }
 
 jsonl_parse_status jsonl_parse_line(const char *line, size_t len,
-                                    size_t max_id, jsonl_doc *doc,
+                                    unsigned flags, jsonl_doc *doc,
                                     char *err, size_t errsz)
 {
     memset(doc, 0, sizeof *doc);
@@ -181,20 +173,23 @@ jsonl_parse_status jsonl_parse_line(const char *line, size_t len,
     if (i == len)
         return JSONL_BLANK;
 
-    /* Repair first: invalid UTF-8 -> U+FFFD, raw NUL -> space (a space is
-     * valid both inside a string and between tokens). */
-    size_t nbad = 0;
-    char *fixed = text_utf8_repair(line, len, &nbad);
-    if (fixed == NULL) {
-        snprintf(err, errsz, "out of memory");
-        return JSONL_BAD;
+    /* Lenient: repair the line before parsing (jansson takes valid UTF-8
+     * only): invalid UTF-8 -> U+FFFD, raw NUL -> space (a space is valid
+     * both inside a string and between tokens). */
+    const char *text = line;
+    size_t tlen = len, nuls = 0, nbad = 0;
+    char *fixed = NULL;
+    if ((flags & PS_DOC_LENIENT_UTF8) && !ps_utf8_valid(line, len)) {
+        fixed = ps_doc_text_repair(line, len, &nuls, &nbad, &tlen);
+        if (fixed == NULL) {
+            snprintf(err, errsz, "out of memory");
+            return JSONL_BAD;
+        }
+        text = fixed;
     }
-    size_t flen = len + nbad * 2;
-    size_t nuls = text_replace_nul(fixed, flen);
-
     json_error_t jerr;
-    json_t *root = json_loadb(fixed, flen, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
-                              &jerr);
+    json_t *root = json_loadb(text, tlen,
+                              JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &jerr);
     free(fixed);
     if (root == NULL) {
         snprintf(err, errsz, "invalid JSON at column %d: %s", jerr.column,
@@ -207,41 +202,42 @@ jsonl_parse_status jsonl_parse_line(const char *line, size_t len,
         return JSONL_BAD;
     }
 
-    static const char *const keys[] = { "id", "title", "body", "lang",
-                                        "date", "url" };
-    char **fields[] = { &doc->id, &doc->title, &doc->body, &doc->lang,
-                        &doc->date, &doc->url };
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        int rc = get_string(root, keys[k], fields[k], &nuls, err, errsz);
-        if (rc == -2)
+    ps_docv v;
+    ps_docv_init(&v, flags, 0);        /* the line cap bounds the body */
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        ps_doc_vtype t = json_is_string(val) ? PS_DOC_V_STR
+                       : json_is_null(val) ? PS_DOC_V_NULL : PS_DOC_V_OTHER;
+        ps_docv_set(&v, key, strlen(key), t,
+                    t == PS_DOC_V_STR ? json_string_value(val) : NULL,
+                    t == PS_DOC_V_STR ? json_string_length(val) : 0);
+    }
+    jsonl_parse_status rc = JSONL_DOC;
+    if (ps_docv_finish(&v) != 0) {
+        snprintf(err, errsz, "%s", ps_docv_reason(&v));
+        rc = JSONL_BAD;
+    } else {
+        char **fields[PS_DOC_NKEYS] = { &doc->id, &doc->title, &doc->body,
+                                        &doc->lang, &doc->date, &doc->url };
+        int nomem = 0;
+        for (unsigned k = 0; k < PS_DOC_NKEYS; k++) {
+            size_t n;
+            const char *s = ps_docv_get(&v, (ps_doc_key)k, &n);
+            *fields[k] = dup_value(s, n, &nomem);
+        }
+        doc->nul_repaired = nuls + v.nul_repaired;
+        doc->utf8_repaired = nbad + v.utf8_repaired;
+        doc->unknown_ignored = v.unknown_ignored;
+        snprintf(doc->first_unknown, sizeof doc->first_unknown, "%s",
+                 v.first_unknown);
+        if (nomem) {
+            jsonl_doc_clear(doc);
             snprintf(err, errsz, "out of memory");
-        if (rc < 0)
-            goto bad;
+            rc = JSONL_BAD;
+        }
     }
-    if (doc->id == NULL) {
-        snprintf(err, errsz, "missing \"id\"");
-        goto bad;
-    }
-    size_t idlen = strlen(doc->id);
-    if (idlen == 0) {
-        snprintf(err, errsz, "empty \"id\"");
-        goto bad;
-    }
-    if (idlen > max_id) {
-        snprintf(err, errsz, "\"id\" is %zu bytes (at most %zu allowed)",
-                 idlen, max_id);
-        goto bad;
-    }
-    if (doc->body == NULL) {
-        snprintf(err, errsz, "missing \"body\"");
-        goto bad;
-    }
+    ps_docv_clear(&v);
     json_decref(root);
-    doc->nul_repaired = nuls;
-    doc->utf8_repaired = nbad;
-    return JSONL_DOC;
-bad:
-    json_decref(root);
-    jsonl_doc_clear(doc);
-    return JSONL_BAD;
+    return rc;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "docvalid.h"
+
 /* ---- Line reader ------------------------------------------------------ */
 
 typedef struct jsonl_reader jsonl_reader;
@@ -52,6 +54,8 @@ typedef struct jsonl_doc {
     char *url;
     size_t nul_repaired;    /* NUL bytes (raw or \u0000) turned into spaces */
     size_t utf8_repaired;   /* invalid UTF-8 bytes replaced by U+FFFD */
+    size_t unknown_ignored; /* keys other than the six, skipped */
+    char first_unknown[72]; /* the first of them, quoted ('tags') */
 } jsonl_doc;
 
 typedef enum jsonl_parse_status {
@@ -60,16 +64,23 @@ typedef enum jsonl_parse_status {
     JSONL_BAD           /* malformed line or invalid document; reason in err */
 } jsonl_parse_status;
 
-/* Parses one line `{"id","title"?,"body","lang"?,"date"?,"url"?}` (other
- * keys are ignored; a null value counts as absent).  id must be a
- * non-empty string of at most max_id bytes; body a string.  Raw NUL bytes
- * and \u0000 escapes become spaces, invalid UTF-8 becomes U+FFFD (counted
- * in the doc).  On JSONL_BAD, err receives a one-line reason (errsz bytes
- * at most) and *doc is left empty.  On JSONL_DOC the caller must call
+/* The rules polysearch-index reads files with: the document rules of
+ * lib/wire/docvalid.h in their lenient mode (docs/PROTOCOL.md, "Document
+ * rules"). */
+#define JSONL_FILE_RULES (PS_DOC_LENIENT_UTF8 | PS_DOC_IGNORE_UNKNOWN)
+
+/* Parses one line `{"id","title"?,"body","lang"?,"date"?,"url"?}` and
+ * checks it with the document rules (docvalid.h) under `flags`: with
+ * JSONL_FILE_RULES, other keys are skipped (counted in the doc), raw NUL
+ * bytes and \u0000 escapes become spaces and invalid UTF-8 becomes U+FFFD
+ * (counted); with PS_DOC_STRICT they are refused.  A null value counts as
+ * absent.  On JSONL_BAD, err receives a one-line reason (errsz bytes at
+ * most; the document rules' own text for a document they refuse) and
+ * *doc is left empty.  On JSONL_DOC the caller must call
  * jsonl_doc_clear(doc).  Allocation failure is reported as JSONL_BAD with
  * reason "out of memory". */
 jsonl_parse_status jsonl_parse_line(const char *line, size_t len,
-                                    size_t max_id, jsonl_doc *doc,
+                                    unsigned flags, jsonl_doc *doc,
                                     char *err, size_t errsz);
 
 /* Frees the fields of doc and zeroes it (NULL fields are fine). */

@@ -1,6 +1,8 @@
 /* remote.c: batches of documents sent to polysearchd (remote.h). */
 #include "remote.h"
 
+#include "batch.h"
+#include "docvalid.h"
 #include "polysearch-client.h"
 #include "util.h"
 
@@ -14,27 +16,16 @@
 #define CONNECT_TIMEOUT_MS 5000
 /* An add is answered after the daemon's commit: allow for a slow disk. */
 #define CALL_TIMEOUT_MS 60000
-/* Text per add call, well under the daemon's default 1 MiB frame. */
-#define BATCH_BYTES (512u * 1024u)
 /* A single document over this that breaks the connection is taken to be
  * over the daemon's --max-frame (which closes the connection). */
 #define BIG_DOC_BYTES (1024u * 1024u)
 /* How long `busy` answers are retried. */
 #define BUSY_RETRY_US (10u * 1000u * 1000u)
 
-typedef struct kept_doc {
-    char *f[6];             /* id, title, body, lang, date, url */
-    char *where;
-    size_t bytes;
-} kept_doc;
-
 struct remote {
     char *addr;
     psc_client *c;          /* NULL after a broken connection */
-    size_t cap;             /* documents per add call */
-    kept_doc *docs;
-    size_t n;
-    size_t bytes;
+    ps_add_batch *b;        /* documents not sent yet, with their `where` */
 };
 
 const char *remote_addr(const remote *rm)
@@ -75,17 +66,17 @@ int remote_open(const char *addr, uint64_t batch, remote **out)
         ps_log(PS_LOG_ERROR, "out of memory");
         return EX_SOFTWARE;
     }
-    rm->cap = batch == 0 || batch > REMOTE_MAX_BATCH ? REMOTE_MAX_BATCH
-                                                      : (size_t)batch;
-    rm->docs = calloc(rm->cap, sizeof *rm->docs);
-    int rc = rm->docs ? reconnect(rm) : EX_SOFTWARE;
+    size_t cap = batch == 0 || batch > REMOTE_MAX_BATCH ? REMOTE_MAX_BATCH
+                                                         : (size_t)batch;
+    rm->b = ps_add_batch_new(cap, PS_ADD_BATCH_MAX_BYTES);
+    int rc = rm->b ? reconnect(rm) : EX_SOFTWARE;
     if (rc == 0 && psc_ping(rm->c) != PSC_OK) {
         ps_log(PS_LOG_ERROR, "%s does not answer ping: %s: %s", addr,
                psc_last_error_code(rm->c), psc_last_error_message(rm->c));
         rc = EX_UNAVAILABLE;
     }
     if (rc != 0) {
-        if (rm->docs == NULL)
+        if (rm->b == NULL)
             ps_log(PS_LOG_ERROR, "out of memory");
         remote_close(rm);
         return rc;
@@ -94,30 +85,12 @@ int remote_open(const char *addr, uint64_t batch, remote **out)
     return 0;
 }
 
-static void kept_clear(kept_doc *k)
-{
-    for (int i = 0; i < 6; i++)
-        free(k->f[i]);
-    free(k->where);
-    memset(k, 0, sizeof *k);
-}
-
-static void drop_batch(remote *rm)
-{
-    for (size_t i = 0; i < rm->n; i++)
-        kept_clear(&rm->docs[i]);
-    rm->n = 0;
-    rm->bytes = 0;
-}
-
 void remote_close(remote *rm)
 {
     if (rm == NULL)
         return;
-    if (rm->docs != NULL)
-        drop_batch(rm);
+    ps_add_batch_free(rm->b);
     psc_close(rm->c);
-    free(rm->docs);
     free(rm->addr);
     free(rm);
 }
@@ -128,31 +101,35 @@ run_sink remote_sink(remote *rm)
     return s;
 }
 
-/* Warns about one document the daemon did not take and counts it. */
-static void doc_failed(remote *rm, const kept_doc *k, const char *code,
+/* Warns about document i of the batch, which the daemon did not take, and
+ * counts it. */
+static void doc_failed(remote *rm, size_t i, const char *code,
                        const char *msg, run_stats *st)
 {
     ps_log(PS_LOG_WARN, "%s: document \"%s\" rejected by the daemon at %s: "
-           "%s%s%s: failed", k->where, k->f[0], rm->addr, code,
+           "%s%s%s: failed", ps_add_batch_source(rm->b, i),
+           ps_add_batch_id(rm->b, i), rm->addr, code,
            msg && msg[0] ? ": " : "", msg ? msg : "");
     st->failed++;
 }
 
-static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st);
+static int send_docs(remote *rm, size_t first, size_t n, run_stats *st);
 
-/* Sends docs[0..n) one per call, after a whole-batch refusal. */
-static int send_singly(remote *rm, kept_doc *docs, size_t n, run_stats *st)
+/* Sends documents first..first+n) one per call, after a whole-batch
+ * refusal. */
+static int send_singly(remote *rm, size_t first, size_t n, run_stats *st)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = send_docs(rm, docs + i, 1, st);
+    for (size_t i = first; i < first + n; i++) {
+        int rc = send_docs(rm, i, 1, st);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-/* Counts an add answer for docs[0..n) and logs the commit. */
-static void account(remote *rm, kept_doc *docs, size_t n,
+/* Counts an add answer for documents first..first+n) and logs the
+ * commit. */
+static void account(remote *rm, size_t first, size_t n,
                     const psc_add_result *res, run_stats *st)
 {
     st->added += res->added;
@@ -161,7 +138,7 @@ static void account(remote *rm, kept_doc *docs, size_t n,
     for (uint32_t i = 0; i < res->nrejected; i++) {
         const psc_rejected *rj = &res->rejected[i];
         if (rj->index < n) {
-            doc_failed(rm, &docs[rj->index], rj->reason, NULL, st);
+            doc_failed(rm, first + rj->index, rj->reason, NULL, st);
         } else {
             ps_log(PS_LOG_WARN, "the daemon at %s rejected document index "
                    "%u of a batch of %zu: %s: failed", rm->addr, rj->index,
@@ -175,19 +152,16 @@ static void account(remote *rm, kept_doc *docs, size_t n,
            (unsigned long long)res->unchanged, res->nrejected);
 }
 
-/* Sends docs[0..n) in one add call and waits for the answer, retrying as
- * remote.h says.  Returns 0 or an exit code (logged). */
-static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
+/* Sends documents first..first+n) of the batch in one add call and waits
+ * for the answer, retrying as remote.h says.  Returns 0 or an exit code
+ * (logged). */
+static int send_docs(remote *rm, size_t first, size_t n, run_stats *st)
 {
-    psc_doc *pd = calloc(n, sizeof *pd);
-    if (pd == NULL) {
+    char *params = NULL;
+    size_t len = 0;
+    if (ps_add_batch_params(rm->b, first, n, &params, &len) != 0) {
         ps_log(PS_LOG_ERROR, "out of memory");
         return EX_SOFTWARE;
-    }
-    for (size_t i = 0; i < n; i++) {
-        psc_doc d = { docs[i].f[0], docs[i].f[1], docs[i].f[2],
-                      docs[i].f[3], docs[i].f[4], docs[i].f[5] };
-        pd[i] = d;
     }
     int reconnects = 0, rc = 0;
     unsigned pause = 50;
@@ -196,9 +170,9 @@ static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
         if (rm->c == NULL && (rc = reconnect(rm)) != 0)
             break;
         psc_add_result *res = NULL;
-        psc_status s = psc_add(rm->c, pd, n, &res);
+        psc_status s = psc_add_packed(rm->c, params, len, &res);
         if (s == PSC_OK) {
-            account(rm, docs, n, res, st);
+            account(rm, first, n, res, st);
             psc_add_result_free(res);
             break;
         }
@@ -241,9 +215,9 @@ static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
                 rc = s == PSC_ERR_SERVER && strcmp(code, "busy") == 0
                          ? EX_TEMPFAIL : EX_UNAVAILABLE;
             } else if (n > 1) {
-                rc = send_singly(rm, docs, n, st);
+                rc = send_singly(rm, first, n, st);
             } else {
-                doc_failed(rm, &docs[0], code, msg, st);
+                doc_failed(rm, first, code, msg, st);
             }
             break;
         }
@@ -252,8 +226,9 @@ static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
                msg);
         psc_close(rm->c);
         rm->c = NULL;
-        if (n == 1 && docs[0].bytes > BIG_DOC_BYTES && reconnects > 0) {
-            doc_failed(rm, &docs[0], "too_large", "connection closed while "
+        if (n == 1 && ps_add_batch_doc_bytes(rm->b, first) > BIG_DOC_BYTES &&
+            reconnects > 0) {
+            doc_failed(rm, first, "too_large", "connection closed while "
                        "sending it (larger than the daemon's --max-frame?)",
                        st);
             break;
@@ -266,57 +241,48 @@ static int send_docs(remote *rm, kept_doc *docs, size_t n, run_stats *st)
         rc = EX_UNAVAILABLE;
         break;
     }
-    free(pd);
+    free(params);
     return rc;
 }
 
 int remote_flush(void *ctx, run_stats *st)
 {
     remote *rm = ctx;
-    if (rm->n == 0)
+    size_t n = ps_add_batch_count(rm->b);
+    if (n == 0)
         return 0;
-    int rc = send_docs(rm, rm->docs, rm->n, st);
-    drop_batch(rm);
+    int rc = send_docs(rm, 0, n, st);
+    ps_add_batch_clear(rm->b);
     return rc;
-}
-
-static char *dup_or_null(const char *s, int *nomem)
-{
-    if (s == NULL)
-        return NULL;
-    char *d = strdup(s);
-    if (d == NULL)
-        *nomem = 1;
-    return d;
 }
 
 int remote_put(void *ctx, const ps_doc_in *d, const char *where,
                run_stats *st)
 {
     remote *rm = ctx;
-    const char *f[6] = { d->id, d->title, d->body, d->lang, d->date, d->url };
-    size_t bytes = 64;
-    for (int i = 0; i < 6; i++)
-        bytes += f[i] ? strlen(f[i]) : 0;
-    if (rm->n > 0 && rm->bytes + bytes > BATCH_BYTES) {
+    const char *f[PS_DOC_NKEYS] = { d->id, d->title, d->body, d->lang,
+                                    d->date, d->url };
+    where = where ? where : "?";
+    /* What goes over the network follows the strict rules (docvalid.h);
+     * the lenient reading of files happened before. */
+    char why[PS_DOC_REASON_MAX];
+    if (ps_doc_check(f, 0, why, sizeof why) != 0) {
+        ps_log(PS_LOG_WARN, "%s: %s: failed", where, why);
+        st->failed++;
+        return 0;
+    }
+    ps_add_batch_status bs = ps_add_batch_add(rm->b, f, where);
+    if (bs == PS_ADD_BATCH_FULL) {
         int rc = remote_flush(rm, st);
         if (rc != 0)
             return rc;
+        bs = ps_add_batch_add(rm->b, f, where);
     }
-    kept_doc *k = &rm->docs[rm->n];
-    int nomem = 0;
-    for (int i = 0; i < 6; i++)
-        k->f[i] = dup_or_null(f[i], &nomem);
-    k->where = dup_or_null(where ? where : "?", &nomem);
-    k->bytes = bytes;
-    if (nomem) {
-        kept_clear(k);
+    if (bs != PS_ADD_BATCH_OK) {
         ps_log(PS_LOG_ERROR, "out of memory");
         return EX_SOFTWARE;
     }
-    rm->n++;
-    rm->bytes += bytes;
-    return rm->n >= rm->cap ? remote_flush(rm, st) : 0;
+    return ps_add_batch_full(rm->b) ? remote_flush(rm, st) : 0;
 }
 
 int remote_delete(remote *rm, const char *const *ids, size_t n,

@@ -2,15 +2,16 @@
  * polysearchd through the client library's add and delete calls instead of
  * into a local database.
  *
- * Documents given to remote_put() are copied into a batch; the batch is
- * sent with one `add` call when it holds `batch` documents (at most 1000,
- * the protocol's cap) or about 512 KiB of text, and at remote_flush().  A
- * batch counts as committed only once the daemon has answered (it answers
- * after its commit).  Rejected documents are warned about with the file or
- * FILE:LINE they came from and counted failed.  A lost connection is
- * re-established once and the batch re-sent (add is insert-or-replace by
- * id, so a repeat is harmless); `busy` answers are retried with a growing
- * pause for about 10 s.
+ * Documents given to remote_put() are checked with the network's strict
+ * document rules (lib/wire/docvalid.h) and packed into an add batch
+ * (lib/wire/batch.h); the batch is sent with one `add` call when it holds
+ * `batch` documents (at most 1000, the protocol's cap) or 512 KiB packed,
+ * and at remote_flush().  A batch counts as committed only once the
+ * daemon has answered (it answers after its commit).  Rejected documents
+ * are warned about with the file or FILE:LINE they came from and counted
+ * failed.  A lost connection is re-established once and the batch re-sent
+ * (add is insert-or-replace by id, so a repeat is harmless); `busy`
+ * answers are retried with a growing pause for about 10 s.
  *
  * One thread at a time per remote (the thread running run_index()).
  */
@@ -43,10 +44,11 @@ void remote_close(remote *rm);
  * run. */
 run_sink remote_sink(remote *rm);
 
-/* run_sink.put: copies d (and `where`) into the batch, sends the batch when
- * full.  Returns 0 or a <sysexits.h> code (EX_UNAVAILABLE: connection lost
- * twice or daemon without `add`; EX_TEMPFAIL: busy for too long;
- * EX_PROTOCOL: unexpected answer; EX_SOFTWARE: out of memory). */
+/* run_sink.put: checks d (a refused document is warned about with `where`
+ * and counted failed), copies it (and `where`) into the batch, sends the
+ * batch when full.  Returns 0 or a <sysexits.h> code (EX_UNAVAILABLE:
+ * connection lost twice or daemon without `add`; EX_TEMPFAIL: busy for
+ * too long; EX_PROTOCOL: unexpected answer; EX_SOFTWARE: out of memory). */
 int remote_put(void *rm, const ps_doc_in *d, const char *where,
                run_stats *st);
 

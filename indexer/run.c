@@ -2,6 +2,7 @@
  * --prune, summary line (run.h). */
 #include "run.h"
 
+#include "docvalid.h"
 #include "idset.h"
 #include "jsonl.h"
 #include "pipeline.h"
@@ -262,19 +263,16 @@ static void store_doc(runner *r, const ps_doc_in *d, const char *where)
         r->fatal = rc;
 }
 
-/* Checks an id derived from a path.  Returns 0 when usable; otherwise
- * warns, counts a failure and returns -1. */
+/* Checks an id derived from a path with the document rules (docvalid.h:
+ * not empty, at most 240 bytes, valid UTF-8; an id is never repaired, it
+ * must keep naming its file).  Returns 0 when usable; otherwise warns,
+ * counts a failure and returns -1. */
 static int check_id(runner *r, const char *id, const char *where)
 {
-    size_t n = strlen(id);
-    if (n == 0) {
-        rwarn(r, "%s: empty document id: failed", where);
-    } else if (n > PS_MAX_ID_BYTES) {
-        rwarn(r, "%s: document id is %zu bytes (at most %d allowed): "
-              "failed", where, n, PS_MAX_ID_BYTES);
-    } else {
+    char why[PS_DOC_REASON_MAX];
+    if (ps_doc_check_value(PS_DOC_ID, id, strlen(id), 0, why, sizeof why) == 0)
         return 0;
-    }
+    rwarn(r, "%s: %s: failed", where, why);
     r->st.failed++;
     return -1;
 }
@@ -367,21 +365,22 @@ static void index_file(runner *r, const char *path, const char *id)
         r->st.skipped++;
         return;
     }
-    size_t nuls = text_replace_nul(r->buf, len);
-    if (nuls > 0)
-        rwarn(r, "%s: %zu NUL bytes replaced by spaces", path, nuls);
     r->buf[len] = '\0';
     char *fixed = NULL;
-    size_t nbad = ps_utf8_invalid_bytes(r->buf, len);
-    if (nbad > 0) {
-        rwarn(r, "%s: %zu invalid UTF-8 bytes replaced by U+FFFD", path,
-              nbad);
-        fixed = ps_utf8_repair(r->buf, len, 0, NULL, NULL);
+    if (!ps_utf8_valid(r->buf, len)) {
+        /* Files are read leniently (docs/PROTOCOL.md "Document rules"). */
+        size_t nuls = 0, nbad = 0;
+        fixed = ps_doc_text_repair(r->buf, len, &nuls, &nbad, NULL);
         if (fixed == NULL) {
             ps_log(PS_LOG_ERROR, "out of memory");
             r->fatal = EX_SOFTWARE;
             return;
         }
+        if (nuls > 0)
+            rwarn(r, "%s: %zu NUL bytes replaced by spaces", path, nuls);
+        if (nbad > 0)
+            rwarn(r, "%s: %zu invalid UTF-8 bytes replaced by U+FFFD", path,
+                  nbad);
     }
     ps_doc_in d = { id, NULL, fixed ? fixed : r->buf, r->o->lang, NULL,
                     NULL };
@@ -433,6 +432,7 @@ static void index_jsonl(runner *r, int fd, const char *name)
         return;
     }
     char where[512];
+    int unknown_warned = 0;     /* one warning per file, not per line */
     while (!g_stop && r->fatal == 0) {
         const char *line;
         size_t len;
@@ -461,7 +461,7 @@ static void index_jsonl(runner *r, int fd, const char *name)
         }
         jsonl_doc doc;
         char err[256];
-        jsonl_parse_status ps = jsonl_parse_line(line, len, PS_MAX_ID_BYTES,
+        jsonl_parse_status ps = jsonl_parse_line(line, len, JSONL_FILE_RULES,
                                                  &doc, err, sizeof err);
         if (ps == JSONL_BLANK)
             continue;
@@ -477,6 +477,13 @@ static void index_jsonl(runner *r, int fd, const char *name)
             if (doc.utf8_repaired > 0)
                 rwarn(r, "%s: %zu invalid UTF-8 bytes replaced by U+FFFD",
                       where, doc.utf8_repaired);
+            if (doc.unknown_ignored > 0 && !unknown_warned) {
+                rwarn(r, "%s: unknown key %s ignored%s; later lines of %s "
+                      "with unknown keys are not reported", where,
+                      doc.first_unknown, doc.unknown_ignored > 1
+                      ? " (and others)" : "", name);
+                unknown_warned = 1;
+            }
             if (doc.body[0] == '\0' && (doc.title == NULL ||
                                         doc.title[0] == '\0')) {
                 if (mark_seen(r, doc.id, where) == 0) {

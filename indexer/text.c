@@ -1,5 +1,5 @@
-/* text.c: binary detection and NUL repair (text.h).  UTF-8 checks and
- * repair are lib/wire/utf8.c's. */
+/* text.c: binary detection (text.h).  UTF-8 checks are lib/wire/utf8.c's;
+ * the repair of NUL bytes and invalid UTF-8 is ps_doc_text_repair(). */
 #include "text.h"
 
 #include <string.h>
@@ -17,21 +17,4 @@ int text_looks_binary(const char *buf, size_t len)
         return 1;
     size_t bad = ps_utf8_invalid_bytes(buf, head);
     return bad * 10 >= head * 3 && bad > 0;
-}
-
-size_t text_replace_nul(char *buf, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\0') {
-            buf[i] = ' ';
-            n++;
-        }
-    }
-    return n;
-}
-
-char *text_utf8_repair(const char *buf, size_t len, size_t *nbad)
-{
-    return ps_utf8_repair(buf, len, 0, NULL, nbad);
 }

@@ -2,10 +2,10 @@
  * execution on a worker's database handle. */
 #include "methods.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "docvalid.h"
 #include "polysearch.h"
 #include "rpc.h"
 #include "stats.h"
@@ -326,91 +326,61 @@ static const char *zstr(job *j, const msgpack_object *o, const char **why)
     return c;
 }
 
-/* Formats a rejection reason into the zone (a fixed text when memory is
- * short). */
-static const char *zfmt(job *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static const char *zfmt(job *j, const char *fmt, ...)
+/* Copies s[0..n) into the zone, NUL-terminated; NULL when memory is short. */
+static const char *zcopy(job *j, const char *s, size_t n)
 {
-    char buf[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    size_t n = strlen(buf);
     char *c = msgpack_zone_malloc(j->zone, n + 1);
-    if (!c) return "invalid document";
-    memcpy(c, buf, n + 1);
+    if (!c) return NULL;
+    memcpy(c, s, n);
+    c[n] = '\0';
     return c;
 }
 
-static int key_is(const msgpack_object *k, const char *name)
-{
-    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
-           memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
-}
+_Static_assert(PS_DOC_MAX_ID == PS_MAX_ID_BYTES,
+               "docvalid.h and polysearch.h disagree on the longest id");
 
-/* Checks one element of docs into d; sets d->reject when it is refused. */
+/* Checks one element of docs into d with the document rules (docvalid.h,
+ * strict: the network rule); sets d->reject when it is refused, and
+ * d->reject_id when it still had a usable id. */
 static void parse_doc(job *j, const msgpack_object *o, wdoc *d,
                       const searchd_config *c)
 {
-    static const char *const names[] = {"id", "title", "body", "lang", "date", "url"};
     memset(d, 0, sizeof *d);
     if (o->type != MSGPACK_OBJECT_MAP) {
         d->reject = "a document must be a map {id, body, title?, lang?, date?, url?}";
         return;
     }
-    const char **slot[] = {&d->in.id, &d->in.title, &d->in.body, &d->in.lang,
-                           &d->in.date, &d->in.url};
-    const msgpack_object_kv *kv = o->via.map.ptr;
-    /* First pass: the id, so that later rejections can name it. */
+    ps_docv v;
+    ps_docv_init(&v, PS_DOC_STRICT, c->max_body);
     for (uint32_t i = 0; i < o->via.map.size; i++) {
-        if (key_is(&kv[i].key, "id") && kv[i].val.type == MSGPACK_OBJECT_STR &&
-            kv[i].val.via.str.size > 0 && kv[i].val.via.str.size <= PS_MAX_ID_BYTES &&
-            ps_utf8_valid(kv[i].val.via.str.ptr, kv[i].val.via.str.size)) {
-            const char *why = NULL;
-            d->reject_id = zstr(j, &kv[i].val, &why);
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        const msgpack_object *val = &o->via.map.ptr[i].val;
+        int str = k->type == MSGPACK_OBJECT_STR;
+        ps_doc_vtype t = val->type == MSGPACK_OBJECT_STR ? PS_DOC_V_STR
+                       : val->type == MSGPACK_OBJECT_NIL ? PS_DOC_V_NULL
+                       : PS_DOC_V_OTHER;
+        ps_docv_set(&v, str ? k->via.str.ptr : NULL, str ? k->via.str.size : 0,
+                    t, t == PS_DOC_V_STR ? val->via.str.ptr : NULL,
+                    t == PS_DOC_V_STR ? val->via.str.size : 0);
+    }
+    int refused = ps_docv_finish(&v) != 0;
+    const char **slot[PS_DOC_NKEYS] = {&d->in.id, &d->in.title, &d->in.body,
+                                       &d->in.lang, &d->in.date, &d->in.url};
+    for (unsigned f = 0; f < PS_DOC_NKEYS; f++) {
+        size_t n;
+        const char *s = ps_docv_get(&v, (ps_doc_key)f, &n);
+        if (s && (!refused || f == PS_DOC_ID) && !(*slot[f] = zcopy(j, s, n))) {
+            d->reject = "out of memory";
+            break;
         }
     }
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &kv[i].key, *v = &kv[i].val;
-        size_t f = 0;
-        while (f < 6 && !key_is(k, names[f])) f++;
-        if (f == 6) {
-            if (k->type == MSGPACK_OBJECT_STR &&
-                ps_utf8_valid(k->via.str.ptr, k->via.str.size))
-                d->reject = zfmt(j, "unknown key '%.*s'",
-                                 (int)(k->via.str.size > 64 ? 64 : k->via.str.size),
-                                 k->via.str.ptr);
-            else
-                d->reject = "a key is not a valid string";
-            return;
-        }
-        if (*slot[f]) {
-            d->reject = zfmt(j, "key '%s' given twice", names[f]);
-            return;
-        }
-        if (v->type == MSGPACK_OBJECT_NIL && f != 0 && f != 2) continue;
-        if (f == 0 && v->type == MSGPACK_OBJECT_STR &&
-            (v->via.str.size == 0 || v->via.str.size > PS_MAX_ID_BYTES)) {
-            d->reject = zfmt(j, "id must be 1 to %d bytes", PS_MAX_ID_BYTES);
-            return;
-        }
-        if (f == 2 && v->type == MSGPACK_OBJECT_STR && v->via.str.size > c->max_body) {
-            d->reject = zfmt(j, "body is %u bytes, more than max_body (%llu)",
-                             v->via.str.size, (unsigned long long)c->max_body);
-            return;
-        }
-        const char *why = "is invalid";
-        const char *val = zstr(j, v, &why);
-        if (!val) {
-            d->reject = zfmt(j, "%s %s", names[f], why);
-            return;
-        }
-        *slot[f] = val;
+    if (refused && !d->reject) {
+        const char *r = ps_docv_reason(&v);
+        d->reject = zcopy(j, r, strlen(r));
+        if (!d->reject) d->reject = "invalid document";
     }
-    if (!d->in.id) d->reject = "id missing";
-    else if (!d->in.body) d->reject = "body missing";
+    if (d->reject) d->reject_id = d->in.id;
+    ps_docv_clear(&v);
 }
 
 /* The parameters of add and delete: {key: [1 to max_add_docs elements]}.

@@ -8,30 +8,13 @@
 
 #include <stddef.h>
 
+/* Language codes (ps_lang_valid, ps_lang_stemmer, ...) live in ps_wire
+ * (lib/wire/lang.h) so that the client checks them too. */
+#include "lang.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- Language codes (lang.c) ------------------------------------------ */
-
-/* Snowball stemmer name for an ISO 639-1 code ("fr" -> "french"), or NULL
- * when Xapian has no stemmer for it.  Static string. */
-const char *ps_lang_stemmer(const char *code);
-
-/* 1 when `code` is "und" or an ISO 639-1 code polysearch indexes (every
- * code with a stemmer, plus CJK codes zh/ja/ko indexed with n-grams). */
-int ps_lang_valid(const char *code);
-
-/* The static copy of `code` when ps_lang_valid(code), else NULL (lets
- * callers keep a code computed in a local buffer).  Any thread. */
-const char *ps_lang_canonical(const char *code);
-
-/* 1 for zh, ja, ko (indexed with Xapian's CJK n-gram flag). */
-int ps_lang_is_cjk(const char *code);
-
-/* Codes with a stemmer, in a stable order; *n receives the count.  Static
- * array. */
-const char *const *ps_lang_stemmed_codes(size_t *n);
 
 /* ---- Language identification (langid_cld2.cc) ------------------------- */
 

@@ -1,8 +1,8 @@
 /* docfields.h: the stored document model of polysearch, in plain C: ISO 8601
- * date normalisation to a sortable value, the content hash, and the
- * length-prefixed encoding of the stored fields kept in Xapian's document
- * data.  Private to lib/ (used by the .cc files of lib/core/ and the core
- * tests).  Every function is reentrant (any thread).
+ * date normalisation to a sortable value (lib/wire/isodate.h), the content
+ * hash, and the length-prefixed encoding of the stored fields kept in
+ * Xapian's document data.  Private to lib/ (used by the .cc files of
+ * lib/core/ and the core tests).  Every function is reentrant (any thread).
  */
 #ifndef PS_DOCFIELDS_H
 #define PS_DOCFIELDS_H
@@ -10,20 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* PS_DATE_KEY_LEN and ps_date_normalize() live in ps_wire (the document
+ * validator checks dates too). */
+#include "isodate.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Length of a normalised date "YYYYMMDDHHMMSS" (without the NUL). */
-#define PS_DATE_KEY_LEN 14
-
-/* Normalises an ISO 8601 date or date-time ("2022", "2022-05",
- * "2022-05-19", "2022-05-19T10:30", "2022-05-19 10:30:15.25+02:00",
- * "...Z") to UTC "YYYYMMDDHHMMSS" in out[0..15).  Missing trailing parts
- * are filled with their lowest value, or with their highest value when
- * `upper` is non-zero (an inclusive upper bound "2022-05-19" covers the
- * whole day).  Returns 0, or -1 when the text is not a valid date. */
-int ps_date_normalize(const char *s, int upper, char out[PS_DATE_KEY_LEN + 1]);
 
 /* 64-bit FNV-1a over the content fields (NULL counts as ""), written as 16
  * lower-case hex digits in out[0..17).  Any change to one field changes

@@ -7,6 +7,7 @@
 
 #include "analyze.h"
 #include "docfields.h"
+#include "docvalid.h"
 #include "internal.h"
 #include "utf8.h"
 
@@ -45,17 +46,20 @@ ps_status psi::validate_doc(const ps_doc_in *d, std::string &err,
                             char datekey[PS_DATE_KEY_LEN + 1])
 {
     datekey[0] = '\0';
-    if (!d || !valid_id(d->id)) {
-        err = "document id missing, empty or longer than " +
-              std::to_string(PS_MAX_ID_BYTES) + " bytes";
+    if (!d)
         return PS_ERR_INVALID;
-    }
-    if (!d->body) {
-        err = "document body missing";
-        return PS_ERR_INVALID;
-    }
-    if (!empty(d->lang) && !ps_lang_valid(d->lang)) {
-        err = std::string("unsupported language code '") + d->lang + "'";
+    // The one document validator (lib/wire/docvalid.h): the same rules and
+    // reason texts as the daemon's add and the clients.
+    const char *f[PS_DOC_NKEYS];
+    f[PS_DOC_ID] = d->id;
+    f[PS_DOC_TITLE] = d->title;
+    f[PS_DOC_BODY] = d->body;
+    f[PS_DOC_LANG] = d->lang;
+    f[PS_DOC_DATE] = d->date;
+    f[PS_DOC_URL] = d->url;
+    char why[PS_DOC_REASON_MAX];
+    if (ps_doc_check(f, 0, why, sizeof why) != 0) {
+        err = why;
         return PS_ERR_INVALID;
     }
     if (!empty(d->date) && ps_date_normalize(d->date, 0, datekey) != 0) {

@@ -137,7 +137,7 @@ def test_add(addr):
         check(out == "added 1500, replaced 0, unchanged 0, rejected 1, invalid input 2\n",
               "add summary %r" % out)
         check("many.jsonl:1201: document 'd1200' rejected: scripted rejection" in err, err)
-        check("bin.txt: not valid UTF-8" in err and "missing.txt: cannot open" in err, err)
+        check('bin.txt: "body" is not valid UTF-8' in err and "missing.txt: cannot open" in err, err)
         sizes = [len(b) for b in ADDS]
         check(sum(sizes) == 1501 and max(sizes) <= 1000 and len(sizes) >= 2, "batches %r" % sizes)
         check(ADDS[0][0] == {"id": "note-one", "body": "Titre\n\nCorps du texte, sant\u00e9.\n"},

@@ -222,7 +222,7 @@ def main():
             check(res["added"] + res["replaced"] + res["unchanged"] == 2, "add counts %r" % res)
             srcs = sorted(i["source"] for i in res["invalid"])
             check(srcs == [jl + ":2", jl + ":4"], "invalid sources %r" % srcs)
-            check(jl + ":2" in err and "unknown field 'color'" in err, "add messages %r" % err)
+            check(jl + ":2" in err and "unknown key 'color'" in err, "add messages %r" % err)
             found = pstest.wait_until(
                 lambda: js(["search", "quokkaphant"], srv)["total"] == 2, 5.0)
             check(found, "added documents not searchable")

@@ -129,8 +129,8 @@ def case_basic(tmp, db):
         check(res["added"] == 2, "mixed batch added %r" % res)
         rej = {r["index"]: r for r in res["rejected"]}
         check(sorted(rej) == [1, 2, 3, 4, 5, 6, 7, 8, 9], "rejected indexes %r" % res)
-        want = {1: "id missing", 2: "body missing", 3: "240", 4: "language",
-                5: "date", 6: "not a string", 7: "unknown key 'colour'",
+        want = {1: 'missing "id"', 2: 'missing "body"', 3: "240", 4: "language",
+                5: "date", 6: "must be a string", 7: "unknown key 'colour'",
                 8: "must be a map", 9: "max_body"}
         for i, word in want.items():
             check(word in rej[i]["reason"], "reason of %d: %r" % (i, rej[i]))

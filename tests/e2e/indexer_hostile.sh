@@ -41,7 +41,7 @@ expect_err hostile "noise.md: binary file"
 expect_err hostile "huge.txt: 104857600 bytes, larger than --max-doc-bytes 10485760: skipped"
 expect_err hostile "latin1.txt: 2 invalid UTF-8 bytes replaced by U+FFFD"
 expect_err hostile "nul.txt: 1 NUL bytes replaced by spaces"
-expect_err hostile "document id is 261 bytes (at most 240 allowed): failed"
+expect_err hostile '"id" is 261 bytes (at most 240 allowed): failed'
 expect_err hostile "bad.jsonl:2: invalid JSON"
 expect_err hostile "bad.jsonl:3: missing \"id\": failed"
 expect_err hostile "bad.jsonl:4: \"id\" is 300 bytes (at most 240 allowed): failed"

@@ -39,4 +39,19 @@ run prune_empty --db "$DB" --prune - < /dev/null
 expect_rc prune_empty 0
 expect_err prune_empty "--prune not done"
 [ "$(doc_count)" = 1 ] && ok "still 1 document" || fail "count $(doc_count)"
+
+# Files are read leniently (docs/PROTOCOL.md "Document rules"): unknown keys
+# are skipped with one warning per file; a bad lang still fails.
+cat > "$T/extra.jsonl" <<'J'
+{"id": "x/1", "body": "Kangaroo marsupial one", "tags": ["a", "b"]}
+{"id": "x/2", "body": "Kangaroo marsupial two", "author": "me"}
+{"id": "x/3", "body": "Kangaroo marsupial three", "lang": "zz"}
+J
+run extra --db "$DB" "$T/extra.jsonl"
+expect_rc extra 65
+expect_out extra "added 2,"
+expect_err extra "extra.jsonl:1: unknown key 'tags' ignored"
+expect_err extra "extra.jsonl:3: unsupported language code 'zz': failed"
+n=$(grep -c 'unknown key' "$T/extra.err")
+[ "$n" = 1 ] && ok "one unknown-key warning per file" || fail "$n unknown-key warnings"
 finish

@@ -1,11 +1,12 @@
-# Unit tests of the text analysis modules (lib/analysis/fold.c, lang.c,
-# langid_cld2.cc, analyze.c) and of lib/wire/results.c and lib/wire/util.c.
+# Unit tests of the text analysis modules (lib/analysis/fold.c,
+# langid_cld2.cc, analyze.c), of the language code tables (lib/wire/lang.c)
+# and of lib/wire/results.c and lib/wire/util.c.
 #
 # The analysis tests link a small library of their own built from the same
 # sources as ps_core, so that they do not need Xapian (lib/core/*.cc).
 # Like ps_core it links ps_wire (lib/wire/utf8.c: UTF-8 checks and repair).
 add_library(ps_analysis_test STATIC
-  ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c ${PROJECT_SOURCE_DIR}/lib/analysis/lang.c
+  ${PROJECT_SOURCE_DIR}/lib/analysis/fold.c
   ${PROJECT_SOURCE_DIR}/lib/analysis/langid_cld2.cc ${PROJECT_SOURCE_DIR}/lib/analysis/analyze.c)
 target_include_directories(ps_analysis_test PUBLIC ${PROJECT_SOURCE_DIR}/lib/analysis
   ${PROJECT_SOURCE_DIR}/lib/core ${PROJECT_SOURCE_DIR}/lib/wire)

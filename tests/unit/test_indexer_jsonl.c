@@ -1,5 +1,6 @@
-/* Unit tests for indexer/jsonl.c (line reader and line parser) and
- * indexer/text.c (binary detection, NUL repair, UTF-8 repair). */
+/* Unit tests for indexer/jsonl.c (line reader and line parser, with the
+ * lenient file rules) and indexer/text.c (UTF-8 checks, binary
+ * detection). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,8 @@
 
 static jsonl_parse_status parse(const char *line, jsonl_doc *d, char *err)
 {
-    return jsonl_parse_line(line, strlen(line), 240, d, err, 256);
+    return jsonl_parse_line(line, strlen(line), JSONL_FILE_RULES, d, err,
+                            256);
 }
 
 static void test_parse_full(void **state)
@@ -36,8 +38,32 @@ static void test_parse_full(void **state)
     assert_string_equal(d.url, "http://e/");
     assert_int_equal(d.nul_repaired, 0);
     assert_int_equal(d.utf8_repaired, 0);
+    assert_int_equal(d.unknown_ignored, 1);         /* "extra", skipped */
+    assert_string_equal(d.first_unknown, "'extra'");
     jsonl_doc_clear(&d);
     assert_null(d.id);
+}
+
+/* The same reader with the network's strict rules refuses what the file
+ * rules repair or skip. */
+static void test_parse_strict(void **state)
+{
+    (void)state;
+    jsonl_doc d;
+    char err[256];
+    const char *extra = "{\"id\":\"x\",\"body\":\"b\",\"tags\":[1]}";
+    assert_int_equal(jsonl_parse_line(extra, strlen(extra), PS_DOC_STRICT,
+                                      &d, err, sizeof err), JSONL_BAD);
+    assert_string_equal(err, "unknown key 'tags' (known: id, title, body, "
+                        "lang, date, url)");
+    const char *nul = "{\"id\":\"x\",\"body\":\"a\\u0000b\"}";
+    assert_int_equal(jsonl_parse_line(nul, strlen(nul), PS_DOC_STRICT, &d,
+                                      err, sizeof err), JSONL_BAD);
+    assert_string_equal(err, "\"body\" is not valid UTF-8 or contains a "
+                        "NUL byte");
+    const char *lang = "{\"id\":\"x\",\"body\":\"b\",\"lang\":\"zz\"}";
+    assert_int_equal(parse(lang, &d, err), JSONL_BAD);    /* file rules too */
+    assert_string_equal(err, "unsupported language code 'zz'");
 }
 
 static void test_parse_optional(void **state)
@@ -117,8 +143,8 @@ static void test_parse_repairs(void **state)
     jsonl_doc_clear(&d);
     /* Raw NUL bytes, inside a string and between tokens. */
     static const char raw[] = "{\"id\":\"n\",\0\"body\":\"a\0b\"}";
-    assert_int_equal(jsonl_parse_line(raw, sizeof raw - 1, 240, &d, err, 256),
-                     JSONL_DOC);
+    assert_int_equal(jsonl_parse_line(raw, sizeof raw - 1, JSONL_FILE_RULES,
+                                      &d, err, 256), JSONL_DOC);
     assert_string_equal(d.body, "a b");
     assert_int_equal(d.nul_repaired, 2);
     jsonl_doc_clear(&d);
@@ -259,17 +285,8 @@ static void test_text(void **state)
     for (size_t i = 0; i < sizeof noise; i++)
         noise[i] = (char)(0x80 + (i * 37) % 0x7f);
     assert_true(text_looks_binary(noise, sizeof noise));
-
-    char nul[] = "a\0b\0";
-    assert_int_equal(text_replace_nul(nul, 4), 2);
-    assert_memory_equal(nul, "a b ", 4);
-
-    size_t bad = 0;
-    char *fixed = text_utf8_repair("x\xffy", 3, &bad);
-    assert_non_null(fixed);
-    assert_int_equal(bad, 1);
-    assert_string_equal(fixed, "x\xef\xbf\xbdy");
-    free(fixed);
+    /* The repair of NUL bytes and invalid UTF-8 is ps_doc_text_repair(),
+     * tested in test_docvalid. */
 }
 
 int main(void)
@@ -278,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_parse_full),
         cmocka_unit_test(test_parse_optional),
         cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_parse_strict),
         cmocka_unit_test(test_parse_blank),
         cmocka_unit_test(test_parse_repairs),
         cmocka_unit_test(test_reader_lines),

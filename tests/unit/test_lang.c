@@ -1,4 +1,4 @@
-/* test_lang.c: language code tables (lib/analysis/lang.c). */
+/* test_lang.c: language code tables (lib/wire/lang.c). */
 #include "test_analysis_util.h"
 
 #include "analyze.h"

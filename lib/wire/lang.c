@@ -1,4 +1,6 @@
-/* lang.c: ISO 639-1 language codes <-> Xapian/Snowball stemmer names.
+/* lang.c: ISO 639-1 language codes <-> Xapian/Snowball stemmer names
+ * (lang.h).  Plain tables, no Xapian: part of ps_wire because the codes
+ * are a document rule (docvalid.c) that the client checks too.
  *
  * Rule for valid codes (ps_lang_valid):
  *   - "und" (undetermined: indexed without stemming);
@@ -14,7 +16,7 @@
  * "nn" are mapped to it by the detector).  Everything else is invalid and
  * the language detector answers "und" instead.
  */
-#include "analyze.h"
+#include "lang.h"
 
 #include <string.h>
 
