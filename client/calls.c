@@ -55,16 +55,33 @@ static int begin(msgpack_packer *pk, uint32_t msgid, const char *method,
            msgpack_pack_map(pk, nkeys);
 }
 
-/* Sends the packed buffer (or reports a packing failure) and frees it. */
-static psc_status finish_send(psc_client *c, msgpack_sbuffer *sb, int perr,
-                              uint32_t msgid, uint32_t *out)
+/* A request being packed: its buffer, a packer writing to it, its msgid. */
+typedef struct request {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    uint32_t id;
+} request;
+
+/* Starts an empty request *q (which must stay in place until finish_send)
+ * with c's next msgid. */
+static void request_init(psc_client *c, request *q)
+{
+    msgpack_sbuffer_init(&q->sb);
+    msgpack_packer_init(&q->pk, &q->sb, msgpack_sbuffer_write);
+    q->id = psci_next_msgid(c);
+}
+
+/* Sends the packed request (or reports a packing failure) and frees its
+ * buffer. */
+static psc_status finish_send(psc_client *c, request *q, int perr,
+                              uint32_t *out)
 {
     psc_status st;
     if (perr)
         st = psci_fail(c, PSC_ERR_NOMEM, "nomem", "cannot encode request");
     else
-        st = psci_send_packed(c, sb, msgid, out);
-    msgpack_sbuffer_destroy(sb);
+        st = psci_send_packed(c, &q->sb, q->id, out);
+    msgpack_sbuffer_destroy(&q->sb);
     return st;
 }
 
@@ -78,31 +95,29 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
                  (a->sort != NULL) + (a->date_from != NULL) +
                  (a->date_to != NULL) + (a->snippet >= 0) +
                  (a->facets >= 0) + (a->spelling >= 0);
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t id = psci_next_msgid(c);
-    int e = begin(&pk, id, "search", n) || pack_kstr(&pk, "q", a->q);
+    request q;
+    request_init(c, &q);
+    msgpack_packer *pk = &q.pk;
+    int e = begin(pk, q.id, "search", n) || pack_kstr(pk, "q", a->q);
     if (!e && a->offset)
-        e = pack_kuint(&pk, "offset", a->offset);
+        e = pack_kuint(pk, "offset", a->offset);
     if (!e && a->limit)
-        e = pack_kuint(&pk, "limit", a->limit);
+        e = pack_kuint(pk, "limit", a->limit);
     if (!e && a->lang)
-        e = pack_kstr(&pk, "lang", a->lang);
+        e = pack_kstr(pk, "lang", a->lang);
     if (!e && a->sort)
-        e = pack_kstr(&pk, "sort", a->sort);
+        e = pack_kstr(pk, "sort", a->sort);
     if (!e && a->date_from)
-        e = pack_kstr(&pk, "date_from", a->date_from);
+        e = pack_kstr(pk, "date_from", a->date_from);
     if (!e && a->date_to)
-        e = pack_kstr(&pk, "date_to", a->date_to);
+        e = pack_kstr(pk, "date_to", a->date_to);
     if (!e && a->snippet >= 0)
-        e = pack_kbool(&pk, "snippet", a->snippet);
+        e = pack_kbool(pk, "snippet", a->snippet);
     if (!e && a->facets >= 0)
-        e = pack_kbool(&pk, "facets", a->facets);
+        e = pack_kbool(pk, "facets", a->facets);
     if (!e && a->spelling >= 0)
-        e = pack_kbool(&pk, "spelling", a->spelling);
-    return finish_send(c, &sb, e, id, msgid);
+        e = pack_kbool(pk, "spelling", a->spelling);
+    return finish_send(c, &q, e, msgid);
 }
 
 psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
@@ -110,13 +125,10 @@ psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
     psci_clear_error(c);
     if (id == NULL)
         return psci_fail(c, PSC_ERR_INVALID, "invalid", "no id given");
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = psci_next_msgid(c);
-    int e = begin(&pk, m, "get", 1) || pack_kstr(&pk, "id", id);
-    return finish_send(c, &sb, e, m, msgid);
+    request q;
+    request_init(c, &q);
+    int e = begin(&q.pk, q.id, "get", 1) || pack_kstr(&q.pk, "id", id);
+    return finish_send(c, &q, e, msgid);
 }
 
 /* stats and ping take an empty map. */
@@ -124,13 +136,10 @@ static psc_status send_noargs(psc_client *c, const char *method,
                               uint32_t *msgid)
 {
     psci_clear_error(c);
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = psci_next_msgid(c);
-    int e = begin(&pk, m, method, 0);
-    return finish_send(c, &sb, e, m, msgid);
+    request q;
+    request_init(c, &q);
+    int e = begin(&q.pk, q.id, method, 0);
+    return finish_send(c, &q, e, msgid);
 }
 
 psc_status psc_send_stats(psc_client *c, uint32_t *msgid)
@@ -153,20 +162,17 @@ psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
         if (docs[i].id == NULL || docs[i].body == NULL)
             return psci_fail(c, PSC_ERR_INVALID, "invalid",
                              "every document needs an id and a body");
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = psci_next_msgid(c);
-    int e = ps_rpc_pack_request(&pk, m, "add", 1) ||
-            ps_add_params_pack_begin(&pk, (uint32_t)n);
+    request q;
+    request_init(c, &q);
+    int e = ps_rpc_pack_request(&q.pk, q.id, "add", 1) ||
+            ps_add_params_pack_begin(&q.pk, (uint32_t)n);
     for (size_t i = 0; !e && i < n; i++) {
         const psc_doc *d = &docs[i];
         const char *f[PS_DOC_NKEYS] = { d->id, d->title, d->body, d->lang,
                                         d->date, d->url };
-        e = ps_add_doc_pack(&pk, f);
+        e = ps_add_doc_pack(&q.pk, f);
     }
-    return finish_send(c, &sb, e, m, msgid);
+    return finish_send(c, &q, e, msgid);
 }
 
 psc_status psc_send_add_packed(psc_client *c, const void *params,
@@ -176,14 +182,11 @@ psc_status psc_send_add_packed(psc_client *c, const void *params,
     if (params == NULL || len == 0)
         return psci_fail(c, PSC_ERR_INVALID, "invalid",
                          "no add parameters");
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = psci_next_msgid(c);
-    int e = ps_rpc_pack_request(&pk, m, "add", 1) ||
-            msgpack_sbuffer_write(&sb, params, len) != 0;
-    return finish_send(c, &sb, e, m, msgid);
+    request q;
+    request_init(c, &q);
+    int e = ps_rpc_pack_request(&q.pk, q.id, "add", 1) ||
+            msgpack_sbuffer_write(&q.sb, params, len) != 0;
+    return finish_send(c, &q, e, msgid);
 }
 
 psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
@@ -195,16 +198,13 @@ psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
     for (size_t i = 0; i < n; i++)
         if (ids[i] == NULL)
             return psci_fail(c, PSC_ERR_INVALID, "invalid", "NULL id");
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    uint32_t m = psci_next_msgid(c);
-    int e = begin(&pk, m, "delete", 1) || pack_key(&pk, "ids") ||
-            msgpack_pack_array(&pk, (uint32_t)n);
+    request q;
+    request_init(c, &q);
+    int e = begin(&q.pk, q.id, "delete", 1) || pack_key(&q.pk, "ids") ||
+            msgpack_pack_array(&q.pk, (uint32_t)n);
     for (size_t i = 0; !e && i < n; i++)
-        e = ps_rpc_pack_str(&pk, ids[i]);
-    return finish_send(c, &sb, e, m, msgid);
+        e = ps_rpc_pack_str(&q.pk, ids[i]);
+    return finish_send(c, &q, e, msgid);
 }
 
 /* ---- Decoding ---------------------------------------------------------- */
@@ -217,36 +217,55 @@ static psc_status bad_reply(psc_client *c, psc_reply *rep, const char *why)
     return psci_fail(c, PSC_ERR_PROTOCOL, "protocol", msg);
 }
 
-psc_status psc_recv_search(psc_client *c, uint32_t msgid, ps_results **out)
+/* Unpacks a reply's result into a new object, or returns NULL with *why
+ * set to the reason (or left alone when there is none to give). */
+typedef void *(*unpack_fn)(const msgpack_object *o, const char **why);
+
+static void *unpack_results(const msgpack_object *o, const char **why)
+{
+    return ps_rpc_unpack_results(o, why);
+}
+
+static void *unpack_document(const msgpack_object *o, const char **why)
+{
+    return ps_rpc_unpack_document(o, why);
+}
+
+/* Receives the reply to msgid and unpacks its result into *out with
+ * unpack; `what` names the expected result in a protocol error. */
+static psc_status recv_unpacked(psc_client *c, uint32_t msgid,
+                                unpack_fn unpack, const char *what,
+                                void **out)
 {
     *out = NULL;
     psc_reply rep;
     psc_status st = psci_recv_reply(c, msgid, &rep);
     if (st != PSC_OK)
         return st;
-    const char *why = "search result";
-    ps_results *r = ps_rpc_unpack_results(&rep.msg.result, &why);
-    if (r == NULL)
-        return bad_reply(c, &rep, why ? why : "search result");
+    const char *why = what;
+    void *v = unpack(&rep.msg.result, &why);
+    if (v == NULL)
+        return bad_reply(c, &rep, why ? why : what);
     psci_reply_free(&rep);
-    *out = r;
+    *out = v;
     return PSC_OK;
+}
+
+psc_status psc_recv_search(psc_client *c, uint32_t msgid, ps_results **out)
+{
+    void *r;
+    psc_status st = recv_unpacked(c, msgid, unpack_results, "search result",
+                                  &r);
+    *out = r;
+    return st;
 }
 
 psc_status psc_recv_get(psc_client *c, uint32_t msgid, ps_document **out)
 {
-    *out = NULL;
-    psc_reply rep;
-    psc_status st = psci_recv_reply(c, msgid, &rep);
-    if (st != PSC_OK)
-        return st;
-    const char *why = "document";
-    ps_document *d = ps_rpc_unpack_document(&rep.msg.result, &why);
-    if (d == NULL)
-        return bad_reply(c, &rep, why ? why : "document");
-    psci_reply_free(&rep);
+    void *d;
+    psc_status st = recv_unpacked(c, msgid, unpack_document, "document", &d);
     *out = d;
-    return PSC_OK;
+    return st;
 }
 
 /* Converts a (scanner-checked, so depth-bounded) msgpack object to JSON.

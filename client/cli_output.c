@@ -249,6 +249,25 @@ static void put_bold(FILE *out, const char *s, const cli_style *st)
         fputs(BOLD_OFF, out);
 }
 
+/* Prints the heading of a hit or a document: the title in bold
+ * ("(untitled)" when empty or NULL), then on a new line after indent
+ * "id: ID | lang: LANG" ("und" when NULL) and " | date: DATE" when dated.
+ * The second line is left open for more fields. */
+static void put_heading(FILE *out, const char *title, const char *indent,
+                        const char *id, const char *lang, const char *date,
+                        const cli_style *st)
+{
+    put_bold(out, title && *title ? title : "(untitled)", st);
+    fprintf(out, "\n%sid: ", indent);
+    cli_put_safe(out, id);
+    fputs(" | lang: ", out);
+    cli_put_safe(out, lang ? lang : "und");
+    if (date) {
+        fputs(" | date: ", out);
+        cli_put_safe(out, date);
+    }
+}
+
 void cli_print_results(FILE *out, const ps_results *r, uint32_t offset,
                        const cli_style *st)
 {
@@ -280,15 +299,7 @@ void cli_print_results(FILE *out, const ps_results *r, uint32_t offset,
     for (uint32_t i = 0; i < r->nhits; i++) {
         const ps_hit *h = &r->hits[i];
         fprintf(out, "\n%u. ", h->rank);
-        put_bold(out, h->title && *h->title ? h->title : "(untitled)", st);
-        fputs("\n   id: ", out);
-        cli_put_safe(out, h->id);
-        fputs(" | lang: ", out);
-        cli_put_safe(out, h->lang ? h->lang : "und");
-        if (h->date) {
-            fputs(" | date: ", out);
-            cli_put_safe(out, h->date);
-        }
+        put_heading(out, h->title, "   ", h->id, h->lang, h->date, st);
         fprintf(out, " | score: %.3f\n", h->score);
         if (h->url) {
             fputs("   url: ", out);
@@ -302,15 +313,7 @@ void cli_print_results(FILE *out, const ps_results *r, uint32_t offset,
 
 void cli_print_document(FILE *out, const ps_document *d, const cli_style *st)
 {
-    put_bold(out, d->title && *d->title ? d->title : "(untitled)", st);
-    fputs("\nid: ", out);
-    cli_put_safe(out, d->id);
-    fputs(" | lang: ", out);
-    cli_put_safe(out, d->lang ? d->lang : "und");
-    if (d->date) {
-        fputs(" | date: ", out);
-        cli_put_safe(out, d->date);
-    }
+    put_heading(out, d->title, "", d->id, d->lang, d->date, st);
     if (d->hash) {
         fputs(" | hash: ", out);
         cli_put_safe(out, d->hash);

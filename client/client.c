@@ -325,6 +325,24 @@ void psc_close(psc_client *c)
 
 /* ---- Sending ----------------------------------------------------------- */
 
+/* Waits until c's socket is ready for events (POLLOUT: sending the
+ * request, POLLIN: a reply) before deadline.  Returns PSC_OK, or the
+ * timeout or poll failure recorded on c. */
+static psc_status await_socket(psc_client *c, short events, int64_t deadline)
+{
+    int r = wait_fd(c->fd, events, deadline);
+    if (r < 0)
+        return fail(c, PSC_ERR_IO, "io", "poll: %s", strerror(errno));
+    if (r == 0 && events == POLLOUT)
+        return fail(c, PSC_ERR_TIMEOUT, "timeout",
+                    "timed out after %d ms sending the request",
+                    c->timeout_ms);
+    if (r == 0)
+        return fail(c, PSC_ERR_TIMEOUT, "timeout",
+                    "no reply from the daemon within %d ms", c->timeout_ms);
+    return PSC_OK;
+}
+
 /* Writes all of data before deadline. */
 static psc_status send_all(psc_client *c, const char *data, size_t len,
                            int64_t deadline)
@@ -339,13 +357,9 @@ static psc_status send_all(psc_client *c, const char *data, size_t len,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c->fd, POLLOUT, deadline);
-            if (r == 0)
-                return fail(c, PSC_ERR_TIMEOUT, "timeout",
-                            "timed out after %d ms sending the request",
-                            c->timeout_ms);
-            if (r < 0)
-                return fail(c, PSC_ERR_IO, "io", "poll: %s", strerror(errno));
+            psc_status st = await_socket(c, POLLOUT, deadline);
+            if (st != PSC_OK)
+                return st;
             continue;
         }
         return fail(c, PSC_ERR_IO, "io", "sending to the daemon: %s",
@@ -435,13 +449,9 @@ static psc_status read_frame(psc_client *c, int64_t deadline, char **frame,
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail(c, PSC_ERR_IO, "io", "receiving from the daemon: %s",
                         strerror(errno));
-        int w = wait_fd(c->fd, POLLIN, deadline);
-        if (w == 0)
-            return fail(c, PSC_ERR_TIMEOUT, "timeout",
-                        "no reply from the daemon within %d ms",
-                        c->timeout_ms);
-        if (w < 0)
-            return fail(c, PSC_ERR_IO, "io", "poll: %s", strerror(errno));
+        psc_status st = await_socket(c, POLLIN, deadline);
+        if (st != PSC_OK)
+            return st;
     }
 }
 

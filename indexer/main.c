@@ -8,6 +8,7 @@
 #include "watch.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,19 @@ static int bad_usage(const char *fmt, ...)
     return EX_USAGE;
 }
 
+/* Parses the argument of option `name` (e.g. "--batch") as a number in
+ * lo..hi into *v.  Returns 0, or EX_USAGE after a usage message naming
+ * the option and the range; `unit` ("", or e.g. " of milliseconds") is
+ * said after "number". */
+static int parse_count(const char *name, const char *arg, const char *unit,
+                       uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    if (ps_parse_u64(arg, lo, hi, v) == 0)
+        return 0;
+    return bad_usage("%s: '%s' is not a number%s in %" PRIu64 "..%" PRIu64,
+                     name, arg, unit, lo, hi);
+}
+
 /* Checks a --server address with the rules psc_connect() applies (so a
  * typo is a usage error before any input is read).  Returns 0, or -1
  * after the usage message. */
@@ -268,15 +282,13 @@ static int run_cli(int argc, char **argv, char **excludes)
             o.force_jsonl = 1;
             break;
         case OPT_BATCH:
-            if (ps_parse_u64(optarg, 1, 10000000, &o.batch) != 0)
-                return bad_usage("--batch: '%s' is not a number in "
-                                 "1..10000000", optarg);
+            if (parse_count("--batch", optarg, "", 1, 10000000, &o.batch))
+                return EX_USAGE;
             break;
         case OPT_JOBS: {
             uint64_t j;
-            if (ps_parse_u64(optarg, 1, 256, &j) != 0)
-                return bad_usage("--jobs: '%s' is not a number in 1..256",
-                                 optarg);
+            if (parse_count("--jobs", optarg, "", 1, 256, &j))
+                return EX_USAGE;
             o.jobs = (unsigned)j;
             break;
         }
@@ -301,9 +313,8 @@ static int run_cli(int argc, char **argv, char **excludes)
             query = optarg;
             break;
         case OPT_LIMIT:
-            if (ps_parse_u64(optarg, 1, 1000, &limit) != 0)
-                return bad_usage("--limit: '%s' is not a number in 1..1000",
-                                 optarg);
+            if (parse_count("--limit", optarg, "", 1, 1000, &limit))
+                return EX_USAGE;
             limit_set = 1;
             break;
         case OPT_SERVER:
@@ -318,16 +329,15 @@ static int run_cli(int argc, char **argv, char **excludes)
             break;
         case OPT_SHARDS: {
             uint64_t ns;
-            if (ps_parse_u64(optarg, 1, 1024, &ns) != 0)
-                return bad_usage("--shards: '%s' is not a number in 1..1024",
-                                 optarg);
+            if (parse_count("--shards", optarg, "", 1, 1024, &ns))
+                return EX_USAGE;
             o.shards = (unsigned)ns;
             break;
         }
         case OPT_SETTLE:
-            if (ps_parse_u64(optarg, 0, 600000, &settle) != 0)
-                return bad_usage("--settle: '%s' is not a number of "
-                                 "milliseconds in 0..600000", optarg);
+            if (parse_count("--settle", optarg, " of milliseconds", 0, 600000,
+                            &settle))
+                return EX_USAGE;
             settle_set = 1;
             break;
         case 'h':

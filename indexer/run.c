@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include "docvalid.h"
+#include "idlist.h"
 #include "idset.h"
 #include "jsonl.h"
 #include "pipeline.h"
@@ -508,34 +509,13 @@ static void index_jsonl(runner *r, int fd, const char *name)
 
 /* ---- Prune ------------------------------------------------------------ */
 
-typedef struct id_list {
-    char **ids;
-    size_t n, cap;
-    int nomem;
-} id_list;
-
 static int collect_unseen(const char *id, void *ctx)
 {
     void **c = ctx;
     const idset *seen = c[0];
-    id_list *l = c[1];
-    if (idset_has(seen, id))
-        return g_stop != 0;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        char **ni = realloc(l->ids, ncap * sizeof *ni);
-        if (ni == NULL) {
-            l->nomem = 1;
-            return 1;
-        }
-        l->ids = ni;
-        l->cap = ncap;
-    }
-    if ((l->ids[l->n] = strdup(id)) == NULL) {
-        l->nomem = 1;
+    idlist *l = c[1];
+    if (!idset_has(seen, id) && idlist_push(l, id) != 0)
         return 1;
-    }
-    l->n++;
     return g_stop != 0;
 }
 
@@ -555,7 +535,7 @@ static void prune(runner *r)
               "to empty the database)");
         return;
     }
-    id_list l = { NULL, 0, 0, 0 };
+    idlist l = { NULL, 0, 0, 0 };
     void *ctx[2] = { r->seen, &l };
     ps_status st = ps_db_foreach_id(r->db, collect_unseen, ctx);
     if (l.nomem) {
@@ -580,9 +560,7 @@ static void prune(runner *r)
             r->fatal = status_exit(st);
         }
     }
-    for (size_t i = 0; i < l.n; i++)
-        free(l.ids[i]);
-    free(l.ids);
+    idlist_clear(&l);
 }
 
 /* ---- The run ---------------------------------------------------------- */

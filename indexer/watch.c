@@ -2,6 +2,7 @@
  * settle delay, batches through run_index(). */
 #include "watch.h"
 
+#include "idlist.h"
 #include "polysearch.h"
 #include "util.h"
 #include "walk.h"
@@ -405,9 +406,7 @@ static void delete_ids(watcher *w, char **ids, size_t n)
 
 typedef struct prefix_ids {
     const char *prefix;
-    char **ids;
-    size_t n, cap;
-    int nomem;
+    idlist l;
 } prefix_ids;
 
 static int collect_prefix(const char *id, void *ctx)
@@ -415,22 +414,7 @@ static int collect_prefix(const char *id, void *ctx)
     prefix_ids *p = ctx;
     if (!under(id, p->prefix) || strcmp(id, p->prefix) == 0)
         return 0;
-    if (p->n == p->cap) {
-        size_t ncap = p->cap ? p->cap * 2 : 64;
-        char **ni = realloc(p->ids, ncap * sizeof *ni);
-        if (ni == NULL) {
-            p->nomem = 1;
-            return 1;
-        }
-        p->ids = ni;
-        p->cap = ncap;
-    }
-    if ((p->ids[p->n] = strdup(id)) == NULL) {
-        p->nomem = 1;
-        return 1;
-    }
-    p->n++;
-    return 0;
+    return idlist_push(&p->l, id) != 0;
 }
 
 /* Directory rel left the tree: deletes the documents under it (local
@@ -443,18 +427,16 @@ static void dir_gone(watcher *w, const char *rel)
                w->root, rel);
         return;
     }
-    prefix_ids p = { rel, NULL, 0, 0, 0 };
+    prefix_ids p = { rel, { NULL, 0, 0, 0 } };
     ps_status st = ps_db_foreach_id(w->db, collect_prefix, &p);
-    if (p.nomem)
+    if (p.l.nomem)
         nomem(w);
     else if (st != PS_OK)
         ps_log(PS_LOG_WARN, "cannot list documents under %s: %s", rel,
                ps_db_errmsg(w->db));
     else
-        delete_ids(w, p.ids, p.n);
-    for (size_t i = 0; i < p.n; i++)
-        free(p.ids[i]);
-    free(p.ids);
+        delete_ids(w, p.l.ids, p.l.n);
+    idlist_clear(&p.l);
 }
 
 /* Handles the pending files that are due (all of them with `all`): one

@@ -1,11 +1,13 @@
 /* Unit tests for indexer/walk.c: id derivation from paths and the
- * directory walk (order, filters, symlink loops), and indexer/idset.c. */
+ * directory walk (order, filters, symlink loops), indexer/idset.c and
+ * indexer/idlist.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "idlist.h"
 #include "idset.h"
 #include "walk.h"
 
@@ -191,6 +193,25 @@ static void test_idset(void **state)
     idset_free(NULL);
 }
 
+static void test_idlist(void **state)
+{
+    (void)state;
+    idlist l = { NULL, 0, 0, 0 };
+    char id[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(id, sizeof id, "doc-%d", i);
+        assert_int_equal(idlist_push(&l, id), 0);
+    }
+    assert_int_equal(l.n, 200);
+    assert_false(l.nomem);
+    assert_string_equal(l.ids[0], "doc-0");
+    assert_string_equal(l.ids[199], "doc-199");
+    idlist_clear(&l);
+    assert_null(l.ids);
+    assert_int_equal(l.n, 0);
+    idlist_clear(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_indexable),
         cmocka_unit_test(test_walk_tree),
         cmocka_unit_test(test_idset),
+        cmocka_unit_test(test_idlist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
