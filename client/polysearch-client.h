@@ -123,15 +123,10 @@ typedef struct psc_search_args {
 /* Fills a with defaults (q NULL, every optional field unset).  Any thread. */
 void psc_search_args_init(psc_search_args *a);
 
-/* A document to add.  id and body are required; the rest may be NULL. */
-typedef struct psc_doc {
-    const char *id;
-    const char *title;
-    const char *body;
-    const char *lang;
-    const char *date;
-    const char *url;
-} psc_doc;
+/* A document to add: ps_doc_in of ps_types.h {id, title, body, lang, date,
+ * url}.  id and body are required; the rest may be NULL (the daemon then
+ * derives the title and detects the language). */
+typedef ps_doc_in psc_doc;
 
 /* A document the daemon refused in an add call. */
 typedef struct psc_rejected {

@@ -167,6 +167,9 @@ static const struct option opts[] = {
     {0, 0, 0, 0}
 };
 
+/* Upper bound of the byte-size options. */
+#define GIB (1024ull * 1024 * 1024)
+
 static int bad(const char *opt, const char *val, const char *what)
 {
     fprintf(stderr, "polysearchd: invalid value '%s' for --%s: %s\n"
@@ -174,18 +177,31 @@ static int bad(const char *opt, const char *val, const char *what)
     return EX_USAGE;
 }
 
+/* Parses the value of --opt with parse (ps_parse_u64, ps_parse_size or
+ * ps_parse_duration_ms of util.h), in [min, max], into *out.  Returns -1,
+ * or EX_USAGE after "invalid value ...: what" (*out unchanged). */
+static int set_u64(uint64_t *out, const char *opt, const char *val,
+                   int (*parse)(const char *, uint64_t, uint64_t, uint64_t *),
+                   uint64_t min, uint64_t max, const char *what)
+{
+    uint64_t v;
+    if (parse(val, min, max, &v) != 0)
+        return bad(opt, val, what);
+    *out = v;
+    return -1;
+}
+
+/* An integer option in [min, max] into an unsigned field; as set_u64. */
 static int set_uint(unsigned *out, const char *opt, const char *val,
                     uint64_t min, uint64_t max)
 {
-    uint64_t v;
-    if (ps_parse_u64(val, min, max, &v) != 0) {
-        char what[64];
-        snprintf(what, sizeof what, "expected an integer in [%llu, %llu]",
-                 (unsigned long long)min, (unsigned long long)max);
-        return bad(opt, val, what);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "expected an integer in [%llu, %llu]",
+             (unsigned long long)min, (unsigned long long)max);
+    uint64_t v = *out;
+    int rc = set_u64(&v, opt, val, ps_parse_u64, min, max, what);
     *out = (unsigned)v;
-    return -1;
+    return rc;
 }
 
 /* Applies one option (getopt_long's ch and optarg).  Returns -1 to go on,
@@ -213,32 +229,32 @@ static int apply_option(searchd_config *c, int ch)
         case O_HELP: searchd_config_usage(stdout); return 0;
         case O_VERSION: printf("polysearchd %s\n", PS_VERSION); return 0;
         case O_MAXFRAME:
-            if (ps_parse_size(optarg, 64, 1024ull * 1024 * 1024, &c->max_frame))
-                return bad(name, optarg, "expected a size in [64, 1G]");
+            rc = set_u64(&c->max_frame, name, optarg, ps_parse_size,
+                         64, GIB, "expected a size in [64, 1G]");
             break;
         case O_MAXDEPTH:
             rc = set_uint(&c->max_depth, name, optarg, 2, PS_RPC_MAX_DEPTH_LIMIT);
             break;
         case O_DEADLINE:
-            if (ps_parse_duration_ms(optarg, 10, 3600000, &c->deadline_ms))
-                return bad(name, optarg, "expected a duration in [10ms, 1h]");
+            rc = set_u64(&c->deadline_ms, name, optarg, ps_parse_duration_ms,
+                         10, 3600000, "expected a duration in [10ms, 1h]");
             break;
         case O_IDLE:
-            if (ps_parse_duration_ms(optarg, 10, 86400000, &c->idle_ms))
-                return bad(name, optarg, "expected a duration in [10ms, 24h]");
+            rc = set_u64(&c->idle_ms, name, optarg, ps_parse_duration_ms,
+                         10, 86400000, "expected a duration in [10ms, 24h]");
             break;
         case O_MAXCLIENTS: rc = set_uint(&c->max_clients, name, optarg, 1, 1000000); break;
         case O_MAXOUTPUT:
-            if (ps_parse_size(optarg, 4096, 1024ull * 1024 * 1024, &c->max_output))
-                return bad(name, optarg, "expected a size in [4k, 1G]");
+            rc = set_u64(&c->max_output, name, optarg, ps_parse_size,
+                         4096, GIB, "expected a size in [4k, 1G]");
             break;
         case O_QUEUE: rc = set_uint(&c->queue, name, optarg, 1, 1000000); break;
         case O_MAXLIMIT: rc = set_uint(&c->max_limit, name, optarg, 1, 1000000); break;
         case O_MAXWINDOW: rc = set_uint(&c->max_window, name, optarg, 1, 100000000); break;
         case O_MAXQUERY: {
-            uint64_t v;
-            if (ps_parse_size(optarg, 1, 1024 * 1024, &v))
-                return bad(name, optarg, "expected a size in [1, 1M]");
+            uint64_t v = c->max_query;
+            rc = set_u64(&v, name, optarg, ps_parse_size, 1, 1024 * 1024,
+                         "expected a size in [1, 1M]");
             c->max_query = (unsigned)v;
             break;
         }
@@ -246,18 +262,18 @@ static int apply_option(searchd_config *c, int ch)
         case O_READONLY: c->read_only = 1; break;
         case O_MAXADDDOCS: rc = set_uint(&c->max_add_docs, name, optarg, 1, 1000000); break;
         case O_MAXBODY:
-            if (ps_parse_size(optarg, 1, 1024ull * 1024 * 1024, &c->max_body))
-                return bad(name, optarg, "expected a size in [1, 1G]");
+            rc = set_u64(&c->max_body, name, optarg, ps_parse_size,
+                         1, GIB, "expected a size in [1, 1G]");
             break;
         case O_WRITEQUEUE: rc = set_uint(&c->write_queue, name, optarg, 1, 1000000); break;
         case O_COMMITDELAY:
             if (strcmp(optarg, "0") == 0) { c->commit_delay_ms = 0; break; }
-            if (ps_parse_duration_ms(optarg, 0, 1000, &c->commit_delay_ms))
-                return bad(name, optarg, "expected a duration in [0, 1s]");
+            rc = set_u64(&c->commit_delay_ms, name, optarg, ps_parse_duration_ms,
+                         0, 1000, "expected a duration in [0, 1s]");
             break;
         case O_WRITERIDLE:
-            if (ps_parse_duration_ms(optarg, 10, 3600000, &c->writer_idle_ms))
-                return bad(name, optarg, "expected a duration in [10ms, 1h]");
+            rc = set_u64(&c->writer_idle_ms, name, optarg, ps_parse_duration_ms,
+                         10, 3600000, "expected a duration in [10ms, 1h]");
             break;
         case O_SHARD:
             if (!*optarg) return bad(name, optarg, "expected a directory or tcp:HOST:PORT");
@@ -274,8 +290,8 @@ static int apply_option(searchd_config *c, int ch)
             break;
         case O_NOPARTIAL: c->no_partial = 1; break;
         case O_SHARDTIMEOUT:
-            if (ps_parse_duration_ms(optarg, 10, 600000, &c->shard_timeout_ms))
-                return bad(name, optarg, "expected a duration in [10ms, 10m]");
+            rc = set_u64(&c->shard_timeout_ms, name, optarg, ps_parse_duration_ms,
+                         10, 600000, "expected a duration in [10ms, 10m]");
             break;
         case O_CONFIG: break;   /* read before the others: config_file.c */
         default:

@@ -42,6 +42,34 @@ static void fail(job *j, ps_db *db, ps_status st)
     snprintf(j->errmsg, sizeof j->errmsg, "%s", (m && *m) ? m : ps_status_str(st));
 }
 
+/* After st == PS_ERR_MODIFIED (a writer moved the database under the
+ * worker's snapshot): counts a retry, reopens w's handle and returns 1, so
+ * the caller runs its read once more.  Returns 0 for any other status. */
+static int reopen_for_retry(worker_ctx *w, ps_status st)
+{
+    if (st != PS_ERR_MODIFIED)
+        return 0;
+    workers_count_retry(w->pool);
+    ps_db_reopen(w->db, NULL);
+    return 1;
+}
+
+/* Starts j's success reply in j->out: pk is set up over it and holds the
+ * response header.  Returns 0 or -1 (as the ps_rpc_pack_* calls). */
+static int reply_ok(job *j, msgpack_packer *pk)
+{
+    msgpack_packer_init(pk, &j->out, msgpack_sbuffer_write);
+    return ps_rpc_pack_response_ok(pk, j->msgid);
+}
+
+/* Turns j into an internal error: its reply (what: "results", ...) could
+ * not be encoded. */
+static void encode_failed(job *j, const char *what)
+{
+    j->err = ERR_INTERNAL;
+    snprintf(j->errmsg, sizeof j->errmsg, "cannot encode the %s", what);
+}
+
 /* ---- search ------------------------------------------------------------ */
 
 static int search_parse(job *j, const msgpack_object *params,
@@ -102,22 +130,15 @@ static void search_exec(job *j, worker_ctx *w)
 {
     ps_results *r = NULL;
     ps_status st = ps_search(w->db, &j->q, &r);
-    if (st == PS_ERR_MODIFIED) {
-        workers_count_retry(w->pool);
-        ps_db_reopen(w->db, NULL);
+    if (reopen_for_retry(w, st))
         st = ps_search(w->db, &j->q, &r);
-    }
     if (st != PS_OK) {
         fail(j, w->db, st);
         return;
     }
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &j->out, msgpack_sbuffer_write);
-    if (ps_rpc_pack_response_ok(&pk, j->msgid) != 0 ||
-        ps_rpc_pack_results(&pk, r, j->facets) != 0) {
-        j->err = ERR_INTERNAL;
-        snprintf(j->errmsg, sizeof j->errmsg, "cannot encode the results");
-    }
+    if (reply_ok(j, &pk) != 0 || ps_rpc_pack_results(&pk, r, j->facets) != 0)
+        encode_failed(j, "results");
     ps_results_free(r);
 }
 
@@ -137,11 +158,8 @@ static void get_exec(job *j, worker_ctx *w)
 {
     ps_document *d = NULL;
     ps_status st = ps_db_get(w->db, j->id, &d);
-    if (st == PS_ERR_MODIFIED) {
-        workers_count_retry(w->pool);
-        ps_db_reopen(w->db, NULL);
+    if (reopen_for_retry(w, st))
         st = ps_db_get(w->db, j->id, &d);
-    }
     if (st == PS_ERR_NOT_FOUND) {
         j->err = ERR_NOT_FOUND;
         snprintf(j->errmsg, sizeof j->errmsg, "no document with id \"%.200s\"",
@@ -153,12 +171,8 @@ static void get_exec(job *j, worker_ctx *w)
         return;
     }
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &j->out, msgpack_sbuffer_write);
-    if (ps_rpc_pack_response_ok(&pk, j->msgid) != 0 ||
-        ps_rpc_pack_document(&pk, d) != 0) {
-        j->err = ERR_INTERNAL;
-        snprintf(j->errmsg, sizeof j->errmsg, "cannot encode the document");
-    }
+    if (reply_ok(j, &pk) != 0 || ps_rpc_pack_document(&pk, d) != 0)
+        encode_failed(j, "document");
     ps_document_free(d);
 }
 
@@ -307,6 +321,16 @@ static int ping_finish(job *j, msgpack_packer *pk, server *s)
 
 /* ---- add / delete (run on the writer thread, writer.c) ----------------- */
 
+/* Copies s[0..n) into the zone, NUL-terminated; NULL when memory is short. */
+static const char *zcopy(job *j, const char *s, size_t n)
+{
+    char *c = msgpack_zone_malloc(j->zone, n + 1);
+    if (!c) return NULL;
+    memcpy(c, s, n);
+    c[n] = '\0';
+    return c;
+}
+
 /* Copies a msgpack string into the zone as a NUL-terminated string.
  * Returns NULL when it is not a string, not valid UTF-8 (or holds a NUL),
  * or on allocation failure (*why says which). */
@@ -319,20 +343,8 @@ static const char *zstr(job *j, const msgpack_object *o, const char **why)
         *why = "is not valid UTF-8 or contains a NUL byte";
         return NULL;
     }
-    char *c = msgpack_zone_malloc(j->zone, (size_t)n + 1);
-    if (!c) { *why = "out of memory"; return NULL; }
-    memcpy(c, p, n);
-    c[n] = '\0';
-    return c;
-}
-
-/* Copies s[0..n) into the zone, NUL-terminated; NULL when memory is short. */
-static const char *zcopy(job *j, const char *s, size_t n)
-{
-    char *c = msgpack_zone_malloc(j->zone, n + 1);
-    if (!c) return NULL;
-    memcpy(c, s, n);
-    c[n] = '\0';
+    const char *c = zcopy(j, p, n);
+    if (!c) *why = "out of memory";
     return c;
 }
 

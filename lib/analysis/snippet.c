@@ -289,16 +289,28 @@ static int32_t match_word(ctx *c, const char *w, size_t len)
     return tid;
 }
 
+/* Array growth for push_word and push_line: returns arr when it has room
+ * for element n (n < *cap), else arr reallocated to twice *cap (first
+ * when 0) elements of elsize bytes with *cap updated; NULL on allocation
+ * failure (arr and *cap are unchanged then). */
+static void *room_for(void *arr, size_t n, size_t *cap, size_t elsize,
+                      size_t first)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *na = realloc(arr, ncap * elsize);
+    if (na)
+        *cap = ncap;
+    return na;
+}
+
 static int push_word(ctx *c, word wd)
 {
-    if (c->nw == c->wcap) {
-        size_t ncap = c->wcap ? c->wcap * 2 : 256;
-        word *nw = realloc(c->w, ncap * sizeof *nw);
-        if (!nw)
-            return -1;
-        c->w = nw;
-        c->wcap = ncap;
-    }
+    word *nw = room_for(c->w, c->nw, &c->wcap, sizeof *nw, 256);
+    if (!nw)
+        return -1;
+    c->w = nw;
     c->w[c->nw++] = wd;
     return 0;
 }
@@ -542,14 +554,10 @@ static void track(ctx *c, tracker *tr, size_t max, size_t w0)
 
 static int push_line(ctx *c, line l)
 {
-    if (c->nl == c->lcap) {
-        size_t ncap = c->lcap ? c->lcap * 2 : 64;
-        line *nl = realloc(c->ln, ncap * sizeof *nl);
-        if (!nl)
-            return -1;
-        c->ln = nl;
-        c->lcap = ncap;
-    }
+    line *nl = room_for(c->ln, c->nl, &c->lcap, sizeof *nl, 64);
+    if (!nl)
+        return -1;
+    c->ln = nl;
     c->ln[c->nl++] = l;
     return 0;
 }

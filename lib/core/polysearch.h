@@ -70,19 +70,8 @@ uint64_t ps_db_disk_revision(const char *path) PS_NOEXCEPT;
 
 /* ---- Writing ---------------------------------------------------------- */
 
-/* A document to add.  Strings are borrowed for the duration of the call.
- * id and body are required; title NULL/"" -> derived from the body's first
- * short non-boilerplate line; lang NULL/"" -> detected (restricted to
- * languages with a Xapian stemmer, "und" when unknown); date (ISO 8601)
- * and url are optional. */
-typedef struct ps_doc_in {
-    const char *id;
-    const char *title;
-    const char *body;
-    const char *lang;
-    const char *date;
-    const char *url;
-} ps_doc_in;
+/* ps_doc_in, the document to add, is defined in ps_types.h (the client
+ * library sends the same struct as psc_doc). */
 
 typedef enum ps_put_outcome {
     PS_PUT_ADDED = 0,

@@ -42,6 +42,23 @@ static const char *method_name(const msgpack_object *o, size_t *len,
     return n > 0 ? p : "";
 }
 
+/* Reads the method name at a[0] and the params array at a[1] of a
+ * request (a = envelope + 2) or a notification (a = envelope + 1) into
+ * msg.  Returns 0, or -1 with *why set. */
+static int method_and_params(const msgpack_object *a, ps_rpc_msg *msg,
+                             const char **why)
+{
+    msg->method = method_name(&a[0], &msg->method_len, why);
+    if (!msg->method)
+        return -1;
+    if (a[1].type != MSGPACK_OBJECT_ARRAY) {
+        *why = "params must be an array";
+        return -1;
+    }
+    msg->params = a[1];
+    return 0;
+}
+
 int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
                   const char **why, int *msgid_known)
 {
@@ -107,14 +124,8 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
             *why = "notification must be an array of 3 elements";
             goto fail;
         }
-        msg->method = method_name(&a[1], &msg->method_len, why);
-        if (!msg->method)
+        if (method_and_params(&a[1], msg, why) != 0)
             goto fail;
-        if (a[2].type != MSGPACK_OBJECT_ARRAY) {
-            *why = "params must be an array";
-            goto fail;
-        }
-        msg->params = a[2];
         return 0;
     }
     if (n != 4) {
@@ -140,14 +151,8 @@ int ps_rpc_decode(const char *frame, size_t len, ps_rpc_msg *msg,
         msg->result = a[3];
         return 0;
     }
-    msg->method = method_name(&a[2], &msg->method_len, why);
-    if (!msg->method)
+    if (method_and_params(&a[2], msg, why) != 0)
         goto fail;
-    if (a[3].type != MSGPACK_OBJECT_ARRAY) {
-        *why = "params must be an array";
-        goto fail;
-    }
-    msg->params = a[3];
     return 0;
 
 fail:
@@ -274,13 +279,10 @@ static int arg_store(const ps_arg_spec *sp, const msgpack_object *v,
             *(int *)sp->out = v->via.boolean ? 1 : 0;
         return 0;
     case PS_ARG_ARRAY:
-        if (v->type != MSGPACK_OBJECT_ARRAY)
-            break;
-        if (sp->out != NULL)
-            *(msgpack_object *)sp->out = *v;
-        return 0;
     case PS_ARG_MAP:
-        if (v->type != MSGPACK_OBJECT_MAP)
+        /* out receives the msgpack_object itself. */
+        if (v->type != (sp->type == PS_ARG_ARRAY ? MSGPACK_OBJECT_ARRAY
+                                                 : MSGPACK_OBJECT_MAP))
             break;
         if (sp->out != NULL)
             *(msgpack_object *)sp->out = *v;

@@ -69,6 +69,13 @@ static int pack_kv_str(msgpack_packer *pk, const char *key, const char *val)
     return ps_rpc_pack_str(pk, val != NULL ? val : "");
 }
 
+/* Packs "key": string when val is not NULL (an optional key, absent
+ * otherwise). */
+static int pack_kv_opt(msgpack_packer *pk, const char *key, const char *val)
+{
+    return val != NULL ? pack_kv_str(pk, key, val) : 0;
+}
+
 static int pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val)
 {
     if (ps_rpc_pack_str(pk, key) != 0)
@@ -82,13 +89,10 @@ static int pack_hit(msgpack_packer *pk, const ps_hit *h)
     if (msgpack_pack_map(pk, nkeys) != 0 ||
         pack_kv_str(pk, "id", h->id) != 0 ||
         pack_kv_str(pk, "title", h->title) != 0 ||
-        pack_kv_str(pk, "lang", h->lang) != 0)
-        return -1;
-    if (h->date != NULL && pack_kv_str(pk, "date", h->date) != 0)
-        return -1;
-    if (h->url != NULL && pack_kv_str(pk, "url", h->url) != 0)
-        return -1;
-    if (ps_rpc_pack_str(pk, "score") != 0 ||
+        pack_kv_str(pk, "lang", h->lang) != 0 ||
+        pack_kv_opt(pk, "date", h->date) != 0 ||
+        pack_kv_opt(pk, "url", h->url) != 0 ||
+        ps_rpc_pack_str(pk, "score") != 0 ||
         msgpack_pack_double(pk, h->score) != 0 ||
         pack_kv_u64(pk, "rank", h->rank) != 0 ||
         pack_kv_str(pk, "snippet", h->snippet) != 0 ||
@@ -165,11 +169,9 @@ int ps_rpc_pack_document(msgpack_packer *pk, const ps_document *d)
         pack_kv_str(pk, "id", d->id) != 0 ||
         pack_kv_str(pk, "title", d->title) != 0 ||
         pack_kv_str(pk, "body", d->body) != 0 ||
-        pack_kv_str(pk, "lang", d->lang) != 0)
-        return -1;
-    if (d->date != NULL && pack_kv_str(pk, "date", d->date) != 0)
-        return -1;
-    if (d->url != NULL && pack_kv_str(pk, "url", d->url) != 0)
+        pack_kv_str(pk, "lang", d->lang) != 0 ||
+        pack_kv_opt(pk, "date", d->date) != 0 ||
+        pack_kv_opt(pk, "url", d->url) != 0)
         return -1;
     return pack_kv_str(pk, "hash", d->hash);
 }

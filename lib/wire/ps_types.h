@@ -92,6 +92,21 @@ typedef struct ps_results {
 /* Frees a ps_results block (NULL is fine).  Any thread. */
 void ps_results_free(ps_results *r);
 
+/* A document to add (ps_db_put(); the client library's psc_doc is the same
+ * type).  Strings are borrowed for the duration of the call.  id and body
+ * are required; title NULL/"" -> derived from the body's first short
+ * non-boilerplate line; lang NULL/"" -> detected (restricted to languages
+ * with a Xapian stemmer, "und" when unknown); date (ISO 8601) and url are
+ * optional. */
+typedef struct ps_doc_in {
+    const char *id;
+    const char *title;
+    const char *body;
+    const char *lang;
+    const char *date;
+    const char *url;
+} ps_doc_in;
+
 /* A stored document as returned by ps_db_get(): ONE malloc'd block; free
  * with ps_document_free().  Optional fields are NULL when absent. */
 typedef struct ps_document {
