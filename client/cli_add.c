@@ -13,7 +13,7 @@
 #include <sysexits.h>
 
 #include "batch.h"
-#include "docvalid.h"
+#include "docjson.h"
 #include "rpc.h"
 
 /* Largest body sent (the daemon's default max_body), and text file read. */
@@ -114,15 +114,7 @@ static int check_object(json_t *o, const char *f[PS_DOC_NKEYS], char *why,
 {
     ps_docv v;
     ps_docv_init(&v, PS_DOC_STRICT, ADD_MAX_DOC_BYTES);
-    const char *k;
-    json_t *val;
-    json_object_foreach(o, k, val) {
-        ps_doc_vtype t = json_is_string(val) ? PS_DOC_V_STR
-                       : json_is_null(val) ? PS_DOC_V_NULL : PS_DOC_V_OTHER;
-        ps_docv_set(&v, k, strlen(k), t,
-                    t == PS_DOC_V_STR ? json_string_value(val) : NULL,
-                    t == PS_DOC_V_STR ? json_string_length(val) : 0);
-    }
+    ps_docv_set_json(&v, o);
     int rc = ps_docv_finish(&v);
     if (rc != 0)
         snprintf(why, whysz, "%s", ps_docv_reason(&v));

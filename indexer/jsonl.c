@@ -2,6 +2,8 @@
  * document rules are lib/wire/docvalid.c. */
 #include "jsonl.h"
 
+#include "docjson.h"
+
 #include "rpc.h"            /* ps_utf8_valid() */
 
 #include <errno.h>
@@ -204,15 +206,7 @@ jsonl_parse_status jsonl_parse_line(const char *line, size_t len,
 
     ps_docv v;
     ps_docv_init(&v, flags, 0);        /* the line cap bounds the body */
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        ps_doc_vtype t = json_is_string(val) ? PS_DOC_V_STR
-                       : json_is_null(val) ? PS_DOC_V_NULL : PS_DOC_V_OTHER;
-        ps_docv_set(&v, key, strlen(key), t,
-                    t == PS_DOC_V_STR ? json_string_value(val) : NULL,
-                    t == PS_DOC_V_STR ? json_string_length(val) : 0);
-    }
+    ps_docv_set_json(&v, root);
     jsonl_parse_status rc = JSONL_DOC;
     if (ps_docv_finish(&v) != 0) {
         snprintf(err, errsz, "%s", ps_docv_reason(&v));
