@@ -22,10 +22,12 @@ if(POLYSEARCH_FUZZ)
   get_target_property(_psq_src ps_core SOURCES)
   get_target_property(_psq_srcdir ps_core SOURCE_DIR)
   get_target_property(_psq_libs ps_core LINK_LIBRARIES)
+  get_target_property(_psq_inc ps_core INCLUDE_DIRECTORIES)
   list(TRANSFORM _psq_src PREPEND ${_psq_srcdir}/)
   add_library(ps_core_fuzz STATIC ${_psq_src})
-  target_include_directories(ps_core_fuzz PUBLIC ${_psq_srcdir})
-  target_include_directories(ps_core_fuzz PRIVATE ${CLD2_INCLUDE_DIR})
+  # Same sources, include directories (lib/core, lib/analysis, CLD2's) and
+  # libraries as ps_core.
+  target_include_directories(ps_core_fuzz PUBLIC ${_psq_inc})
   target_link_libraries(ps_core_fuzz PUBLIC ${_psq_libs})
   target_compile_options(ps_core_fuzz PRIVATE -g -O1 -fno-omit-frame-pointer
                          -fsanitize=fuzzer-no-link,address,undefined
