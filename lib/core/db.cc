@@ -1,5 +1,6 @@
 // db.cc: a database handle's life: ps_db_open (a local glass database,
-// read-only or writable, or a xapian-replicate stub), ps_db_close (which
+// read-only or writable, or a xapian-replicate stub), ps_db_place_of and
+// ps_db_create (an empty database where none is), ps_db_close (which
 // commits pending changes), ps_db_errmsg, ps_db_reopen, the revision
 // (ps_db_revision, and ps_db_disk_revision from the version file without
 // opening the database), and the handle's boilerplate matcher.  Sharded
@@ -90,6 +91,150 @@ extern "C" ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
             }
         }
     }
+    if (errmsg)
+        *errmsg = strdup(msg.c_str());
+    return st;
+}
+
+// ---- Creating an empty database -----------------------------------------
+
+namespace {
+
+// The directory holding path ("." when path has no slash).
+std::string parent_of(const std::string &path)
+{
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/')
+        p.pop_back();
+    size_t slash = p.rfind('/');
+    if (slash == std::string::npos)
+        return ".";
+    return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+// fsync of a directory, so that the entries made in it survive a crash.
+bool sync_dir(const std::string &dir, std::string &msg)
+{
+    int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        msg = "cannot sync the directory '" + dir + "': " + strerror(errno);
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+ps_db_place place_of(const std::string &p, std::string &why)
+{
+    struct stat sb;
+    if (stat(p.c_str(), &sb) != 0) {
+        int e = errno;
+        if (e == ENOENT && lstat(p.c_str(), &sb) == 0) {
+            why = "'" + p + "' is a symbolic link to a missing path";
+            return PS_PLACE_OTHER;
+        }
+        if (e == ENOENT)
+            return PS_PLACE_MISSING;
+        why = "cannot reach '" + p + "': " + strerror(e);
+        return PS_PLACE_OTHER;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        why = "'" + p + "' exists and is not a directory";
+        return PS_PLACE_OTHER;
+    }
+    for (const char *marker : {"/iamglass", "/XAPIANDB", "/SHARDS"})
+        if (access((p + marker).c_str(), F_OK) == 0)
+            return PS_PLACE_DATABASE;
+    std::string other;
+    errno = 0;
+    if (only_create_leftovers(p, nullptr, &other))
+        return PS_PLACE_EMPTY;
+    if (other.empty())
+        why = "cannot read the directory '" + p + "': " +
+              strerror(errno ? errno : EIO);
+    else
+        why = "'" + p + "' is a directory that holds files but no database (first: '" +
+              other + "')";
+    return PS_PLACE_OTHER;
+}
+
+}  // namespace
+
+extern "C" ps_db_place ps_db_place_of(const char *path, char **why) noexcept
+{
+    if (why)
+        *why = nullptr;
+    std::string w;
+    ps_db_place pl = PS_PLACE_OTHER;
+    try {
+        if (!path || !*path)
+            w = "no path given";
+        else
+            pl = place_of(path, w);
+    } catch (...) {
+        w = "out of memory";
+        pl = PS_PLACE_OTHER;
+    }
+    if (why && pl == PS_PLACE_OTHER)
+        *why = strdup(w.c_str());
+    return pl;
+}
+
+extern "C" ps_status ps_db_create(const char *path, int *created, char **errmsg) noexcept
+{
+    if (created)
+        *created = 0;
+    if (errmsg)
+        *errmsg = nullptr;
+    std::string msg;
+    ps_status st = PS_ERR_INVALID;
+    bool made_dir = false;
+    try {
+        std::string p = path ? path : "";
+        ps_db_place pl = p.empty() ? PS_PLACE_OTHER : place_of(p, msg);
+        if (p.empty()) {
+            msg = "invalid argument to ps_db_create";
+        } else if (pl == PS_PLACE_DATABASE) {
+            return PS_OK;
+        } else if (pl == PS_PLACE_OTHER) {
+            msg += ": no database is created there (only in a missing or "
+                   "empty directory)";
+        } else if (pl == PS_PLACE_MISSING && mkdir(p.c_str(), 0777) != 0 &&
+                   errno != EEXIST) {
+            int e = errno;
+            st = e == ENOENT ? PS_ERR_NO_DB : PS_ERR_IO;
+            msg = "cannot create the directory '" + p + "': " +
+                  (e == ENOENT ? "'" + parent_of(p) + "' does not exist (only the "
+                                 "last directory of the path is made)"
+                               : std::string(strerror(e)));
+        } else {
+            made_dir = pl == PS_PLACE_MISSING;
+            ps_db *h = nullptr;
+            char *e = nullptr;
+            st = ps_db_open(path, PS_DB_WRITE, &h, &e);
+            msg = e ? e : "";
+            free(e);
+            if (st == PS_OK) {
+                st = ps_db_close(h);  // Xapian wrote revision 0 on creation
+                if (st != PS_OK)
+                    msg = "cannot commit the new database at '" + p + "'";
+            }
+            if (st == PS_OK && (!sync_dir(p, msg) ||
+                                (made_dir && !sync_dir(parent_of(p), msg))))
+                st = PS_ERR_IO;
+            if (st == PS_OK) {
+                if (created)
+                    *created = 1;
+                return PS_OK;
+            }
+        }
+    } catch (...) {
+        st = map_exception(msg);
+    }
+    if (made_dir && path)
+        rmdir(path);  // only when still empty
     if (errmsg)
         *errmsg = strdup(msg.c_str());
     return st;

@@ -253,6 +253,15 @@ ps_status commit_impl(ps_db *db);
 
 // ---- xapian14_workarounds.cc: Xapian 1.4 bugs on the write path ---------
 
+// True when directory dir holds nothing but what a glass creation killed
+// before its first version file leaves (flintlock, v.tmp, empty *.glass
+// tables), an empty directory included; those names but flintlock are
+// appended to *junk (may be null).  False when dir cannot be read, or
+// when it holds anything else: then the first such name goes to *other
+// (may be null; left alone when dir cannot be read).
+bool only_create_leftovers(const std::string &dir, std::vector<std::string> *junk,
+                           std::string *other);
+
 // Removes the leftovers of a glass database whose creation was killed
 // before its first version file, when that is certainly what dir holds.
 void discard_unfinished_create(const std::string &dir);

@@ -48,6 +48,46 @@ typedef enum ps_db_mode {
 ps_status ps_db_open(const char *path, ps_db_mode mode, ps_db **out,
                      char **errmsg) PS_NOEXCEPT;
 
+/* What a path holds, as ps_db_place_of() sees it (for ps_db_create()). */
+typedef enum ps_db_place {
+    PS_PLACE_MISSING = 0,   /* nothing at the path */
+    PS_PLACE_EMPTY = 1,     /* an empty directory, or one holding only the
+                               leftovers of a killed creation (flintlock,
+                               v.tmp, empty *.glass; see ps_db_open) */
+    PS_PLACE_DATABASE = 2,  /* a directory holding a glass database
+                               (iamglass), a xapian-replicate replica
+                               (XAPIANDB) or a shard set (SHARDS) */
+    PS_PLACE_OTHER = 3      /* anything else: not a directory, a directory
+                               holding other files, unreadable, unreachable */
+} ps_db_place;
+
+/* Says what is at `path`, changing nothing and opening no database (so a
+ * PS_PLACE_DATABASE may still fail to open).  When why is not NULL,
+ * *why is, for PS_PLACE_OTHER, a malloc'd sentence naming the path and
+ * the reason (caller frees), else NULL.  NULL or "" path: PS_PLACE_OTHER.
+ * Any thread. */
+ps_db_place ps_db_place_of(const char *path, char **why) PS_NOEXCEPT;
+
+/* Makes an empty database at `path` when none is there, for a service
+ * that starts from nothing and is fed through ps_db_put (polysearchd
+ * --create).  By what ps_db_place_of(path) says:
+ * - PS_PLACE_MISSING: the directory is made (mode 0777 less the umask;
+ *   only the last component: PS_ERR_NO_DB naming the parent when that is
+ *   missing), then the database in it;
+ * - PS_PLACE_EMPTY: the database is made in the directory;
+ * - PS_PLACE_DATABASE: nothing is written (*created = 0);
+ * - PS_PLACE_OTHER: nothing is written, PS_ERR_INVALID with the reason
+ *   (a file or a directory holding other files is never written into).
+ * A made database (*created = 1; created may be NULL) holds 0 documents,
+ * is committed and its directory entries are synced (it survives a
+ * crash), and ps_db_open() opens it in both modes.  The write lock is
+ * taken for the creation only.  Other errors: PS_ERR_IO (mkdir or fsync
+ * failed: EACCES, EROFS, ENOSPC, ...), PS_ERR_LOCKED (another writer is
+ * creating it at the same moment), or what ps_db_open(PS_DB_WRITE)
+ * returns; on failure a directory this call made is removed when still
+ * empty.  *errmsg as for ps_db_open().  Any thread. */
+ps_status ps_db_create(const char *path, int *created, char **errmsg) PS_NOEXCEPT;
+
 /* Closes the handle.  A writable handle commits pending changes first;
  * returns the status of that commit (the handle is freed regardless).
  * NULL is fine.  Thread that owns the handle. */

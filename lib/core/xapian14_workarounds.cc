@@ -43,16 +43,13 @@ using namespace psi;
 // Found by fault_indexer_kill_sweep at K = 1 (such a directory was refused
 // forever); test_core_faults test_interrupted_create; see
 // tests/RELIABILITY.md.
-void psi::discard_unfinished_create(const std::string &dir)
+bool psi::only_create_leftovers(const std::string &dir, std::vector<std::string> *junk,
+                                std::string *other)
 {
-    const std::string version = dir + "/iamglass";
-    if (access(version.c_str(), F_OK) == 0 || errno != ENOENT)
-        return;
     DIR *d = opendir(dir.c_str());
     if (!d)
-        return;
-    std::vector<std::string> junk;
-    bool safe = true;
+        return false;
+    bool only = true;
     while (struct dirent *e = readdir(d)) {
         std::string n = e->d_name;
         if (n == "." || n == ".." || n == "flintlock")
@@ -61,13 +58,25 @@ void psi::discard_unfinished_create(const std::string &dir)
         struct stat sb;
         if ((n != "v.tmp" && !table) || lstat((dir + "/" + n).c_str(), &sb) != 0 ||
             !S_ISREG(sb.st_mode) || (table && sb.st_size != 0)) {
-            safe = false;
+            only = false;
+            if (other)
+                *other = n;
             break;
         }
-        junk.push_back(n);
+        if (junk)
+            junk->push_back(n);
     }
     closedir(d);
-    if (!safe || junk.empty())
+    return only;
+}
+
+void psi::discard_unfinished_create(const std::string &dir)
+{
+    const std::string version = dir + "/iamglass";
+    if (access(version.c_str(), F_OK) == 0 || errno != ENOENT)
+        return;
+    std::vector<std::string> junk;
+    if (!only_create_leftovers(dir, &junk, nullptr) || junk.empty())
         return;
     int fd = open((dir + "/flintlock").c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0)

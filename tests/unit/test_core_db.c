@@ -1,12 +1,13 @@
 /* test_core_db.c: the core C API on a temporary database: document model
  * (put/get/replace/unchanged/delete), counts, invalid input, locking,
- * opening errors, reopen/revisions, cancel, exception mapping. */
+ * opening errors, ps_db_create, reopen/revisions, cancel, exception mapping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -351,6 +352,162 @@ static void test_open_errors(void **state)
     free(missing);
 }
 
+static void put_file(const char *dir, const char *name, const char *content)
+{
+    char *p = tcu_path(dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+    free(p);
+}
+
+/* Entries of dir but "." and "..". */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* A database ps_db_create() made: 0 documents, readable, writable. */
+static void check_created_and_write(const char *p)
+{
+    ps_db *r = NULL;
+    uint64_t n = 99;
+    assert_int_equal(ps_db_open(p, PS_DB_READ, &r, NULL), PS_OK);
+    assert_int_equal(ps_db_count(r, &n), PS_OK);
+    assert_int_equal(n, 0);
+    ps_db *w = NULL;
+    assert_int_equal(ps_db_open(p, PS_DB_WRITE, &w, NULL), PS_OK);
+    ps_doc_in d = {.id = "first", .body = "the first document", .lang = "en"};
+    assert_int_equal(ps_db_put(w, &d, NULL), PS_OK);
+    assert_int_equal(ps_db_close(w), PS_OK);
+    int changed = 0;
+    assert_int_equal(ps_db_reopen(r, &changed), PS_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(ps_db_count(r, &n), PS_OK);
+    assert_int_equal(n, 1);
+    ps_db_close(r);
+}
+
+static void test_create(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    int created = -1;
+
+    /* Missing: the directory and the database are made. */
+    char *p = tcu_path(g_dir, "new");
+    assert_int_equal(ps_db_place_of(p, &err), PS_PLACE_MISSING);
+    assert_null(err);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_OK);
+    assert_null(err);
+    assert_int_equal(created, 1);
+    assert_int_equal(ps_db_place_of(p, NULL), PS_PLACE_DATABASE);
+    check_created_and_write(p);
+    /* Again: a database is there, nothing is written. */
+    uint64_t rev = ps_db_disk_revision(p);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_OK);
+    assert_int_equal(created, 0);
+    assert_int_equal(ps_db_disk_revision(p), rev);
+    free(p);
+
+    /* An empty directory, and one a killed creation left. */
+    p = tcu_path(g_dir, "empty");
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(ps_db_place_of(p, NULL), PS_PLACE_EMPTY);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_OK);
+    assert_int_equal(created, 1);
+    check_created_and_write(p);
+    free(p);
+    p = tcu_path(g_dir, "half");
+    assert_int_equal(mkdir(p, 0700), 0);
+    put_file(p, "flintlock", "");
+    put_file(p, "postlist.glass", "");
+    put_file(p, "v.tmp", "partial");
+    assert_int_equal(ps_db_place_of(p, NULL), PS_PLACE_EMPTY);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_OK);
+    assert_int_equal(created, 1);
+    check_created_and_write(p);
+    free(p);
+
+    /* A shard set counts as a database: left alone. */
+    p = tcu_path(g_dir, "set");
+    assert_int_equal(mkdir(p, 0700), 0);
+    put_file(p, "SHARDS", "2\n");
+    assert_int_equal(ps_db_place_of(p, NULL), PS_PLACE_DATABASE);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_OK);
+    assert_int_equal(created, 0);
+    assert_int_equal(count_entries(p), 1);
+    free(p);
+
+    /* A missing parent is not made. */
+    p = tcu_path(g_dir, "no/such");
+    char *parent = tcu_path(g_dir, "no");
+    assert_int_equal(ps_db_create(p, &created, &err), PS_ERR_NO_DB);
+    assert_int_equal(created, 0);
+    assert_non_null(err);
+    assert_non_null(strstr(err, parent));
+    assert_non_null(strstr(err, "does not exist"));
+    free(err);
+    err = NULL;
+    struct stat sb;
+    assert_int_equal(stat(parent, &sb), -1);
+    free(parent);
+    free(p);
+
+    /* A directory with other files, a file, a dangling link: untouched. */
+    p = tcu_path(g_dir, "precious");
+    assert_int_equal(mkdir(p, 0700), 0);
+    put_file(p, "notes.txt", "keep me\n");
+    assert_int_equal(ps_db_place_of(p, &err), PS_PLACE_OTHER);
+    assert_non_null(strstr(err, "notes.txt"));
+    free(err);
+    err = NULL;
+    assert_int_equal(ps_db_create(p, &created, &err), PS_ERR_INVALID);
+    assert_int_equal(created, 0);
+    assert_non_null(strstr(err, p));
+    assert_non_null(strstr(err, "notes.txt"));
+    free(err);
+    err = NULL;
+    assert_int_equal(count_entries(p), 1);
+    char *f = tcu_path(p, "notes.txt");
+    char *txt = tcu_read_file(f);
+    assert_string_equal(txt, "keep me\n");
+    free(txt);
+    assert_int_equal(ps_db_place_of(f, NULL), PS_PLACE_OTHER);
+    assert_int_equal(ps_db_create(f, &created, &err), PS_ERR_INVALID);
+    assert_non_null(strstr(err, "not a directory"));
+    free(err);
+    err = NULL;
+    txt = tcu_read_file(f);
+    assert_string_equal(txt, "keep me\n");
+    free(txt);
+    free(f);
+    free(p);
+    p = tcu_path(g_dir, "dangling");
+    char *target = tcu_path(g_dir, "nowhere");
+    assert_int_equal(symlink(target, p), 0);
+    assert_int_equal(ps_db_create(p, &created, &err), PS_ERR_INVALID);
+    assert_non_null(strstr(err, "symbolic link"));
+    free(err);
+    err = NULL;
+    assert_int_equal(stat(target, &sb), -1);
+    free(target);
+    free(p);
+
+    assert_int_equal(ps_db_create(NULL, &created, &err), PS_ERR_INVALID);
+    free(err);
+    assert_int_equal(ps_db_place_of("", NULL), PS_PLACE_OTHER);
+}
+
 static void test_reopen_revision(void **state)
 {
     (void)state;
@@ -621,6 +778,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_revision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modified_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_db, setup, teardown),
