@@ -61,6 +61,13 @@ void searchd_config_usage(FILE *f)
 "\n"
 "  --db DIR            database directory (default: $POLYSEARCH_DB, else\n"
 "                      ./polysearch.db); it must exist (exit 66 otherwise)\n"
+"                      unless --create is given\n"
+"  --create            when DIR holds no database, make an empty one (to be\n"
+"                      fed through add): DIR is made when missing (its\n"
+"                      parent must exist) or may be an empty directory; a\n"
+"                      DIR holding other files is never written into (exit\n"
+"                      73); a database or shard set there is opened as it\n"
+"                      is; not with --shard\n"
 "  --listen HOST:PORT  TCP address, repeatable; [::1]:PORT for IPv6\n"
 "                      (default 127.0.0.1:7117; non-loopback logs a warning)\n"
 "  --socket PATH       also listen on a Unix socket (mode 0600)\n"
@@ -114,8 +121,9 @@ void searchd_config_usage(FILE *f)
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
-"69 address or socket in use, 71 other start-up failure, 78 bad --config\n"
-"file.\n",
+"69 address or socket in use, 71 other start-up failure, 73 cannot create\n"
+"the database (--create), the socket or the port file, 75 --create while\n"
+"another writer holds the new database's lock, 78 bad --config file.\n",
             PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
@@ -128,7 +136,7 @@ enum {
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
-    O_WRITESHARD, O_CONFIG
+    O_WRITESHARD, O_CONFIG, O_CREATE
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -164,6 +172,7 @@ static const struct option opts[] = {
     {"shard-timeout", required_argument, 0, O_SHARDTIMEOUT},
     {"write-shard", required_argument, 0, O_WRITESHARD},
     {"config", required_argument, 0, O_CONFIG},
+    {"create", no_argument, 0, O_CREATE},
     {0, 0, 0, 0}
 };
 
@@ -209,7 +218,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_CONFIG) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_CREATE) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -294,6 +303,7 @@ static int apply_option(searchd_config *c, int ch)
                          10, 600000, "expected a duration in [10ms, 10m]");
             break;
         case O_CONFIG: break;   /* read before the others: config_file.c */
+        case O_CREATE: c->create = 1; break;
         default:
             fprintf(stderr, "Try 'polysearchd --help'.\n");
             return EX_USAGE;
@@ -324,6 +334,13 @@ static int check_options(searchd_config *c, int argc, char **argv)
     if (c->nwrite_shards && c->read_only) {
         fprintf(stderr, "polysearchd: --write-shard and --read-only contradict "
                 "each other\nTry 'polysearchd --help'.\n");
+        return EX_USAGE;
+    }
+    if (c->create && c->nshards) {
+        fprintf(stderr, "polysearchd: --create makes a single database at --db, "
+                "not shards; an empty shard set is made by `polysearch-index "
+                "--db DIR --shards N - </dev/null` and served with --db DIR "
+                "(docs/SCALING.md)\nTry 'polysearchd --help'.\n");
         return EX_USAGE;
     }
     if (c->nlisten == 0 && !c->socket_path)

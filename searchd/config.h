@@ -15,6 +15,9 @@
 
 typedef struct searchd_config {
     const char *db_path;        /* --db; default $POLYSEARCH_DB or ./polysearch.db */
+    int create;                 /* --create: make an empty database at db_path
+                                   when none is there (ps_db_create); not
+                                   with --shard */
     const char *listen[SEARCHD_MAX_LISTEN]; /* --listen HOST:PORT, repeatable */
     unsigned nlisten;           /* 0 after parse only if --socket given alone */
     const char *socket_path;    /* --socket PATH or NULL */
@@ -69,7 +72,7 @@ void searchd_config_defaults(searchd_config *c);
  * by *c (release it with searchd_config_free once *c is no longer used).
  * Returns -1 when the caller should go on, otherwise an exit status: 0
  * after --help/--version (text written to stdout), EX_USAGE after a
- * message on stderr, EX_NOINPUT when the --config file cannot be read,
+ * message on stderr (--create with --shard included), EX_NOINPUT when the --config file cannot be read,
  * EX_CONFIG for a bad setting in it (message names FILE:LINE).  Main
  * thread. */
 int searchd_config_parse(searchd_config *c, int argc, char **argv);

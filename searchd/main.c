@@ -55,6 +55,52 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     workers_hup(s->pool);
 }
 
+/* --create: makes an empty database at --db when none is there
+ * (ps_db_create: never in a file or a directory holding other files).
+ * Returns -1 to go on (made, or one was there already), else the exit
+ * status after an error on stderr: EX_TEMPFAIL when another writer holds
+ * the lock of the directory, EX_CANTCREAT otherwise.  Main thread, after
+ * ps_log_init, before the workers open the database. */
+static int create_db(const searchd_config *cfg)
+{
+    int created = 0;
+    char *msg = NULL;
+    ps_status st = ps_db_create(cfg->db_path, &created, &msg);
+    if (st != PS_OK) {
+        ps_log(PS_LOG_ERROR, "--create: cannot create a database at %s: %s",
+               cfg->db_path, msg && *msg ? msg : ps_status_str(st));
+        free(msg);
+        return st == PS_ERR_LOCKED ? EX_TEMPFAIL : EX_CANTCREAT;
+    }
+    free(msg);
+    if (created)
+        ps_log(PS_LOG_INFO, "--create: created an empty database at %s",
+               cfg->db_path);
+    else
+        ps_log(PS_LOG_DEBUG, "--create: %s holds a database already; opening it",
+               cfg->db_path);
+    return -1;
+}
+
+/* The error for a database the workers could not open (st, msg from
+ * workers_create): names --create when it would help (--db missing or
+ * an empty directory, --create not given).  Main thread. */
+static void log_open_error(const searchd_config *cfg, ps_status st, const char *msg)
+{
+    if (st == PS_ERR_NO_DB && cfg->nshards == 0) {
+        ps_db_place pl = ps_db_place_of(cfg->db_path, NULL);
+        int hint = !cfg->create && (pl == PS_PLACE_MISSING || pl == PS_PLACE_EMPTY);
+        ps_log(PS_LOG_ERROR, "no index at %s: run polysearch-index --db %s PATH "
+               "first%s (%s)", cfg->db_path, cfg->db_path,
+               hint ? ", or start with --create for an empty database fed "
+                      "through add" : "",
+               msg ? msg : "");
+    } else {
+        ps_log(PS_LOG_ERROR, "cannot open %s: %s", searchd_config_db_name(cfg),
+               msg ? msg : ps_status_str(st));
+    }
+}
+
 /* Runs the daemon with a parsed configuration until SIGTERM/SIGINT.
  * Returns the exit status.  Main thread. */
 static int serve(searchd_config *cfgp)
@@ -79,14 +125,14 @@ static int serve(searchd_config *cfgp)
 
     ps_status st;
     char *msg = NULL;
+    if (cfg.create && (rc = create_db(&cfg)) != -1) {
+        event_free(s.done_ev);
+        event_base_free(s.base);
+        return rc;
+    }
     s.pool = workers_create(&cfg, s.done_ev, &st, &msg);
     if (!s.pool) {
-        if (st == PS_ERR_NO_DB)
-            ps_log(PS_LOG_ERROR, "no index at %s: run polysearch-index --db %s "
-                   "PATH first (%s)", cfg.db_path, cfg.db_path, msg ? msg : "");
-        else
-            ps_log(PS_LOG_ERROR, "cannot open %s: %s", searchd_config_db_name(&cfg),
-                   msg ? msg : ps_status_str(st));
+        log_open_error(&cfg, st, msg);
         free(msg);
         event_free(s.done_ev);
         event_base_free(s.base);

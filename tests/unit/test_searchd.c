@@ -41,6 +41,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_window, 10000);
     assert_int_equal(c.max_query, 4096);
     assert_int_equal(c.max_wildcard, 1000);
+    assert_false(c.create);
     assert_true(c.workers >= 1);
 }
 
@@ -121,6 +122,12 @@ static void test_shard_flags(void **state)
     assert_int_equal(parse(&c, ro, 5), EX_USAGE);
     const char *empty[] = {"--shard", "/a", "--write-shard", ""};
     assert_int_equal(parse(&c, empty, 4), EX_USAGE);
+    /* --create makes a single database at --db, never shards. */
+    const char *create[] = {"--db", "/a", "--create"};
+    assert_int_equal(parse(&c, create, 3), -1);
+    assert_true(c.create);
+    const char *cshard[] = {"--create", "--shard", "/a"};
+    assert_int_equal(parse(&c, cshard, 3), EX_USAGE);
 }
 
 /* Writes text to a fresh temporary file; returns its malloc'd path. */
@@ -174,12 +181,22 @@ static void test_config_file(void **state)
     searchd_config_free(&c);                   /* twice is fine */
     unlink(path);
     free(path);
+    /* The create flag, in a file as on the command line. */
+    const char withcreate[] = "db /srv/new\ncreate\n";
+    assert_int_equal(parse_with_file(&c, withcreate, sizeof withcreate - 1, NULL, 0,
+                                     &path), -1);
+    assert_true(c.create);
+    assert_string_equal(c.db_path, "/srv/new");
+    searchd_config_free(&c);
+    unlink(path);
+    free(path);
 
     /* Bad content: EX_CONFIG, nothing leaked (ASan). */
     const char *bad_files[] = {
         "listen 127.0.0.1:9\nfrobnicate 1\n",   /* unknown */
         "db\n",                                 /* value missing */
         "read-only yes\n",                      /* unexpected value */
+        "create yes\n",
         "config /etc/other.conf\n",             /* no nesting */
         "help\n",
         "= 3\n",                                /* no name */
@@ -187,7 +204,7 @@ static void test_config_file(void **state)
         "max-frame 1x\n",
         "a\0b\n",                               /* not text */
     };
-    size_t lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 5};
+    size_t lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
     for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
         size_t len = lens[i] ? lens[i] : strlen(bad_files[i]);
         assert_int_equal(parse_with_file(&c, bad_files[i], len, NULL, 0, &path), EX_CONFIG);
