@@ -92,6 +92,7 @@ void searchd_config_usage(FILE *f)
 "\n"
 "Writing (add/delete over the socket, one writer thread):\n"
 "  --read-only         refuse add/delete (unavailable); never take the lock\n"
+"                      (except once at start to make a --create database)\n"
 "  --max-add-docs N    documents per add, ids per delete (%u; too_large)\n"
 "  --max-body SIZE     body bytes per added document (10M; that document\n"
 "                      is rejected); big adds also need --max-frame raised\n"
