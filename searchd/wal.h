@@ -80,7 +80,8 @@ typedef struct wal_stats {
  * and errno set: ENOTDIR, ENOENT (no parent), EWOULDBLOCK (another
  * process has the log open), EPROTONOSUPPORT (a segment of an unknown
  * format version: nothing is cut), ECANCELED (fn returned nonzero), EINVAL
- * (bad options), or the failed call's errno.  Any thread, which then owns
+ * (bad options), or the failed call's errno; the records fn was given
+ * before a failure must then be discarded.  Any thread, which then owns
  * the log. */
 int wal_open(const char *dir, uint64_t checkpoint_seq, const wal_opts *o,
              wal_replay_fn fn, void *arg, wal **out, char *err,
