@@ -196,12 +196,32 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-/* fsyncs the directory holding path; 0 or -1. */
-static int fsync_parent(const char *path)
+int ps_fsync_dir_fd(int fd)
 {
-    const char *slash = strrchr(path, '/');
+    if (fsync(fd) == 0)
+        return 0;
+    if (errno == EINVAL || errno == EROFS)
+        return 0; /* some file systems cannot fsync directories */
+    return -1;
+}
+
+int ps_fsync_parent(const char *path)
+{
+    const char *slash;
     char *dir;
     int fd, rc;
+    if (path == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    slash = strrchr(path, '/');
+    /* "a/b/" names b: its parent is a. */
+    while (slash != NULL && slash > path && slash[1] == '\0') {
+        const char *p = slash;
+        while (p > path && p[-1] == '/')
+            p--;
+        slash = p > path ? memrchr(path, '/', (size_t)(p - path)) : NULL;
+    }
     if (slash == NULL)
         dir = strdup(".");
     else if (slash == path)
@@ -216,9 +236,7 @@ static int fsync_parent(const char *path)
     free(dir);
     if (fd < 0)
         return -1;
-    rc = fsync(fd);
-    if (rc != 0 && (errno == EINVAL || errno == EROFS))
-        rc = 0; /* some file systems cannot fsync directories */
+    rc = ps_fsync_dir_fd(fd);
     {
         int saved = errno;
         close(fd);
@@ -268,7 +286,7 @@ int ps_write_file_atomic(const char *path, const char *data, size_t len)
         goto fail;
     }
     free(tmp);
-    return fsync_parent(path);
+    return ps_fsync_parent(path);
 fail:
     saved = errno;
     free(tmp);

@@ -42,6 +42,17 @@ void ps_log(ps_log_level level, const char *fmt, ...)
 /* Monotonic clock in microseconds.  Any thread. */
 uint64_t ps_now_us(void);
 
+/* fsyncs the directory open on fd, so that the names created, renamed or
+ * removed in it are durable.  File systems that cannot fsync a directory
+ * (EINVAL, EROFS) count as success.  Returns 0 or -1 with errno set; fd
+ * stays open.  Any thread. */
+int ps_fsync_dir_fd(int fd);
+
+/* fsyncs the directory that holds path (the last component's parent;
+ * "." for a bare name; a trailing slash is ignored), as ps_fsync_dir_fd.
+ * Returns 0 or -1 with errno set.  Any thread. */
+int ps_fsync_parent(const char *path);
+
 /* Writes `data` to path atomically: path.tmp, fsync, rename, fsync dir.
  * Returns 0 or -1 with errno set.  Any thread. */
 int ps_write_file_atomic(const char *path, const char *data, size_t len);

@@ -198,6 +198,35 @@ static void test_write_file_atomic(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_fsync_parent(void **state)
+{
+    char dir[] = "/tmp/ps_test_fsync_XXXXXX", path[256];
+    int fd;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(ps_fsync_parent(path), 0);
+    snprintf(path, sizeof path, "%s/sub/", dir);   /* parent is still dir */
+    assert_int_equal(ps_fsync_parent(path), 0);
+    assert_int_equal(ps_fsync_parent("relative-name"), 0);   /* "." */
+    assert_int_equal(ps_fsync_parent("/"), 0);
+    snprintf(path, sizeof path, "%s/missing/x", dir);
+    errno = 0;
+    assert_int_equal(ps_fsync_parent(path), -1);
+    assert_int_equal(errno, ENOENT);
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(ps_fsync_dir_fd(fd), 0);
+    close(fd);
+    errno = 0;
+    assert_int_equal(ps_fsync_dir_fd(-1), -1);
+    assert_int_equal(errno, EBADF);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_log_format),
         cmocka_unit_test(test_now_us),
         cmocka_unit_test(test_write_file_atomic),
+        cmocka_unit_test(test_fsync_parent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
