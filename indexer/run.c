@@ -92,8 +92,9 @@ static int status_exit(ps_status st)
 }
 
 /* Commits pending writes to the local database.  Logs "committed N
- * documents (total M)" only after ps_db_commit() returned PS_OK.  Returns
- * 0 or the exit code of the failure.  The thread that owns r->db. */
+ * documents (total M)" (a debug line: --verbose) only after
+ * ps_db_commit() returned PS_OK.  Returns 0 or the exit code of the
+ * failure.  The thread that owns r->db. */
 static int commit_db(runner *r)
 {
     if (r->pending == 0)
@@ -109,10 +110,10 @@ static int commit_db(runner *r)
     }
     uint64_t total = 0;
     if (ps_db_count(r->db, &total) == PS_OK)
-        ps_log(PS_LOG_INFO, "committed %llu documents (total %llu)",
+        ps_log(PS_LOG_DEBUG, "committed %llu documents (total %llu)",
                (unsigned long long)r->pending, (unsigned long long)total);
     else
-        ps_log(PS_LOG_INFO, "committed %llu documents",
+        ps_log(PS_LOG_DEBUG, "committed %llu documents",
                (unsigned long long)r->pending);
     r->pending = 0;
     return 0;
