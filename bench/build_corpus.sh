@@ -1,40 +1,70 @@
 #!/usr/bin/env bash
-# build_corpus.sh: builds the >= 100,000-document multilingual benchmark
-# corpus bench/data/corpus-100k.jsonl ({"id","title","lang","body"} per line)
-# from Debian's man pages in 8 languages (en fr de it pl es nl pt).
+# build_corpus.sh: builds a multilingual benchmark corpus of N documents
+# ({"id","title","lang","body"} per line) from Debian's man pages in 8
+# languages (en fr de it pl es nl pt).  Each size has its own file:
+#   bench/data/corpus-100k.jsonl    --docs 100000 (the default)
+#   bench/data/corpus-1m.jsonl      --docs 1000000
+#   bench/data/corpus-<N>.jsonl     other N: 250000 -> corpus-250k.jsonl,
+#                                   2000000 -> corpus-2m.jsonl, 5000 ->
+#                                   corpus-5k.jsonl, 12345 ->
+#                                   corpus-12345.jsonl
+# (a multiple of a million is written Km, else a multiple of a thousand
+# Kk, else N).
 #
 # Method (see bench/README.md): every page is rendered to plain text with
 # man-db (MANWIDTH=100, col -bx), split into 1-3 KB chunks at paragraph
 # boundaries (one document per chunk, id = lang/page#N), and, because the
-# pages give far fewer than 100,000 chunks, the chunking is repeated with
-# variation (other chunk target sizes and a shifted first paragraph, id =
-# lang/page#rK-N) until the count is reached.  The `lang` field is the
+# pages give about 16,700 chunks, far fewer than 100,000, the chunking is
+# repeated with variation by bench/chunk_corpus.py (other chunk target
+# sizes and a shifted first paragraph, id = lang/page#rK-N) until N is
+# reached: 7 passes for 100k, 63 for 1M (so the 1M corpus holds each
+# page's text about 63 times, cut differently).  The `lang` field is the
 # ground truth: the man-page tree the page came from.
 #
-# Cached: nothing is rebuilt when the corpus exists; rendered pages are
-# kept in bench/data/rendered/ and reused.  Usage:
+# Cached: nothing is rebuilt when the file exists with N documents; a file
+# with another count is rebuilt.  Rendered pages are kept in
+# bench/data/rendered/ and reused by every size.  Usage:
 #   bench/build_corpus.sh [--docs N] [--force]
-# Prints the corpus size (docs, MB) and the build time on stderr.
+# Prints the corpus path on stdout (corpus=$(bench/build_corpus.sh ...)),
+# its size (docs, MB) and the build time on stderr.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 data="$here/data"
-out="$data/corpus-100k.jsonl"
 rendered="$data/rendered"
 ndocs=100000
 force=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --docs) ndocs="$2"; shift 2 ;;
+        --docs)
+            [ $# -ge 2 ] || { echo "build_corpus.sh: --docs needs a number" >&2; exit 64; }
+            ndocs="$2"; shift 2 ;;
         --force) force=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set /{/^#/p}' "$0"; exit 0 ;;
         *) echo "build_corpus.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
+case "$ndocs" in
+    ''|*[!0-9]*|0*) echo "build_corpus.sh: --docs: '$ndocs' is not a number >= 1" >&2; exit 64 ;;
+esac
 
-if [ "$force" = 0 ] && [ -s "$out" ] && [ "$(wc -l < "$out")" -ge "$ndocs" ]; then
-    echo "build_corpus.sh: $out exists ($(wc -l < "$out") docs, $(du -m "$out" | cut -f1) MB); use --force to rebuild" >&2
-    exit 0
+# corpus_name N: the file name of a corpus of N documents (see above).
+corpus_name() {
+    if [ $(($1 % 1000000)) -eq 0 ]; then echo "corpus-$(($1 / 1000000))m.jsonl"
+    elif [ $(($1 % 1000)) -eq 0 ]; then echo "corpus-$(($1 / 1000))k.jsonl"
+    else echo "corpus-$1.jsonl"
+    fi
+}
+out="$data/$(corpus_name "$ndocs")"
+
+if [ "$force" = 0 ] && [ -s "$out" ]; then
+    have=$(wc -l < "$out")
+    if [ "$have" -eq "$ndocs" ]; then
+        echo "build_corpus.sh: $out exists ($have docs, $(du -m "$out" | cut -f1) MB); use --force to rebuild" >&2
+        echo "$out"
+        exit 0
+    fi
+    echo "build_corpus.sh: $out holds $have docs, not $ndocs: rebuilding it" >&2
 fi
 
 start=$(date +%s.%N)
@@ -106,3 +136,4 @@ print(f"build_corpus.sh: {n} docs, {os.path.getsize(path)/1e6:.1f} MB file, "
       + " ".join(f"{k} {v}" for k, v in sorted(langs.items())))
 print(f"build_corpus.sh: build time {t2-t0:.1f} s (render {t1-t0:.1f} s, chunk {t2-t1:.1f} s)")
 EOF
+echo "$out"

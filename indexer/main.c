@@ -71,11 +71,14 @@ static void usage(FILE *f)
 "                       name matches the shell PATTERN (repeatable; e.g.\n"
 "                       --exclude README.md)\n"
 "  -q, --quiet          no progress line and no info messages\n"
+"  -v, --verbose        also log each commit (\"committed N documents\")\n"
+"                       and other debug lines\n"
 "  --server ADDR        send the documents to a running polysearchd (add and\n"
 "                       delete calls; host:port, [v6]:port or unix:/path)\n"
 "                       instead of opening the database: inputs are read\n"
 "                       the same way, in batches of --batch (at most 1000),\n"
-"                       each reported committed once the daemon answered;\n"
+"                       each committed once the daemon answered (logged\n"
+"                       with --verbose);\n"
 "                       rejected documents fail with a warning.  Not with\n"
 "                       --prune (the protocol cannot list ids), --db or\n"
 "                       --boilerplate (the daemon's list applies)\n"
@@ -95,9 +98,11 @@ static void usage(FILE *f)
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"
-"A progress line is shown on stderr when it is a terminal.  The summary\n"
-"line (added, updated, unchanged, deleted, skipped, failed, time) is\n"
-"printed on stdout.  Unchanged documents are not rewritten.\n"
+"When stderr is a terminal, one progress line stays at its bottom (phase,\n"
+"documents, docs/s and, when the input size is known, percent and ETA);\n"
+"log lines and warnings are printed above it.  The summary line (added,\n"
+"updated, unchanged, deleted, skipped, failed, time) is printed on\n"
+"stdout.  Unchanged documents are not rewritten.\n"
 "Empty, binary and too large inputs are skipped with a warning; NUL bytes\n"
 "and invalid UTF-8 are repaired with a warning; malformed JSON lines,\n"
 "missing ids and ids over %d bytes fail with a warning naming FILE:LINE;\n"
@@ -235,6 +240,7 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "boilerplate", required_argument, NULL, OPT_BOILER },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
         { "query", required_argument, NULL, OPT_QUERY },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "server", required_argument, NULL, OPT_SERVER },
@@ -255,12 +261,12 @@ static int run_cli(int argc, char **argv, char **excludes)
     int limit_set = 0;
     const char *server = NULL, *watch = NULL;
     uint64_t settle = WATCH_DEFAULT_SETTLE_MS;
-    int settle_set = 0, db_set = 0;
+    int settle_set = 0, db_set = 0, verbose = 0;
 
     size_t nexcl = 0;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:qhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:qvhV", opts, NULL)) != -1) {
         switch (c) {
         case OPT_DB:
             if (optarg[0] == '\0')
@@ -309,6 +315,9 @@ static int run_cli(int argc, char **argv, char **excludes)
         case 'q':
             o.quiet = 1;
             break;
+        case 'v':
+            verbose = 1;
+            break;
         case OPT_QUERY:
             query = optarg;
             break;
@@ -356,7 +365,10 @@ static int run_cli(int argc, char **argv, char **excludes)
         const char *env = getenv("POLYSEARCH_DB");
         o.db_path = env && env[0] ? env : "./polysearch.db";
     }
-    ps_log_init("polysearch-index", o.quiet ? PS_LOG_WARN : PS_LOG_INFO);
+    if (o.quiet && verbose)
+        return bad_usage("--quiet and --verbose exclude each other");
+    ps_log_init("polysearch-index", o.quiet ? PS_LOG_WARN
+                                  : verbose ? PS_LOG_DEBUG : PS_LOG_INFO);
 
     if (server != NULL || watch != NULL || settle_set)
         return run_live(&o, argc, argv, query, limit_set, db_set, server,

@@ -128,7 +128,7 @@ static int send_singly(remote *rm, size_t first, size_t n, run_stats *st)
 }
 
 /* Counts an add answer for documents first..first+n) and logs the
- * commit. */
+ * commit (a debug line: --verbose). */
 static void account(remote *rm, size_t first, size_t n,
                     const psc_add_result *res, run_stats *st)
 {
@@ -146,7 +146,7 @@ static void account(remote *rm, size_t first, size_t n,
             st->failed++;
         }
     }
-    ps_log(PS_LOG_INFO, "committed %zu documents (daemon %s: added %llu, "
+    ps_log(PS_LOG_DEBUG, "committed %zu documents (daemon %s: added %llu, "
            "replaced %llu, unchanged %llu, rejected %u)", n, rm->addr,
            (unsigned long long)res->added, (unsigned long long)res->replaced,
            (unsigned long long)res->unchanged, res->nrejected);

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,38 +59,22 @@ typedef struct runner {
      * wst; the reading thread keeps st, fatal and the rest. */
     pipeline *pl;
     run_stats wst;          /* outcomes counted by the writer thread */
-    pthread_mutex_t out_mu; /* progress line and log lines */
 } runner;
 
-/* Progress line updates and erasure, serialised with log lines. */
-static void prog_update(runner *r, uint64_t docs, uint64_t bytes)
-{
-    pthread_mutex_lock(&r->out_mu);
-    progress_update(&r->prog, docs, bytes, 0);
-    pthread_mutex_unlock(&r->out_mu);
-}
-
-static void prog_clear(runner *r)
-{
-    pthread_mutex_lock(&r->out_mu);
-    progress_clear(&r->prog);
-    pthread_mutex_unlock(&r->out_mu);
-}
-
-/* Logs a warning, erasing the progress line first. */
+/* Logs a warning of the run.  The progress line, when shown, is erased
+ * before it and redrawn below it by progress.c's log writer, as for every
+ * ps_log() line (progress.h), so r is no longer used. */
 static void rwarn(runner *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void rwarn(runner *r, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
+    (void)r;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&r->out_mu);
-    progress_clear(&r->prog);
     ps_log(PS_LOG_WARN, "%s", msg);
-    pthread_mutex_unlock(&r->out_mu);
 }
 
 /* Maps a fatal library status to an exit code. */
@@ -109,15 +92,15 @@ static int status_exit(ps_status st)
 }
 
 /* Commits pending writes to the local database.  Logs "committed N
- * documents (total M)" only after ps_db_commit() returned PS_OK.  Returns
- * 0 or the exit code of the failure.  The thread that owns r->db. */
+ * documents (total M)" (a debug line: --verbose) only after
+ * ps_db_commit() returned PS_OK.  Returns 0 or the exit code of the
+ * failure.  The thread that owns r->db. */
 static int commit_db(runner *r)
 {
     if (r->pending == 0)
         return 0;
     ps_status st = ps_db_commit(r->db);
     if (st != PS_OK) {
-        prog_clear(r);
         ps_log(PS_LOG_ERROR, "commit to %s failed: %s: %s; the %llu "
                "documents since the last commit are lost, everything "
                "committed before is intact",
@@ -126,12 +109,11 @@ static int commit_db(runner *r)
         return status_exit(st);
     }
     uint64_t total = 0;
-    prog_clear(r);
     if (ps_db_count(r->db, &total) == PS_OK)
-        ps_log(PS_LOG_INFO, "committed %llu documents (total %llu)",
+        ps_log(PS_LOG_DEBUG, "committed %llu documents (total %llu)",
                (unsigned long long)r->pending, (unsigned long long)total);
     else
-        ps_log(PS_LOG_INFO, "committed %llu documents",
+        ps_log(PS_LOG_DEBUG, "committed %llu documents",
                (unsigned long long)r->pending);
     r->pending = 0;
     return 0;
@@ -184,7 +166,6 @@ static int count_put(runner *r, run_stats *stats, ps_status st,
         return 0;
     }
     if (st != PS_OK) {
-        prog_clear(r);
         ps_log(PS_LOG_ERROR, "%s: cannot index \"%s\": %s: %s", where,
                id, ps_status_str(st), errmsg);
         return status_exit(st);
@@ -404,7 +385,7 @@ static int walk_index_cb(const walk_entry *e, void *ctx)
     free(id);
     r->docs++;
     r->bytes_base += e->size;
-    prog_update(r, r->docs, r->bytes_base);
+    progress_update(&r->prog, r->docs, r->bytes_base, 0);
     return r->fatal != 0 || g_stop;
 }
 
@@ -501,7 +482,8 @@ static void index_jsonl(runner *r, int fd, const char *name)
             }
             jsonl_doc_clear(&doc);
         }
-        prog_update(r, r->docs, r->bytes_base + jsonl_bytes_read(rd));
+        progress_update(&r->prog, r->docs,
+                        r->bytes_base + jsonl_bytes_read(rd), 0);
     }
     r->bytes_base += jsonl_bytes_read(rd);
     jsonl_reader_free(rd);
@@ -680,7 +662,6 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
     runner r;
     memset(&r, 0, sizeof r);
     r.o = o;
-    pthread_mutex_init(&r.out_mu, NULL);
     g_stop = 0;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -790,7 +771,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             r.docs++;
             if (stat(inputs[i], &sb) == 0)
                 r.bytes_base += (uint64_t)sb.st_size;
-            prog_update(&r, r.docs, r.bytes_base);
+            progress_update(&r.prog, r.docs, r.bytes_base, 0);
         }
     }
     if (r.pl != NULL) {
@@ -815,7 +796,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         if (r.fatal == 0)
             commit(&r);
     }
-    progress_clear(&r.prog);
+    progress_end(&r.prog);              /* before the summary */
     if (r.db == NULL || r.db == o->db) {
         /* --server, or a database the caller keeps open (--watch). */
         if (r.fatal != 0 && r.db != NULL)
@@ -864,6 +845,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
             code = EX_IOERR;
     }
 out:
+    progress_end(&r.prog);              /* when not ended above */
     if (r.db != NULL)
         ps_db_close(r.db);
     if (stats_out != NULL)

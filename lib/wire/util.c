@@ -105,6 +105,14 @@ int ps_parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms,
 
 static ps_log_level g_level = PS_LOG_INFO;
 static char g_prog[64] = "polysearch";
+static ps_log_writer g_writer;     /* NULL: write(2) to stderr */
+static void *g_writer_ctx;
+
+void ps_log_set_writer(ps_log_writer fn, void *ctx)
+{
+    g_writer = fn;
+    g_writer_ctx = ctx;
+}
 
 void ps_log_init(const char *progname, ps_log_level level)
 {
@@ -164,6 +172,10 @@ void ps_log(ps_log_level level, const char *fmt, ...)
         n = sizeof line - 2;
     }
     line[n++] = '\n';
+    if (g_writer != NULL) {
+        g_writer(g_writer_ctx, line, n);
+        return;
+    }
     /* One write(2) so concurrent lines never interleave; retry on EINTR. */
     for (;;) {
         ssize_t w = write(STDERR_FILENO, line, n);

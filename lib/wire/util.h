@@ -35,9 +35,22 @@ typedef enum ps_log_level {
 void ps_log_init(const char *progname, ps_log_level level);
 
 /* Writes "2026-11-23T09:30:00.123Z polysearchd[pid] LEVEL: message\n" to
- * stderr as one write(2) when level <= threshold.  Any thread. */
+ * stderr as one write(2) when level <= threshold, or hands that line to
+ * the writer set with ps_log_set_writer().  Any thread. */
 void ps_log(ps_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A log line's way out instead of write(2) to stderr: gets each formatted
+ * line (len bytes, ending in its newline) on the thread that logged it,
+ * and must write it; e.g. a terminal progress line erases itself before
+ * the line and redraws itself after it (indexer/progress.c).  It must
+ * not call ps_log(). */
+typedef void (*ps_log_writer)(void *ctx, const char *line, size_t len);
+
+/* Routes every later ps_log() line to fn(ctx, ...); NULL restores the
+ * plain write(2) to stderr.  Call while no other thread logs (before
+ * threads start, after they are joined). */
+void ps_log_set_writer(ps_log_writer fn, void *ctx);
 
 /* Monotonic clock in microseconds.  Any thread. */
 uint64_t ps_now_us(void);

@@ -7,3 +7,11 @@ foreach(_t basic query jsonl lock hostile cli sample enospc kill9)
     ENVIRONMENT "PS_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
 endforeach()
 set_tests_properties(indexer_sample indexer_enospc PROPERTIES SKIP_RETURN_CODE 77)
+
+# The progress line on a terminal (a pseudo-terminal from Python's pty):
+# phase, docs/s, percent, ETA; log lines above it; commits with --verbose.
+add_test(NAME indexer_progress
+         COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/indexer_progress.py)
+set_tests_properties(indexer_progress PROPERTIES LABELS e2e TIMEOUT 300
+  SKIP_RETURN_CODE 77
+  ENVIRONMENT "PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")

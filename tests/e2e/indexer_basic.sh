@@ -10,14 +10,14 @@ run excl --db "$T/excl.db" --exclude README.md "$SRC/corpus"
 expect_rc excl 0
 expect_out excl "added 5, updated 0"
 
-run add --db "$DB" "$T/corpus"
+run add --db "$DB" --verbose "$T/corpus"
 expect_rc add 0
 expect_out add "added 5, updated 0, unchanged 0, deleted 0, skipped 0, failed 0 in "
 expect_err add "committed 5 documents (total 5)"
 [ "$(doc_count)" = 5 ] && ok "5 documents" || fail "doc count $(doc_count)"
 before=$(db_digest)
 
-run again --db "$DB" "$T/corpus"
+run again --db "$DB" --verbose "$T/corpus"
 expect_rc again 0
 expect_out again "added 0, updated 0, unchanged 5, deleted 0, skipped 0, failed 0"
 if grep -q committed "$T/again.err"; then fail "rerun committed something"; fi
@@ -29,7 +29,7 @@ POLYSEARCH_DB=$DB run env "$T/corpus"
 expect_out env "unchanged 5"
 
 echo "Une ligne ajoutée sur la santé." >> "$T/corpus/000_3d3df94667dbc618.txt"
-run modify --db "$DB" "$T/corpus"
+run modify --db "$DB" --verbose "$T/corpus"
 expect_rc modify 0
 expect_out modify "added 0, updated 1, unchanged 4, deleted 0"
 expect_err modify "committed 1 documents (total 5)"

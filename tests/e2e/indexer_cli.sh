@@ -6,7 +6,7 @@ source "$(dirname "$0")/indexer_lib.sh" "$@"
 run help --help
 expect_rc help 0
 for opt in --db --lang --prune --jsonl --batch --max-doc-bytes --boilerplate \
-           --quiet --query --limit --help --version POLYSEARCH_DB \
+           --quiet --verbose --query --limit --help --version POLYSEARCH_DB \
            "default 1000" "default: \$POLYSEARCH_DB, else" "default 10m" \
            "Exit status" 64 65 66 70 73 74 75 130 143; do
     expect_out help "$opt"
@@ -34,6 +34,9 @@ run qpaths --query x "$SRC/corpus"
 expect_rc qpaths 64
 run twostdin --db "$DB" - -
 expect_rc twostdin 64
+run quietverbose -q -v --db "$DB" "$SRC/corpus"
+expect_rc quietverbose 64
+expect_err quietverbose "--quiet and --verbose exclude each other"
 
 run missing --db "$DB" "$T/nope" "$SRC/corpus"
 expect_rc missing 66

@@ -24,7 +24,7 @@ cat > "$T/inner.sh" <<'IN'
 set -u
 mount -t tmpfs -o size=8m tmpfs "$T/mnt" || exit 99
 DB=$T/mnt/db
-timeout 120 "$PSI" --db "$DB" --batch 50 "$T/docs.jsonl" > "$T/full.out" 2> "$T/full.err"
+timeout 120 "$PSI" --db "$DB" --batch 50 --verbose "$T/docs.jsonl" > "$T/full.out" 2> "$T/full.err"
 echo $? > "$T/full.rc"
 # Documents of the last reported commit:
 last=$(sed -n 's/.*committed [0-9]* documents (total \([0-9]*\)).*/\1/p' "$T/full.err" | tail -1)

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/indexer_lib.sh" "$@"
 
 mkfifo "$T/in"
-"$PSI" --db "$DB" --batch 100 - < "$T/in" > "$T/bg.out" 2> "$T/bg.err" &
+"$PSI" --db "$DB" --batch 100 --verbose - < "$T/in" > "$T/bg.out" 2> "$T/bg.err" &
 BG=$!
 _pids+=("$BG")
 exec 3> "$T/in"

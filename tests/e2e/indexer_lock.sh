@@ -7,7 +7,7 @@ source "$(dirname "$0")/indexer_lib.sh" "$@"
 mkfifo "$T/in"
 # Not under timeout(1), which would get the SIGTERM instead; cleanup kills
 # it if the test fails, and ctest bounds the whole test.
-"$PSI" --db "$DB" - < "$T/in" > "$T/bg.out" 2> "$T/bg.err" &
+"$PSI" --db "$DB" --verbose - < "$T/in" > "$T/bg.out" 2> "$T/bg.err" &
 BG=$!
 _pids+=("$BG")
 exec 3> "$T/in"             # opening the writer end lets the reader start

@@ -158,7 +158,7 @@ def main(tmp):
               '{"id": broken\n')
 
     fake = FakeDaemon()
-    rc, out, err = run(["--server", fake.addr, "--batch", "2", d, jl])
+    rc, out, err = run(["--server", fake.addr, "--batch", "2", "--verbose", d, jl])
     check(rc == 65, "rejected and malformed documents: exit 65 (got %d: %s)" % (rc, err))
     check("added 4, updated 0, unchanged 0, deleted 0, skipped 1, failed 2" in out,
           "summary counts the daemon's answers: " + out.strip())

@@ -76,7 +76,7 @@ fault_run() {
 }
 
 # reported NAME: the "total" of the last commit the indexer reported on
-# stderr ("committed N documents (total M)"), 0 when none.
+# stderr with --verbose ("committed N documents (total M)"), 0 when none.
 reported() {
     local m
     m=$(sed -n 's/.*committed [0-9]* documents (total \([0-9]*\)).*/\1/p' "$T/$1.err" | tail -n 1)

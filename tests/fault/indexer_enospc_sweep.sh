@@ -68,7 +68,7 @@ for jobs in 1 2; do
             name=j$jobs-$sc-$w
             rm -rf "$T/db"
             fault_run "$name" "$sc:error=ENOSPC:when=$w" \
-                "$PSI" --db "$T/db" --batch 10 --jobs "$jobs" "$T/docs.jsonl"
+                "$PSI" --db "$T/db" --batch 10 --jobs "$jobs" --verbose "$T/docs.jsonl"
             FAULTS=$((FAULTS + 1))
             check_enospc "$name"
             check_state "$name" "$T/db" "$(reported "$name")" "$N"

@@ -31,7 +31,7 @@ for jobs in 1 2; do
             name=j$jobs-$sc-$k
             rm -rf "$T/db"
             fault_run "$name" "$sc:signal=SIGKILL:when=$k" \
-                "$PSI" --db "$T/db" --batch 10 --jobs "$jobs" "$T/docs.jsonl"
+                "$PSI" --db "$T/db" --batch 10 --jobs "$jobs" --verbose "$T/docs.jsonl"
             if [ "$KILLED" -ne 1 ]; then
                 fail "$name: not killed (exit $RC)"
                 continue

@@ -39,7 +39,7 @@ for ((free = 0; free <= DB_KB * 5 / 4 + 64; free += STEP)); do
     fill=$((avail - free))
     [ "$fill" -gt 0 ] && { dd if=/dev/zero of="$T/fs/filler" bs=1k count="$fill" status=none 2>/dev/null || true; }
     RUNS=$((RUNS + 1))
-    timeout 60 "$PSI" --db "$T/fs/db" --batch 10 "$T/docs.jsonl" > "$T/$name.out" 2> "$T/$name.err" &
+    timeout 60 "$PSI" --db "$T/fs/db" --batch 10 --verbose "$T/docs.jsonl" > "$T/$name.out" 2> "$T/$name.err" &
     wait $! 2>/dev/null
     RC=$?
     case $RC in

@@ -3,3 +3,9 @@ ps_unit_test(test_indexer_walk SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_wa
              LIBS ps_indexer_input)
 ps_unit_test(test_indexer_jsonl SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_jsonl.c
              LIBS ps_indexer_input)
+# The terminal progress line (indexer/progress.c: pure C, over ps_wire's
+# logger).
+ps_unit_test(test_indexer_progress
+             SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_progress.c
+                     ${PROJECT_SOURCE_DIR}/indexer/progress.c
+             LIBS ps_indexer_input Threads::Threads)

@@ -158,6 +158,46 @@ static void test_log_format(void **state)
     free(out);
 }
 
+/* A writer that records what it is given (test_log_writer). */
+static char g_seen[4096];
+static size_t g_seen_len;
+static int g_seen_calls;
+
+static void record_line(void *ctx, const char *line, size_t len)
+{
+    assert_ptr_equal(ctx, &g_seen_calls);
+    assert_true(g_seen_len + len < sizeof g_seen);
+    memcpy(g_seen + g_seen_len, line, len);
+    g_seen_len += len;
+    g_seen[g_seen_len] = '\0';
+    g_seen_calls++;
+}
+
+static void log_through_writer(void)
+{
+    ps_log_init("test_util", PS_LOG_INFO);
+    ps_log_set_writer(record_line, &g_seen_calls);
+    ps_log(PS_LOG_WARN, "to the writer");
+    ps_log(PS_LOG_DEBUG, "below the threshold");
+    ps_log_set_writer(NULL, NULL);
+    ps_log(PS_LOG_INFO, "to stderr again");
+}
+
+static void test_log_writer(void **state)
+{
+    (void)state;
+    char *out = capture_stderr(log_through_writer);
+    /* The writer got the one line above the threshold, whole, with its
+     * newline; stderr got only what was logged after it was removed. */
+    assert_int_equal(g_seen_calls, 1);
+    assert_non_null(strstr(g_seen, " test_util["));
+    assert_non_null(strstr(g_seen, "] WARN: to the writer\n"));
+    assert_int_equal(strchr(g_seen, '\n') - g_seen + 1, (long)g_seen_len);
+    assert_null(strstr(out, "to the writer"));
+    assert_non_null(strstr(out, "] INFO: to stderr again\n"));
+    free(out);
+}
+
 static void test_now_us(void **state)
 {
     uint64_t a = ps_now_us(), b;
@@ -234,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_log_format),
+        cmocka_unit_test(test_log_writer),
         cmocka_unit_test(test_now_us),
         cmocka_unit_test(test_write_file_atomic),
         cmocka_unit_test(test_fsync_parent),
