@@ -6,3 +6,8 @@ ps_unit_test(test_wal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wal.c
              LIBS searchd_wal Threads::Threads)
 target_link_options(test_wal PRIVATE
   "LINKER:--wrap=writev,--wrap=fdatasync,--wrap=fsync,--wrap=ftruncate")
+
+# The operations of a record (searchd/walops.c): round trip and malformed
+# payloads.
+ps_unit_test(test_walops SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_walops.c
+             LIBS searchd_wal)
