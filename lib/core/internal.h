@@ -124,6 +124,9 @@ struct ps_db {
     std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
     std::vector<std::string> spell_new;
     std::unordered_set<std::string> spell_seen;  // words of spell_log
+    // Metadata set in the open transaction (set_metadata_logged), so that
+    // check_spelling() writes it again with the rest.
+    std::vector<std::pair<std::string, std::string>> meta_log;
     // The last commit, read-only, to tell new spelling words (Xapian 1.4
     // has no public spelling-frequency lookup on a writable handle that
     // would not merge the pending spelling changes).
@@ -244,6 +247,20 @@ ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
 // Opens the Xapian transaction every change of a writable handle runs in,
 // unless one is open.
 void ensure_txn(ps_db *db);
+
+// Writes a prepared document (the body of ps_db_put_prepared: compares
+// the content hash, adds the spelling, adds or replaces).  Local writable
+// handle.  Throws Xapian errors.
+ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome);
+
+// Deletes the document with id term t (the body of ps_db_delete):
+// PS_ERR_NOT_FOUND (message in db->err) when absent.  Local writable
+// handle.  Throws Xapian errors.
+ps_status delete_impl(ps_db *db, const std::string &t);
+
+// db->wdb.set_metadata(key, value) in the open transaction, logged so that
+// check_spelling() writes it again.  Local writable handle.
+void set_metadata_logged(ps_db *db, const std::string &key, const std::string &value);
 
 // Commits the changes of a local writable handle: the free-space guard
 // (which refuses, keeping the changes), check_spelling(), then the commit
