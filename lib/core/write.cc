@@ -291,8 +291,16 @@ extern "C" ps_status ps_db_check_unchanged(ps_db *db, const char *id,
     try {
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
-        *unchanged = stored_hash_equals(db->db(), std::string(PFX_ID) + id,
-                                        hash_hex, nullptr);
+        std::string t = std::string(PFX_ID) + id;
+        if (db->delta) {
+            delta_sync(db);
+            Xapian::Database *where = nullptr;
+            Xapian::docid did = delta_find(db, t, &where);
+            *unchanged = did && where->get_document(did, Xapian::DOC_ASSUME_VALID)
+                                        .get_value(SLOT_HASH) == hash_hex;
+            return PS_OK;
+        }
+        *unchanged = stored_hash_equals(db->db(), t, hash_hex, nullptr);
         return PS_OK;
     } catch (...) {
         return fail(db);
