@@ -7,7 +7,8 @@
  * (documents and "polysearch.wal_seq" in the database, readers seeing
  * each document once before and after they reopen, a second reader, a
  * reader idle across two checkpoints); a failed checkpoint (EFBIG) that
- * keeps the operations; replay at start-up; the refusals; and a writer,
+ * keeps the operations; the seq kept through Xapian 1.4's spelling
+ * workaround; replay at start-up; the refusals; and a writer,
  * a checkpointer and two readers on four threads (read-your-writes). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -811,6 +812,56 @@ static void test_refusals(void **state)
     free(p);
 }
 
+/* Xapian 1.4's unreadable spelling fragment (test_spelling_fragments.c):
+ * the words soakwordNzq cross the size where check_spelling() must write
+ * the transaction again near N = 1,640.  Each of these checkpoints adds
+ * one such word: the seq stored with it must survive that rewrite. */
+static void test_checkpoint_spelling_rewrite(void **state)
+{
+    (void)state;
+    enum { PREFILL = 1600, SINGLE = 120 };
+    ps_db *w = tcu_open_w("db");
+    char id[32], body[128];
+    for (int n = 0; n < PREFILL; n++) {
+        snprintf(id, sizeof id, "soak/%d", n);
+        snprintf(body, sizeof body, "Soak test soakword%dzq soakcyc%d.", n, n % 50);
+        ps_doc_in doc = {.id = id, .body = body, .lang = "en"};
+        assert_int_equal(ps_db_put(w, &doc, NULL), PS_OK);
+    }
+    assert_int_equal(ps_db_commit(w), PS_OK);
+    ps_delta *d = NULL;
+    assert_int_equal(ps_delta_new(0, &d), PS_OK);
+    for (int k = 0; k < SINGLE; k++) {
+        int n = PREFILL + k;
+        snprintf(id, sizeof id, "soak/%d", n);
+        snprintf(body, sizeof body, "Soak test soakword%dzq soakcyc%d.", n, n % 50);
+        ps_doc_in doc = {.id = id, .body = body, .lang = "en"};
+        ps_prepared *pp = NULL;
+        assert_int_equal(ps_doc_prepare(&doc, NULL, &pp, NULL), PS_OK);
+        ps_put_outcome o = PS_PUT_UNCHANGED;
+        assert_int_equal(ps_delta_put(d, w, pp, (uint64_t)k + 1, &o), PS_OK);
+        assert_int_equal(o, PS_PUT_ADDED);
+        ps_prepared_free(pp);
+        ps_delta_publish(d, (uint64_t)k + 1);
+        uint64_t done = 0, s = 0;
+        ps_status st = ps_delta_checkpoint(d, w, UINT64_MAX, &done);
+        if (st != PS_OK)
+            fail_msg("checkpoint %d: %s", k, ps_db_errmsg(w));
+        assert_int_equal(done, (uint64_t)k + 1);
+        assert_int_equal(ps_db_get_wal_seq(w, &s), PS_OK);
+        if (s != (uint64_t)k + 1)
+            fail_msg("checkpoint %d stored seq %llu", k, (unsigned long long)s);
+    }
+    assert_int_equal(ps_db_close(w), PS_OK);
+    char *p = tcu_path(g_dir, "db");
+    assert_int_equal(wal_seq_on_disk(p), SINGLE);
+    ps_db *r = open_r(p);
+    assert_int_equal(count(r), PREFILL + SINGLE);
+    ps_db_close(r);
+    ps_delta_free(d);
+    free(p);
+}
+
 /* ---- four threads ------------------------------------------------------ */
 
 enum { NOPS = 300, NIDS = 40 };
@@ -968,6 +1019,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_facets_dates_snippets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_spelling_rewrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
