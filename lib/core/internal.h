@@ -13,6 +13,9 @@
 //   shards.cc                sharded handles, routing, the SHARDS file
 //   read.cc                  get, count, lang_counts, foreach_id
 //   search.cc                ps_search, ps_stem
+//   delta.cc                 the in-memory delta of the write-ahead log:
+//                            ps_delta (put/delete/publish/checkpoint) and
+//                            the main + delta view of attached read handles
 //   commit_fence.c           the commit fence (plain C, no Xapian)
 //
 // C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
@@ -27,7 +30,11 @@
 //           title words under "S" (wdf x5) and once unprefixed,
 //           spelling data for the (folded) title words only;
 //   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
-//   data    the stored fields, encoded by ps_fields_encode() (docfields.h).
+//           3 "d" on the in-memory copies of delta documents only (a read
+//           handle's view, delta.cc; never stored in a database);
+//   data    the stored fields, encoded by ps_fields_encode() (docfields.h);
+//   metadata "polysearch.wal_seq": the last write-ahead log sequence
+//           number checkpointed into the database (decimal; delta.cc).
 
 #ifndef PS_CORE_INTERNAL_H
 #define PS_CORE_INTERNAL_H
@@ -57,6 +64,8 @@ namespace psi {
 const Xapian::valueno SLOT_LANG = 0;
 const Xapian::valueno SLOT_DATE = 1;
 const Xapian::valueno SLOT_HASH = 2;
+const Xapian::valueno SLOT_DELTA = 3;
+const char META_WAL_SEQ[] = "polysearch.wal_seq";
 const char PFX_ID[] = "Q";
 const char PFX_LANG[] = "L";
 const char PFX_TITLE[] = "S";
@@ -84,6 +93,17 @@ inline bool empty(const char *s)
 {
     return !s || !*s;
 }
+
+}  // namespace psi
+
+namespace psi {
+
+// The main + delta view of a read handle attached to a ps_delta (defined
+// in delta.cc, freed with the handle).
+struct delta_view;
+struct delta_view_deleter {
+    void operator()(delta_view *v) const noexcept;
+};
 
 }  // namespace psi
 
@@ -124,6 +144,9 @@ struct ps_db {
     std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
     std::vector<std::string> spell_new;
     std::unordered_set<std::string> spell_seen;  // words of spell_log
+    // Metadata set in the open transaction (set_metadata_logged), so that
+    // check_spelling() writes it again with the rest.
+    std::vector<std::pair<std::string, std::string>> meta_log;
     // The last commit, read-only, to tell new spelling words (Xapian 1.4
     // has no public spelling-frequency lookup on a writable handle that
     // would not merge the pending spelling changes).
@@ -146,6 +169,9 @@ struct ps_db {
     std::vector<std::string> langs;
     bool langs_valid = false;
     Xapian::rev langs_rev = 0;
+    // Read handles attached to a ps_delta (ps_db_attach_delta): main +
+    // delta (delta.cc).
+    std::unique_ptr<psi::delta_view, psi::delta_view_deleter> delta;
 
     Xapian::Database &db()
     {
@@ -245,6 +271,20 @@ ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
 // unless one is open.
 void ensure_txn(ps_db *db);
 
+// Writes a prepared document (the body of ps_db_put_prepared: compares
+// the content hash, adds the spelling, adds or replaces).  Local writable
+// handle.  Throws Xapian errors.
+ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome);
+
+// Deletes the document with id term t (the body of ps_db_delete):
+// PS_ERR_NOT_FOUND (message in db->err) when absent.  Local writable
+// handle.  Throws Xapian errors.
+ps_status delete_impl(ps_db *db, const std::string &t);
+
+// db->wdb.set_metadata(key, value) in the open transaction, logged so that
+// check_spelling() writes it again.  Local writable handle.
+void set_metadata_logged(ps_db *db, const std::string &key, const std::string &value);
+
 // Commits the changes of a local writable handle: the free-space guard
 // (which refuses, keeping the changes), check_spelling(), then the commit
 // inside the commit fence.  When Xapian fails the changes are dropped
@@ -322,6 +362,41 @@ void check(ps_status st);
 
 // Finishes b into a result block (b is released); throws std::bad_alloc.
 ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took);
+
+// ---- delta.cc: the delta of an attached read handle ---------------------
+// Every function below is a no-op, or returns what the handle alone
+// holds, when no delta is attached (db->delta null).
+
+// Brings an attached handle's view up to the delta's published state:
+// reopens the main database first when the delta's checkpoint passed the
+// handle's revision, rebuilds the in-memory part when the main revision
+// moved, then applies the new published operations.  Call at the start of
+// every read entry point.  Throws.
+void delta_sync(ps_db *db);
+
+// The database reads run on: main + in-memory delta when attached, else
+// db->db().
+Xapian::Database &read_db(ps_db *db);
+
+// The match decider that hides the main documents the delta superseded
+// (replaced or deleted), or nullptr when there are none.
+const Xapian::MatchDecider *delta_decider(ps_db *db);
+
+// The document holding id term t: *where receives the database it is in
+// (the in-memory delta or the main one).  Returns 0 when there is none
+// (or the delta deleted it).
+Xapian::docid delta_find(ps_db *db, const std::string &t, Xapian::Database **where);
+
+// Number of documents: main - superseded + in-memory.
+Xapian::doccount delta_doccount(ps_db *db);
+
+// Per-language counts over main + delta ("L" terms minus the superseded
+// main documents of that language plus the in-memory ones).
+std::vector<std::pair<std::string, uint64_t>> delta_lang_counts(ps_db *db);
+
+// Calls fn(id) for every id of main + delta in id order until it returns
+// true.
+void delta_foreach_id(ps_db *db, int (*fn)(const char *, void *), void *ctx);
 
 }  // namespace psi
 

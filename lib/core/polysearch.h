@@ -3,7 +3,8 @@
  * Threading rule: a ps_db handle is used by one thread at a time.  Each
  * daemon worker owns its own read-only handle.  There is exactly one
  * writable handle per database at a time (Xapian's writer lock); opening a
- * second one fails with PS_ERR_LOCKED.
+ * second one fails with PS_ERR_LOCKED.  The one object meant to be shared
+ * between threads is a ps_delta (see its section for who calls what).
  *
  * Errors: every function returns a ps_status.  Output pointers are set to
  * NULL on failure.  The Xapian message of the last failure on a handle is
@@ -169,7 +170,8 @@ typedef struct ps_prepared ps_prepared;
 void ps_doc_content_hash(const ps_doc_in *doc, char out[17]) PS_NOEXCEPT;
 
 /* Sets *unchanged to 1 when a document with this id is stored (committed
- * or not yet committed on this handle) with content hash hash_hex, else
+ * or not yet committed on this handle; on a handle attached to a ps_delta,
+ * main + published delta) with content hash hash_hex, else
  * to 0.  PS_ERR_INVALID for an invalid id or a NULL argument.  Any handle
  * (reads only).  Owner thread. */
 ps_status ps_db_check_unchanged(ps_db *db, const char *id,
@@ -262,6 +264,175 @@ typedef struct ps_query {
  * read-only handle retries once after reopening on DatabaseModifiedError.
  * Owner thread. */
 ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) PS_NOEXCEPT;
+
+/* ---- The delta of a write-ahead log: live adds before a checkpoint -----
+ *
+ * A daemon that acknowledges add/delete after one fdatasync of its own
+ * write-ahead log (not a Xapian commit) keeps the acknowledged changes in
+ * a ps_delta until a checkpoint commits them to the database in bulk.  A
+ * ps_delta is an ordered list of operations, each with a sequence number
+ * ("seq", given by the caller, strictly increasing: the log's record
+ * number): put of a prepared document (its id, content hash, Xapian
+ * document serialised to bytes and title words for the spelling table)
+ * or delete of an id.
+ *
+ *   writer thread:      ps_delta_put / ps_delta_delete (one per change of
+ *                       a group), log write + fdatasync, then
+ *                       ps_delta_publish(last seq of the group) and only
+ *                       then the acknowledgements; on a failed fdatasync
+ *                       ps_delta_discard_unpublished() instead (no ack).
+ *   checkpoint thread:  ps_delta_checkpoint(upto) on the writable handle
+ *                       commits the published operations <= upto and the
+ *                       seq (metadata "polysearch.wal_seq") in one commit,
+ *                       then frees them; the log may then drop them.
+ *   each worker:        its own read handle with ps_db_attach_delta():
+ *                       ps_search, ps_db_get, ps_db_count,
+ *                       ps_db_lang_counts, ps_db_foreach_id and
+ *                       ps_db_check_unchanged see main + delta (every
+ *                       operation published before the call; never an
+ *                       unpublished one), each id at most once.
+ *   start-up:           ps_db_get_wal_seq() on the database, ps_delta_new()
+ *                       with it, then the log records after it replayed
+ *                       with a NULL view (no outcome computed), published.
+ *
+ * The database must have no other writer while a delta holds operations
+ * (keep the writable handle, and with it the lock, until a checkpoint
+ * emptied it).  Sharded handles (ps_db_open_shards) are refused with
+ * PS_ERR_INVALID by every function here.  Spelling suggestions do not see
+ * the delta (the in-memory part has no spelling data) until its
+ * checkpoint. */
+
+typedef struct ps_delta ps_delta;
+
+/* Creates an empty delta (caller owns; ps_delta_free).  checkpointed: the
+ * seq stored in the database (ps_db_get_wal_seq), the initial checkpoint
+ * watermark: every seq recorded later must be greater.  Returns PS_OK,
+ * PS_ERR_INVALID (out NULL) or PS_ERR_NOMEM.  Any thread. */
+ps_status ps_delta_new(uint64_t checkpointed, ps_delta **out) PS_NOEXCEPT;
+
+/* Frees the delta and the operations it holds (NULL is fine).  Every
+ * handle attached to it must have been closed or detached before.  Any
+ * thread, once no other thread uses d. */
+void ps_delta_free(ps_delta *d) PS_NOEXCEPT;
+
+/* Message of the last failure of ps_delta_put/ps_delta_delete ("" if
+ * none), valid until the next of those calls.  Writer thread.  (Failures
+ * of ps_delta_checkpoint leave their message in the writable handle:
+ * ps_db_errmsg.) */
+const char *ps_delta_errmsg(const ps_delta *d) PS_NOEXCEPT;
+
+/* Records the put of prepared document p with sequence number seq
+ * (unpublished: invisible to readers until ps_delta_publish).  p is not
+ * taken (the caller frees it; its document is serialised here, on the
+ * calling thread).
+ * view: a handle on the main database (read-only, or the writable one
+ * when the writer also checkpoints) used to compute *out like ps_db_put:
+ * against the id's latest operation in the delta (published or not),
+ * else the main database: PS_PUT_ADDED, PS_PUT_REPLACED, or
+ * PS_PUT_UNCHANGED when the content hash is that of the current version
+ * (then nothing is recorded; seq is used up all the same).  A read-only
+ * view that is older than the delta's checkpoint is reopened here.
+ * view NULL (replaying the log at start-up): recorded unconditionally,
+ * *out set to PS_PUT_ADDED (not computed).  out may be NULL.
+ * Returns PS_OK; PS_ERR_INVALID (NULL d or p, seq not greater than every
+ * seq recorded before and than the watermark, a sharded view); the
+ * view's errors (PS_ERR_IO...); PS_ERR_NOMEM.  Message: ps_delta_errmsg.
+ * Writer thread (one thread for put, delete, publish and discard; the
+ * view is that thread's own handle).  Cost: one serialisation of the
+ * document, the id's lookup in a hash table, on a miss a lookup of the
+ * id term (and one value) in view. */
+ps_status ps_delta_put(ps_delta *d, ps_db *view, const ps_prepared *p, uint64_t seq,
+                       ps_put_outcome *out) PS_NOEXCEPT;
+
+/* Records the delete of id with sequence number seq (unpublished until
+ * ps_delta_publish).  PS_ERR_NOT_FOUND when the id exists neither in the
+ * delta's latest state (published or not) nor in view (nothing recorded,
+ * seq not used up).  view NULL (replay): recorded unconditionally.
+ * Other errors and thread as ps_delta_put. */
+ps_status ps_delta_delete(ps_delta *d, ps_db *view, const char *id,
+                          uint64_t seq) PS_NOEXCEPT;
+
+/* Sets *unchanged to 1 when id's current version, as ps_delta_put would
+ * see it (the delta's latest operation, published or not, else view), has
+ * content hash hash_hex, else to 0: the writer's ps_db_check_unchanged,
+ * to skip analysing unchanged documents (ps_doc_content_hash).  view as
+ * for ps_delta_put (not NULL).  PS_ERR_INVALID for a NULL argument or an
+ * invalid id; the view's errors.  Writer thread. */
+ps_status ps_delta_check_unchanged(ps_delta *d, ps_db *view, const char *id,
+                                   const char *hash_hex, int *unchanged) PS_NOEXCEPT;
+
+/* Makes the operations with seq <= seq visible to the attached read
+ * handles (their next call sees them).  Call it after the log's
+ * fdatasync returned, before acknowledging.  Clamped to the last seq
+ * recorded; never moves back.  Writer thread. */
+void ps_delta_publish(ps_delta *d, uint64_t seq) PS_NOEXCEPT;
+
+/* Drops every operation recorded after the last ps_delta_publish (a
+ * failed fdatasync: the group is not acknowledged); the latest state used
+ * for outcomes goes back to what was published, and the next seq may be
+ * any number greater than the last published one.  Writer thread. */
+void ps_delta_discard_unpublished(ps_delta *d) PS_NOEXCEPT;
+
+/* Checkpoint: applies every published operation with seq <= upto (upto
+ * is clamped to the last published seq; UINT64_MAX: all published) to
+ * the writable handle wdb through the ps_db_put_prepared/ps_db_delete path
+ * (per id only its last operation; a delete of an absent id is nothing),
+ * stores the seq in the metadata key "polysearch.wal_seq" and commits in
+ * one commit (ps_db_commit: commit fence, free-space guard, Xapian 1.4
+ * workarounds).  Only after the commit succeeded are the operations
+ * freed and the watermark moved to the seq; *done (may be NULL) receives
+ * the watermark after the call (unchanged when there was nothing to do:
+ * PS_OK without a commit).
+ * Failure (PS_ERR_IO for a full disk or an I/O error, ...; message in
+ * ps_db_errmsg(wdb)): nothing of it is committed, the changes are
+ * cancelled on wdb, and the delta is unchanged (its operations stay
+ * visible; call again to retry).  wdb must not have uncommitted changes
+ * of its own (PS_ERR_INVALID) and is not sharded.
+ * Thread: one checkpointing thread (wdb's owner), concurrently with the
+ * writer thread's put/delete/publish/discard and with the readers.
+ * Cost: per operation an unserialisation and a Xapian write, then one
+ * commit; the delta's lock is held only to copy (pointers) and free. */
+ps_status ps_delta_checkpoint(ps_delta *d, ps_db *wdb, uint64_t upto,
+                              uint64_t *done) PS_NOEXCEPT;
+
+/* What a delta holds (ps_delta_stats). */
+typedef struct ps_delta_info {
+    uint64_t ops;           /* published operations not yet checkpointed */
+    uint64_t unpublished;   /* operations recorded, not yet published */
+    uint64_t bytes;         /* bytes held by all of them (serialised
+                               documents, ids, hashes, spelling words) */
+    uint64_t last_seq;      /* highest seq recorded (or the watermark) */
+    uint64_t published;     /* last published seq */
+    uint64_t watermark;     /* last checkpointed seq (in the database) */
+    uint64_t attached;      /* read handles attached */
+} ps_delta_info;
+
+/* Fills *out (NULL d or out: nothing).  Any thread. */
+void ps_delta_stats(ps_delta *d, ps_delta_info *out) PS_NOEXCEPT;
+
+/* Attaches read handle rd to d (NULL: detaches): from its next call on,
+ * ps_search, ps_db_get, ps_db_count, ps_db_lang_counts, ps_db_foreach_id
+ * and ps_db_check_unchanged on rd see the main database + the published
+ * operations of d.  Before each of them rd copies the operations
+ * published since its last call (under d's lock: pointers only) and
+ * applies them to its own in-memory Xapian database; when d's checkpoint
+ * watermark passed the seq of rd's revision, rd reopens first, and when
+ * its revision moved (a checkpoint, ps_db_reopen) it rebuilds the
+ * in-memory part from the operations after the new revision's seq.
+ * Facets, language and date filters, date sort, offsets and snippets
+ * work across both; replaced or deleted main documents are hidden by a
+ * match decider (so the total estimate is an estimate, as without a
+ * delta; exact with facets).  Spelling suggestions ignore the delta.
+ * d must outlive the attachment.  Returns PS_OK; PS_ERR_INVALID for a
+ * writable or sharded handle.  Owner thread of rd; d may be shared by
+ * any number of attached handles, each on its own thread. */
+ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) PS_NOEXCEPT;
+
+/* The write-ahead log seq stored by the last checkpoint in the handle's
+ * revision ("polysearch.wal_seq"; a writable handle sees its uncommitted
+ * value), 0 when none.  PS_ERR_CORRUPT when the value is not a decimal
+ * number; PS_ERR_INVALID for a sharded handle.  Owner thread. */
+ps_status ps_db_get_wal_seq(ps_db *db, uint64_t *seq) PS_NOEXCEPT;
 
 /* ---- Analysis helpers (also used by the indexer and tests) ------------ */
 

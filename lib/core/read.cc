@@ -1,7 +1,8 @@
 // read.cc: reading by id and over the whole database: ps_db_get (on a
 // sharded handle, from the one shard that can hold the id), ps_db_count,
-// ps_db_lang_counts and ps_db_foreach_id; also find_id() and the result
-// block helpers that search.cc shares.
+// ps_db_lang_counts and ps_db_foreach_id (over main + delta on a handle
+// attached to a ps_delta, through the helpers of delta.cc); also find_id()
+// and the result block helpers that search.cc shares.
 
 #include "docfields.h"
 #include "internal.h"
@@ -72,8 +73,15 @@ extern "C" ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) noe
                 dp = &db->shards[i].db;
             }
         }
+        std::string t = std::string(PFX_ID) + id;
+        Xapian::docid did;
+        if (db->delta) {
+            delta_sync(db);
+            did = delta_find(db, t, &dp);
+        } else {
+            did = find_id(*dp, t);
+        }
         Xapian::Database &d = *dp;
-        Xapian::docid did = find_id(d, std::string(PFX_ID) + id);
         if (!did)
             return set_err(db, PS_ERR_NOT_FOUND,
                            std::string("no document with id '") + id + "'");
@@ -101,7 +109,8 @@ extern "C" ps_status ps_db_count(ps_db *db, uint64_t *n) noexcept
         return PS_ERR_INVALID;
     db->err.clear();
     try {
-        *n = db->db().get_doccount();
+        delta_sync(db);
+        *n = delta_doccount(db);
         return PS_OK;
     } catch (...) {
         return fail(db);
@@ -117,17 +126,22 @@ extern "C" ps_status ps_db_lang_counts(ps_db *db, ps_results **out) noexcept
     db->err.clear();
     try {
         uint64_t t0 = ps_now_us();
+        delta_sync(db);
         Xapian::Database &d = db->db();
         std::vector<std::pair<std::string, uint64_t>> v;
-        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
-            v.emplace_back((*t).substr(1), t.get_termfreq());
+        if (db->delta) {
+            v = delta_lang_counts(db);
+        } else {
+            for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
+                v.emplace_back((*t).substr(1), t.get_termfreq());
+        }
         std::stable_sort(v.begin(), v.end(), [](const auto &a, const auto &b) {
             return a.second > b.second;
         });
         builder_ptr b = new_builder();
         for (const auto &p : v)
             check(ps_results_builder_add_facet(b.get(), p.first.c_str(), p.second));
-        *out = finish(b, d.get_doccount(), nullptr, ps_now_us() - t0);
+        *out = finish(b, delta_doccount(db), nullptr, ps_now_us() - t0);
         return PS_OK;
     } catch (...) {
         return fail(db);
@@ -141,6 +155,11 @@ extern "C" ps_status ps_db_foreach_id(ps_db *db, int (*fn)(const char *, void *)
         return PS_ERR_INVALID;
     db->err.clear();
     try {
+        if (db->delta) {
+            delta_sync(db);
+            delta_foreach_id(db, fn, ctx);
+            return PS_OK;
+        }
         Xapian::Database &d = db->db();
         for (auto t = d.allterms_begin(PFX_ID); t != d.allterms_end(PFX_ID); ++t) {
             std::string id = (*t).substr(1);

@@ -4,7 +4,8 @@
 // the match with optional facets, builds snippets and a spelling
 // suggestion, and retries once after DatabaseModifiedError (reopen) or,
 // on a sharded handle, a NetworkError (without the shards that went
-// away).  Also ps_stem().
+// away).  A handle attached to a ps_delta searches main + delta
+// (delta.cc: read_db, delta_decider).  Also ps_stem().
 
 #include "analyze.h"
 #include "docfields.h"
@@ -25,10 +26,11 @@ namespace {
 
 const std::vector<std::string> &get_langs(ps_db *db)
 {
-    Xapian::Database &d = db->db();
+    Xapian::Database &d = read_db(db);
     // A combined database has no single revision: a sharded handle drops
-    // the cache on every write and every reopen that moved a shard.
-    Xapian::rev rev = db->sharded ? db->langs_rev : d.get_revision();
+    // the cache on every write and every reopen that moved a shard, one
+    // with a delta whenever its view changes (delta.cc).
+    Xapian::rev rev = db->sharded || db->delta ? db->langs_rev : d.get_revision();
     if (!db->langs_valid || rev != db->langs_rev) {
         std::vector<std::string> v;
         for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
@@ -125,7 +127,7 @@ struct search_ctx {
 ps_status search_once(search_ctx &c, ps_results **out)
 {
     uint64_t t0 = ps_now_us();
-    Xapian::Database &d = c.db->db();
+    Xapian::Database &d = read_db(c.db);
     const ps_query *q = c.q;
     bool match_all = c.qs.find_first_not_of(" \t\r\n") == std::string::npos;
 
@@ -174,8 +176,11 @@ ps_status search_once(search_ctx &c, ps_results **out)
     Xapian::ValueCountMatchSpy spy(SLOT_LANG);
     if (q->facets)
         enq.add_matchspy(&spy);
+    // With a delta, a decider hides the main documents it superseded
+    // (before the match spy, so facets count what is shown).
     Xapian::MSet mset = enq.get_mset(q->offset, c.limit,
-                                     q->facets ? d.get_doccount() : 0);
+                                     q->facets ? d.get_doccount() : 0, nullptr,
+                                     delta_decider(c.db));
 
     std::vector<std::string> words, prefixes;
     std::vector<const char *> wp, pp;
@@ -298,6 +303,7 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
             if (sharded_read && !db->sopts.allow_partial && any_down(db))
                 return set_err(db, PS_ERR_IO, down_message(db));
             try {
+                delta_sync(db);
                 return search_once(c, out);
             } catch (const Xapian::DatabaseModifiedError &) {
                 if (db->writable || attempt > 0)

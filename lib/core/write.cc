@@ -52,8 +52,10 @@ bool stored_hash_equals(Xapian::Database &d, const std::string &idterm,
     return old && d.get_document(old, Xapian::DOC_ASSUME_VALID).get_value(SLOT_HASH) == hash;
 }
 
+}  // namespace
+
 // Writes a prepared document (writable handle, owner thread).
-ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome)
+ps_status psi::put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome)
 {
     Xapian::WritableDatabase &w = db->wdb;
     Xapian::docid old = 0;
@@ -84,6 +86,31 @@ ps_status put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome *out
         *outcome = old ? PS_PUT_REPLACED : PS_PUT_ADDED;
     return PS_OK;
 }
+
+ps_status psi::delete_impl(ps_db *db, const std::string &t)
+{
+    Xapian::docid did = find_id(db->wdb, t);
+    if (!did)
+        return set_err(db, PS_ERR_NOT_FOUND,
+                       "no document with id '" + t.substr(1) + "'");
+    ensure_txn(db);
+    db->dirty = true;
+    db->wdb.delete_document(t);
+    if (db->spell_check)
+        db->touched.push_back(did);
+    db->langs_valid = false;
+    return PS_OK;
+}
+
+void psi::set_metadata_logged(ps_db *db, const std::string &key, const std::string &value)
+{
+    ensure_txn(db);
+    db->dirty = true;
+    db->wdb.set_metadata(key, value);
+    db->meta_log.emplace_back(key, value);
+}
+
+namespace {
 
 ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
 {
@@ -163,6 +190,7 @@ void discard_pending(ps_db *db) noexcept
     db->spell_log.clear();
     db->spell_new.clear();
     db->spell_seen.clear();
+    db->meta_log.clear();
     try {
         if (!db->in_txn && !db->stuck_txn)
             db->wdb.begin_transaction(false);
@@ -205,6 +233,7 @@ ps_status psi::commit_impl(ps_db *db)
     db->spell_log.clear();
     db->spell_new.clear();
     db->spell_seen.clear();
+    db->meta_log.clear();
     if (db->dirty) {
         try {
             // A failure trips the fence: Xapian's rollback writes nothing.
@@ -262,8 +291,16 @@ extern "C" ps_status ps_db_check_unchanged(ps_db *db, const char *id,
     try {
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
-        *unchanged = stored_hash_equals(db->db(), std::string(PFX_ID) + id,
-                                        hash_hex, nullptr);
+        std::string t = std::string(PFX_ID) + id;
+        if (db->delta) {
+            delta_sync(db);
+            Xapian::Database *where = nullptr;
+            Xapian::docid did = delta_find(db, t, &where);
+            *unchanged = did && where->get_document(did, Xapian::DOC_ASSUME_VALID)
+                                        .get_value(SLOT_HASH) == hash_hex;
+            return PS_OK;
+        }
+        *unchanged = stored_hash_equals(db->db(), t, hash_hex, nullptr);
         return PS_OK;
     } catch (...) {
         return fail(db);
@@ -305,18 +342,7 @@ extern "C" ps_status ps_db_delete(ps_db *db, const char *id) noexcept
             return st;
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
-        std::string t = std::string(PFX_ID) + id;
-        Xapian::docid did = find_id(db->wdb, t);
-        if (!did)
-            return set_err(db, PS_ERR_NOT_FOUND,
-                           std::string("no document with id '") + id + "'");
-        ensure_txn(db);
-        db->dirty = true;
-        db->wdb.delete_document(t);
-        if (db->spell_check)
-            db->touched.push_back(did);
-        db->langs_valid = false;
-        return PS_OK;
+        return delete_impl(db, std::string(PFX_ID) + id);
     } catch (...) {
         return fail(db);
     }

@@ -6,7 +6,8 @@
 //     (CompressionStream::decompress_chunk): the spelling words of the open
 //     transaction are logged (add_spelling_logged), and check_spelling()
 //     reads the new ones back before a commit and, when one cannot be read,
-//     writes the transaction again without it (rewrite_txn);
+//     writes the transaction again without it (rewrite_txn, which also
+//     sets again the metadata logged by set_metadata_logged);
 //   - discard_unfinished_create(): a glass database whose creation was
 //     killed can be neither opened nor created again;
 //   - reopen_writable(): after a failed commit the handle's free lists must
@@ -212,6 +213,7 @@ struct txn_copy {
     std::vector<std::pair<Xapian::docid, Xapian::Document>> docs;  // present
     std::vector<Xapian::docid> gone;                                 // deleted
     std::vector<std::pair<std::string, Xapian::termcount>> spelling;
+    std::vector<std::pair<std::string, std::string>> metadata;  // in order
 };
 
 // Cancels the open transaction and writes c in a new one, leaving out the
@@ -228,7 +230,10 @@ bool rewrite_txn(ps_db *db, const txn_copy &c, std::vector<std::string> &skip,
     db->spell_log.clear();
     db->spell_new.clear();
     db->spell_seen.clear();
+    db->meta_log.clear();
     ensure_txn(db);
+    for (const auto &m : c.metadata)
+        set_metadata_logged(db, m.first, m.second);
     for (Xapian::docid did : c.gone) {
         try {
             db->wdb.delete_document(did);
@@ -365,6 +370,7 @@ void psi::check_spelling(ps_db *db)
         }
     }
     c.spelling = db->spell_log;
+    c.metadata = db->meta_log;
     unsigned attempt = 1;
     while (!rewrite_txn(db, c, skip, attempt >= SPELL_REDO_MAX))
         attempt++;
