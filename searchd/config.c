@@ -26,6 +26,10 @@
 #define DEF_WRITE_QUEUE 64u
 #define DEF_COMMIT_DELAY_MS 20u
 #define DEF_WRITER_IDLE_MS 2000u
+#define DEF_CHECKPOINT_DOCS 20000u
+#define DEF_CHECKPOINT_BYTES (64u * 1024u * 1024u)
+#define DEF_CHECKPOINT_INTERVAL_MS 10000u
+#define DEF_MAX_DELTA_BYTES (512u * 1024u * 1024u)
 
 void searchd_config_defaults(searchd_config *c)
 {
@@ -51,6 +55,10 @@ void searchd_config_defaults(searchd_config *c)
     c->write_queue = DEF_WRITE_QUEUE;
     c->commit_delay_ms = DEF_COMMIT_DELAY_MS;
     c->writer_idle_ms = DEF_WRITER_IDLE_MS;
+    c->checkpoint_docs = DEF_CHECKPOINT_DOCS;
+    c->checkpoint_bytes = DEF_CHECKPOINT_BYTES;
+    c->checkpoint_interval_ms = DEF_CHECKPOINT_INTERVAL_MS;
+    c->max_delta_bytes = DEF_MAX_DELTA_BYTES;
 }
 
 void searchd_config_usage(FILE *f)
@@ -100,7 +108,17 @@ void searchd_config_usage(FILE *f)
 "  --commit-delay DUR  while other writers are active, wait this long for\n"
 "                      their requests before committing (%ums; 0 = never)\n"
 "  --writer-idle DUR   release the database write lock after this long\n"
-"                      without writes, so polysearch-index can run (2s)\n"
+"                      without writes and with every change checkpointed,\n"
+"                      so polysearch-index can run (2s)\n"
+"Write-ahead log (docs/WAL.md; on unless --no-wal or --shard):\n"
+"  --no-wal            no log: every write group is a Xapian commit (slower;\n"
+"                      the only mode with --shard)\n"
+"  --checkpoint-docs N commit the logged changes to the database once this\n"
+"                      many are pending (%u)\n"
+"  --checkpoint-bytes SIZE ... or once they hold this much memory (64M)\n"
+"  --checkpoint-interval DUR ... or once the oldest is this old (10s)\n"
+"  --max-delta SIZE    while pending changes hold more than this, writers\n"
+"                      wait for a checkpoint, then get busy (512M)\n"
 "Shards (docs/SCALING.md):\n"
 "  --shard SPEC        serve the shards SPEC (a database directory or\n"
 "                      tcp:HOST:PORT of a xapian-tcpsrv) as one database;\n"
@@ -124,11 +142,13 @@ void searchd_config_usage(FILE *f)
 "Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
 "69 address or socket in use, 71 other start-up failure, 73 cannot create\n"
 "the database (--create), the socket or the port file, 75 --create while\n"
-"another writer holds the new database's lock, 78 bad --config file.\n",
+"another writer holds the new database's lock, 74 the write-ahead log\n"
+"cannot be opened, replayed or synced, 78 bad --config file.\n",
             PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
-            DEF_MAX_ADD_DOCS, DEF_WRITE_QUEUE, DEF_COMMIT_DELAY_MS);
+            DEF_MAX_ADD_DOCS, DEF_WRITE_QUEUE, DEF_COMMIT_DELAY_MS,
+            DEF_CHECKPOINT_DOCS);
 }
 
 enum {
@@ -137,7 +157,8 @@ enum {
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
-    O_WRITESHARD, O_CONFIG, O_CREATE
+    O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
+    O_CKPTINTERVAL, O_MAXDELTA
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -174,6 +195,11 @@ static const struct option opts[] = {
     {"write-shard", required_argument, 0, O_WRITESHARD},
     {"config", required_argument, 0, O_CONFIG},
     {"create", no_argument, 0, O_CREATE},
+    {"no-wal", no_argument, 0, O_NOWAL},
+    {"checkpoint-docs", required_argument, 0, O_CKPTDOCS},
+    {"checkpoint-bytes", required_argument, 0, O_CKPTBYTES},
+    {"checkpoint-interval", required_argument, 0, O_CKPTINTERVAL},
+    {"max-delta", required_argument, 0, O_MAXDELTA},
     {0, 0, 0, 0}
 };
 
@@ -270,7 +296,7 @@ static int apply_option(searchd_config *c, int ch)
         }
         case O_MAXWILDCARD: rc = set_uint(&c->max_wildcard, name, optarg, 1, 10000000); break;
         case O_READONLY: c->read_only = 1; break;
-        case O_MAXADDDOCS: rc = set_uint(&c->max_add_docs, name, optarg, 1, 1000000); break;
+        case O_MAXADDDOCS: rc = set_uint(&c->max_add_docs, name, optarg, 1, SEARCHD_MAX_ADD_DOCS); break;
         case O_MAXBODY:
             rc = set_u64(&c->max_body, name, optarg, ps_parse_size,
                          1, GIB, "expected a size in [1, 1G]");
@@ -284,6 +310,23 @@ static int apply_option(searchd_config *c, int ch)
         case O_WRITERIDLE:
             rc = set_u64(&c->writer_idle_ms, name, optarg, ps_parse_duration_ms,
                          10, 3600000, "expected a duration in [10ms, 1h]");
+            break;
+        case O_NOWAL: c->no_wal = 1; break;
+        case O_CKPTDOCS:
+            rc = set_u64(&c->checkpoint_docs, name, optarg, ps_parse_u64,
+                         1, 100000000, "expected a count in [1, 100000000]");
+            break;
+        case O_CKPTBYTES:
+            rc = set_u64(&c->checkpoint_bytes, name, optarg, ps_parse_size,
+                         4096, 64 * GIB, "expected a size in [4k, 64G]");
+            break;
+        case O_CKPTINTERVAL:
+            rc = set_u64(&c->checkpoint_interval_ms, name, optarg, ps_parse_duration_ms,
+                         10, 3600000, "expected a duration in [10ms, 1h]");
+            break;
+        case O_MAXDELTA:
+            rc = set_u64(&c->max_delta_bytes, name, optarg, ps_parse_size,
+                         1024 * 1024, 64 * GIB, "expected a size in [1M, 64G]");
             break;
         case O_SHARD:
             if (!*optarg) return bad(name, optarg, "expected a directory or tcp:HOST:PORT");

@@ -12,6 +12,8 @@
 
 #define SEARCHD_MAX_LISTEN 16
 #define SEARCHD_MAX_SHARDS 64
+/* Highest --max-add-docs. */
+#define SEARCHD_MAX_ADD_DOCS 1000000u
 
 typedef struct searchd_config {
     const char *db_path;        /* --db; default $POLYSEARCH_DB or ./polysearch.db */
@@ -43,6 +45,14 @@ typedef struct searchd_config {
     unsigned write_queue;       /* --write-queue requests: busy */
     uint64_t commit_delay_ms;   /* --commit-delay: wait for more writers */
     uint64_t writer_idle_ms;    /* --writer-idle: release the write lock */
+    /* The write-ahead log (docs/WAL.md; checkpoint.h), on unless --no-wal
+     * or --shard: acknowledge after one fdatasync of the log, commit to
+     * Xapian in checkpoints. */
+    int no_wal;                 /* --no-wal: a Xapian commit per group */
+    uint64_t checkpoint_docs;   /* --checkpoint-docs operations */
+    uint64_t checkpoint_bytes;  /* --checkpoint-bytes held by the delta */
+    uint64_t checkpoint_interval_ms; /* --checkpoint-interval: oldest op */
+    uint64_t max_delta_bytes;   /* --max-delta: writers wait, then busy */
     /* Shards (docs/SCALING.md): --shard SPEC, repeatable, replaces --db. */
     const char *shards[SEARCHD_MAX_SHARDS];
     unsigned nshards;

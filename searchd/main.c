@@ -146,7 +146,6 @@ static int serve(searchd_config *cfgp)
         event_base_free(s.base);
         return EX_OSERR;
     }
-
     struct event *sigs[3] = {
         evsignal_new(s.base, SIGTERM, term_cb, &s),
         evsignal_new(s.base, SIGINT, term_cb, &s),
@@ -156,6 +155,17 @@ static int serve(searchd_config *cfgp)
     for (int i = 0; i < 3; i++)
         if (!sigs[i] || evsignal_add(sigs[i], NULL) != 0) rc = EX_OSERR;
     if (rc == 0) rc = listeners_open(&s);
+    /* The write-ahead log: replayed after the listeners are open (a
+     * second daemon on a live socket fails there, 69) and before anything
+     * is answered; its delta is searched by every worker. */
+    if (rc == 0 && s.writer && !cfg.no_wal && cfg.nshards == 0) {
+        char err[700];
+        if (writer_open_log(s.writer, err, sizeof err) != 0 ||
+            workers_attach_delta(s.pool, writer_delta(s.writer), err, sizeof err) != 0) {
+            ps_log(PS_LOG_ERROR, "write-ahead log of %s: %s", cfg.db_path, err);
+            rc = EX_IOERR;
+        }
+    }
     if (rc == 0 && workers_start(s.pool) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
         rc = EX_OSERR;
@@ -175,8 +185,8 @@ static int serve(searchd_config *cfgp)
     }
 
     listeners_close(&s);
+    workers_destroy(s.pool);        /* joins; closes the delta's readers */
     writer_destroy(s.writer);       /* commits what is queued, joins */
-    workers_destroy(s.pool);        /* joins: no more done events */
     conn_free_all(&s);
     for (int i = 0; i < 3; i++)
         if (sigs[i]) event_free(sigs[i]);

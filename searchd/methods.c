@@ -246,10 +246,42 @@ static void pack_writer(msgpack_packer *pk, server *s)
     kv_u64(pk, "queued", ws.queued);
 }
 
+/* "wal": the write-ahead log, its pending changes and the checkpoints
+ * (docs/WAL.md); {"enabled": 0} in commit mode and with --read-only. */
+static void pack_wal(msgpack_packer *pk, server *s)
+{
+    writer_stats ws;
+    memset(&ws, 0, sizeof ws);
+    if (s->writer) writer_get_stats(s->writer, &ws);
+    msgpack_pack_str_with_body(pk, "wal", 3);
+    if (!ws.logged) {
+        msgpack_pack_map(pk, 1);
+        kv_u64(pk, "enabled", 0);
+        return;
+    }
+    msgpack_pack_map(pk, 15);
+    kv_u64(pk, "enabled", 1);
+    kv_u64(pk, "bytes", ws.log.bytes);
+    kv_u64(pk, "segments", ws.log.segments);
+    kv_u64(pk, "synced_seq", ws.log.synced_seq);
+    kv_u64(pk, "replayed", ws.log.replayed);
+    kv_u64(pk, "pending_ops", ws.delta.ops);
+    kv_u64(pk, "pending_bytes", ws.delta.bytes);
+    kv_u64(pk, "checkpoints", ws.ck.checkpoints);
+    kv_u64(pk, "failed_checkpoints", ws.ck.failed);
+    kv_u64(pk, "last_checkpoint_unix", ws.ck.last_unix);
+    kv_u64(pk, "last_checkpoint_ops", ws.ck.last_ops);
+    kv_u64(pk, "last_checkpoint_us", ws.ck.last_us);
+    kv_u64(pk, "max_checkpoint_us", ws.ck.max_us);
+    msgpack_pack_str_with_body(pk, "last_checkpoint_error", 21);
+    ps_rpc_pack_str(pk, ws.ck.last_error);
+    kv_u64(pk, "sync_failures", ws.log.sync_failures);
+}
+
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
 {
     const searchd_config *c = s->cfg;
-    msgpack_pack_map(pk, 15 + (j->shards != NULL));
+    msgpack_pack_map(pk, 16 + (j->shards != NULL));
     kv_u64(pk, "documents", j->ndocs);
     if (j->shards) {
         /* Sharded database: [{"spec": S, "state": "up"|"down"}, ...]. */
@@ -287,8 +319,9 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "reopens", workers_reopens(s->pool));
     kv_u64(pk, "retries", workers_retries(s->pool));
     pack_writer(pk, s);
+    pack_wal(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 17);
+    msgpack_pack_map(pk, 22);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -306,6 +339,11 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "write_queue", c->write_queue);
     kv_u64(pk, "commit_delay_ms", c->commit_delay_ms);
     kv_u64(pk, "writer_idle_ms", c->writer_idle_ms);
+    kv_u64(pk, "wal", (uint64_t)(c->no_wal == 0));
+    kv_u64(pk, "checkpoint_docs", c->checkpoint_docs);
+    kv_u64(pk, "checkpoint_bytes", c->checkpoint_bytes);
+    kv_u64(pk, "checkpoint_interval_ms", c->checkpoint_interval_ms);
+    kv_u64(pk, "max_delta", c->max_delta_bytes);
     msgpack_pack_str_with_body(pk, "version", 7);
     return ps_rpc_pack_str(pk, PS_VERSION);
 }

@@ -316,6 +316,22 @@ int wal_sync(wal *w)
     return -1;
 }
 
+int wal_recover(wal *w)
+{
+    if (!atomic_load(&w->a_failed))
+        return 0;
+    uint64_t synced = atomic_load(&w->a_synced_seq);
+    if (ftruncate(w->fd, (off_t)w->synced_end) != 0 || fdatasync(w->fd) != 0 ||
+        (w->dir_dirty && ps_fsync_dir_fd(w->dirfd) != 0))
+        return -1;
+    w->dir_dirty = 0;
+    set_end(w, w->synced_end, synced + 1, synced);
+    atomic_store(&w->a_failed, 0);
+    ps_log(PS_LOG_INFO, "wal: %s: writable again (cut back to record %llu)",
+           w->dir, (unsigned long long)synced);
+    return 0;
+}
+
 /* ---- Segments: rotate and drop ---------------------------------------- */
 
 int wal_rotate(wal *w)

@@ -108,6 +108,13 @@ int wal_append(wal *w, const void *payload, size_t len, uint64_t *seq);
  * again to recover).  The owning thread. */
 int wal_sync(wal *w);
 
+/* Leaves the failed state (a sync and its cut both failed, e.g. on a
+ * full disk): cuts the segment back to the last synced record again and
+ * syncs that cut.  Returns 0 (not failed, or recovered: appends work
+ * again, seqs go on after the last synced one), or -1 with errno (still
+ * failed; try again later).  Owning thread. */
+int wal_recover(wal *w);
+
 /* Starts a new segment whose first seq is wal_next_seq(): syncs the
  * current one first (as wal_sync), creates the new file (header written,
  * fdatasynced), fsyncs the directory and appends to it from then on.  The

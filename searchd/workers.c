@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ struct worker_pool {
     atomic_uint_fast64_t retries;
     unsigned n;
     worker *w;
+    ps_delta *delta;            /* the write-ahead log's, or NULL */
 };
 
 worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
@@ -86,6 +88,10 @@ static int refresh(worker *w, job *j)
         ps_db *fresh = NULL;
         char *msg = NULL;
         ps_status st = searchd_config_open_db(p->cfg, PS_DB_READ, &fresh, &msg);
+        if (st == PS_OK && p->delta && (st = ps_db_attach_delta(fresh, p->delta)) != PS_OK) {
+            ps_db_close(fresh);
+            fresh = NULL;
+        }
         if (st == PS_OK) {
             ps_db_close(w->ctx.db);
             w->ctx.db = fresh;
@@ -185,6 +191,20 @@ int workers_submit(worker_pool *p, job *j)
 job *workers_take_done(worker_pool *p)
 {
     return done_take(&p->done);
+}
+
+int workers_attach_delta(worker_pool *p, ps_delta *d, char *err, size_t errlen)
+{
+    if (!d) return 0;
+    for (unsigned i = 0; i < p->n; i++) {
+        if (ps_db_attach_delta(p->w[i].ctx.db, d) != PS_OK) {
+            snprintf(err, errlen, "cannot search the log's changes: %s",
+                     ps_db_errmsg(p->w[i].ctx.db));
+            return -1;
+        }
+    }
+    p->delta = d;
+    return 0;
 }
 
 void workers_note_write(worker_pool *p)

@@ -43,6 +43,12 @@ job *workers_take_done(worker_pool *p);
  * (SIGHUP).  Any thread. */
 void workers_hup(worker_pool *p);
 
+/* Attaches delta d (the write-ahead log's; NULL: nothing) to every
+ * worker's handle, and to the handles reopened later (SIGHUP), so that
+ * searches see the changes acknowledged but not yet checkpointed.  Returns
+ * 0, or -1 with a message in err.  Main thread, before workers_start. */
+int workers_attach_delta(worker_pool *p, ps_delta *d, char *err, size_t errlen);
+
 /* Tells the workers that the writer committed: sharded handles reopen
  * before their next job instead of waiting for their periodic reopen (a
  * single database is polled on every job anyway).  Call before answering

@@ -18,8 +18,10 @@
 #include <stdint.h>
 #include <event2/event.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "job.h"
+#include "wal.h"
 
 /* At most this many documents (and ids) are applied in one commit; a
  * single larger request still gets a commit of its own. */
@@ -44,12 +46,34 @@ typedef struct writer_stats {
     uint64_t max_commit_us;
     uint64_t opens;             /* writable handle opens (lock taken) */
     unsigned queued;            /* write requests waiting now */
+    /* Log mode (logged = 1): "commits" above are log syncs, the Xapian
+     * commits are the checkpoints (ck); state and lock figures come from
+     * the checkpointer. */
+    int logged;
+    ckpt_stats ck;
+    wal_stats log;
+    ps_delta_info delta;
 } writer_stats;
 
 /* Returns a writer for cfg->db_path (thread not started, database not
  * opened), or NULL on allocation failure.  done_ev is activated whenever
  * jobs are done; it must outlive the writer.  Main thread. */
 writer *writer_create(const searchd_config *cfg, struct event *done_ev);
+
+/* Write-ahead-log mode (docs/WAL.md; the caller decides: not with
+ * --read-only, --no-wal or --shard): opens the writer's read handle, the
+ * delta and the log at cfg->db_path/wal, replays the records after the
+ * database's checkpoint into the delta (searchable once the workers
+ * attach it: writer_delta) and sets up the checkpointer.  A --db that
+ * holds a shard set stays in commit mode (logged at INFO).  Returns 0, or
+ * -1 with a message in err (a log that cannot be opened or replayed: the
+ * daemon must not start).  Main thread, before writer_start. */
+int writer_open_log(writer *w, char *err, size_t errlen);
+
+/* The delta the workers attach to their read handles, or NULL in commit
+ * mode.  Owned by the writer (freed by writer_destroy, so the workers'
+ * handles must be closed first).  Main thread. */
+ps_delta *writer_delta(writer *w);
 
 /* Starts the thread (signals blocked in it).  Returns 0 or -1 with errno.
  * Main thread. */
@@ -68,9 +92,10 @@ job *writer_take_done(writer *w);
 void writer_get_stats(writer *w, writer_stats *out);
 
 /* Stops the thread after it has applied and committed every queued job
- * (their answers are dropped if nobody takes them), joins it, closes the
- * writable handle and frees the writer (NULL is fine).  Main thread,
- * after the event loop ended. */
+ * (their answers are dropped if nobody takes them), joins it; in log mode
+ * checkpoints everything and closes the log; closes the writable handle
+ * and frees the writer (NULL is fine).  Main thread, after the event loop
+ * ended and after workers_destroy (the workers' handles use the delta). */
 void writer_destroy(writer *w);
 
 #endif

@@ -11,7 +11,8 @@ from pstest import check
 LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_clients",
               "max_output", "queue", "max_limit", "max_window", "max_query", "max_wildcard",
               "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms",
-              "writer_idle_ms"}
+              "writer_idle_ms", "wal", "checkpoint_docs", "checkpoint_bytes",
+              "checkpoint_interval_ms", "max_delta"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
                "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error"}
 

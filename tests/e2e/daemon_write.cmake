@@ -23,3 +23,10 @@ add_test(NAME slow_daemon_write_load_60s
          COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_write.py load 60)
 set_tests_properties(slow_daemon_write_load_60s PROPERTIES LABELS slow TIMEOUT 300
                      SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+
+# The write-ahead log (docs/WAL.md): replay after kill -9, torn and corrupt
+# tails, read-your-writes across the delta and the database, the lock, and
+# --no-wal.
+add_test(NAME e2e_daemon_wal COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_wal.py)
+set_tests_properties(e2e_daemon_wal PROPERTIES LABELS e2e TIMEOUT 300
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
