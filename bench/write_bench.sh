@@ -5,7 +5,8 @@
 # "write" section of bench/RESULTS.md.
 #
 # Usage: bench/write_bench.sh [--rounds N] [--no-sphinx] [--no-delay]
-#                             [--no-crash] [--no-results] [SECONDS] [BATCH]
+#                             [--no-crash] [--no-results] [--sphinx-binlog-flush N]
+#                             [SECONDS] [BATCH]
 #   SECONDS  length of each phase (default 10)
 #   BATCH    documents per add call / INSERT, plus one sentinel (default 10)
 #   --rounds N   engines alternate in N rounds (polysearchd, Sphinx RT,
@@ -16,12 +17,14 @@
 #   --no-crash   skip the kill -9 check (acknowledged documents kept after
 #                a kill -9 and a restart, both engines)
 #   --no-results print the section instead of writing bench/RESULTS.md
+#   --sphinx-binlog-flush N  Sphinx's binlog_flush (default 1; 2 = write
+#                at every commit, fsync every second; 0 = neither)
 # Environment: BUILD (Release build dir, default build-writer-rel; built
 # when missing), CORPUS (default ../shared/corpus/sample.jsonl),
 # PYTHON (default /usr/bin/python3 with python3-msgpack, and
 # python3-pymysql for Sphinx).
 # Sphinx: Debian sphinxsearch 2.2.11, /usr/bin/searchd by full path, config
-# from bench/sphinx/make_conf.py --rt (binlog_flush = 1, binlog in the
+# from bench/sphinx/make_conf.py --rt (binlog_flush = 1 by default, binlog in the
 # scratch dir).  Everything runs on 127.0.0.1, bounded in time; every
 # server started here is killed on exit.
 set -euo pipefail
@@ -32,6 +35,7 @@ SPHINX=1
 DELAY=1
 CRASH=1
 RESULTS=1
+SFLUSH=1
 POS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,7 +44,8 @@ while [ $# -gt 0 ]; do
         --no-delay) DELAY=0; shift ;;
         --no-crash) CRASH=0; shift ;;
         --no-results) RESULTS=0; shift ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        --sphinx-binlog-flush) SFLUSH="$2"; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         -*) echo "write_bench: unknown option $1" >&2; exit 64 ;;
         *) POS+=("$1"); shift ;;
     esac
@@ -48,6 +53,7 @@ done
 SECS=${POS[0]:-10}
 BATCH=${POS[1]:-10}
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "write_bench: --rounds wants a positive integer" >&2; exit 64 ;; esac
+case "$SFLUSH" in 0|1|2) ;; *) echo "write_bench: --sphinx-binlog-flush wants 0, 1 or 2" >&2; exit 64 ;; esac
 BUILD=${BUILD:-$ROOT/build-writer-rel}
 PY=${PYTHON:-/usr/bin/python3}
 CORPUS=${CORPUS:-$ROOT/../shared/corpus/sample.jsonl}
@@ -104,7 +110,7 @@ start_sphinx() {
     if [ "$keep" != keep ]; then
         rm -rf "$dir"; mkdir -p "$dir/binlog"
         "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' > "$dir/port"
-        "$PY" "$HERE/sphinx/make_conf.py" --rt "$CORPUS" "$dir" "$(cat "$dir/port")" > "$dir/sphinx.conf"
+        "$PY" "$HERE/sphinx/make_conf.py" --rt --binlog-flush "$SFLUSH" "$CORPUS" "$dir" "$(cat "$dir/port")" > "$dir/sphinx.conf"
     fi
     PORT=$(cat "$dir/port")
     : > "$dir/searchd.out"
@@ -249,10 +255,12 @@ loaded=$(awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { print (l >= n / 2) ? 1 : 
         echo "  letters), \`index_exact_words = 1\`, \`min_word_len = 1\`, and since an RT"
         echo "  transaction touches one index, one index with the chain of the"
         echo "  corpus languages' stemmers (\`morphology = stem_en, libstemmer_de, ...\`)"
-        echo "  instead of one index per language; \`binlog_flush = 1\`, binlog in the"
+        echo "  instead of one index per language; \`binlog_flush = $SFLUSH\`, binlog in the"
         echo "  scratch dir, \`workers = threads\`, SphinxQL (mysql41) on 127.0.0.1;"
         echo "  clients: python3-pymysql, ids mapped to integers. Sphinx's SELECT"
         echo "  returns ids only; polysearchd's searches return snippets."
+    fi
+    if [ "$SPHINX" = 1 ] && [ "$SFLUSH" = 1 ]; then
         echo "- **Sphinx 2.2.11's \`binlog_flush = 1\` does not fsync at every"
         echo "  transaction**: \`RtBinlog_c::CheckDoFlush\` tests \"unsynced data\""
         echo "  (last write position != last fsync position) before writing the"
@@ -263,6 +271,13 @@ loaded=$(awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { print (l >= n / 2) ? 1 : 
         echo "  INSERT is therefore not durable, not even across a kill -9 (below)."
         echo "  Its ack times are those of an in-memory commit plus an fsync"
         echo "  every few transactions, not a per-transaction durable commit."
+    elif [ "$SPHINX" = 1 ] && [ "$SFLUSH" = 2 ]; then
+        echo "- Sphinx \`binlog_flush = 2\`: the binlog is written at every commit and"
+        echo "  fsynced once a second: an acknowledged INSERT survives a kill -9, not"
+        echo "  a power loss."
+    elif [ "$SPHINX" = 1 ]; then
+        echo "- Sphinx \`binlog_flush = 0\`: the binlog is written and fsynced once a"
+        echo "  second: acknowledged INSERTs of the last second are lost on a kill -9."
     fi
     if [ -s "$T/crash.md" ]; then
         echo
@@ -286,7 +301,8 @@ loaded=$(awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { print (l >= n / 2) ? 1 : 
     echo "- The machine is shared: docs/s vary by tens of percent between runs;"
     echo "  compare ratios within one run; requests/commit (fewer commits, fewer"
     echo "  fdatasync calls) is the stable figure."
-    echo "- Rerun: \`nice -n 10 bench/write_bench.sh --rounds $ROUNDS $SECS $BATCH\`."
+    fl=""; [ "$SFLUSH" = 1 ] || fl=" --sphinx-binlog-flush $SFLUSH"
+    echo "- Rerun: \`nice -n 10 bench/write_bench.sh --rounds $ROUNDS$fl $SECS $BATCH\`."
 } > "$T/section.md"
 if [ "$RESULTS" = 1 ]; then
     "$PY" "$HERE/results_section.py" write "$T/section.md" "$HERE/RESULTS.md"
