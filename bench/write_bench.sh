@@ -78,7 +78,7 @@ PIDS=()
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do { wait "$p"; } 2>/dev/null || true; done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -130,7 +130,7 @@ stop_server() {
     kill "-$1" "$SPID" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$SPID" 2>/dev/null || true
-    wait "$SPID" 2>/dev/null || true
+    { wait "$SPID"; } 2>/dev/null || true   # (no "Killed" job message)
     local p keep=()
     for p in "${PIDS[@]}"; do [ "$p" = "$SPID" ] || keep+=("$p"); done
     PIDS=("${keep[@]}")
@@ -203,7 +203,7 @@ if [ "$CRASH" = 1 ]; then
 fi
 
 # ---- the group-commit delay (polysearchd): 8 writers of one document per call
-: > "$T/delay.md"
+rm -f "$T/delay.md"   # --delay-row writes the header into a new file
 if [ "$DELAY" = 1 ]; then
     fresh_db
     for CD in 0 2ms 20ms 50ms; do
@@ -241,7 +241,10 @@ loaded=$(awk -v l="${load0%% *}" -v n="$ncpu" 'BEGIN { print (l >= n / 2) ? 1 : 
     echo
     cat "$T/table.md"
     echo
-    echo "- ack = from sending the add call (Sphinx: the INSERT) to its answer."
+    echo "- ack = from sending the add call (Sphinx: the INSERT, its text built"
+    echo "  before the clock starts) to its answer."
+    echo "- The clients are Python processes on the same 2 cores as the server"
+    echo "  (16 of them in the 8-writer phases), for both engines alike."
     echo "- visible = from the acknowledgement to the first search (on a"
     echo "  second connection) that returns the batch's sentinel; includes one"
     echo "  search round trip."
