@@ -130,7 +130,7 @@ stop_server() {
     kill "-$1" "$SPID" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$SPID" 2>/dev/null || true
-    { wait "$SPID"; } 2>/dev/null || true   # (no "Killed" job message)
+    wait "$SPID" 2>/dev/null || true
     local p keep=()
     for p in "${PIDS[@]}"; do [ "$p" = "$SPID" ] || keep+=("$p"); done
     PIDS=("${keep[@]}")
@@ -183,7 +183,7 @@ if [ "$CRASH" = 1 ]; then
     start_ps "$T/db"
     acked=$(drive --crash-add polysearchd "$PORT" "$CORPUS" "$CRASH_CALLS" "$BATCH")
     before=$(drive --count polysearchd "$PORT")
-    stop_server KILL
+    stop_server KILL 2>/dev/null   # (no "Killed" job message)
     start_ps "$T/db"
     after=$(drive --count polysearchd "$PORT")
     stop_server TERM
@@ -193,7 +193,7 @@ if [ "$CRASH" = 1 ]; then
         fresh_sphinx
         acked=$(drive --crash-add sphinx "$PORT" "$CORPUS" "$CRASH_CALLS" "$BATCH")
         before=$(drive --count sphinx "$PORT")
-        stop_server KILL
+        stop_server KILL 2>/dev/null
         start_sphinx "$T/sphinx" keep
         after=$(drive --count sphinx "$PORT")
         replay=$(grep -m1 'replay stats' "$T/sphinx/searchd.out" | sed 's/^.*binlog: //' || true)
