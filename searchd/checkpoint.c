@@ -160,7 +160,7 @@ static int checkpoint(checkpointer *c)
     ps_db_close(c->db);
     c->db = NULL;
     pthread_mutex_lock(&c->mu);
-    if (!c->in_group) c->open_ok = 0;
+    c->open_ok = 0;             /* the next group takes the lock again */
     pthread_mutex_unlock(&c->mu);
     return -1;
 }
