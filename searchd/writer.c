@@ -495,6 +495,13 @@ static int begin_logged(writer *w, job *group)
         ckpt_group_done(w->ck, 0);
         return -1;
     }
+    /* Outcomes (added/replaced, not_found) are computed against the view:
+     * bring it up to a commit made meanwhile by a local polysearch-index
+     * (between two lock holds of this daemon). */
+    uint64_t disk = ps_db_disk_revision(w->cfg->db_path);
+    if (disk != 0 && disk != ps_db_revision(w->view) &&
+        ps_db_reopen(w->view, NULL) != PS_OK)
+        ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(w->view));
     drop_checkpointed(w);
     rec_begin(w);
     return 0;

@@ -234,7 +234,29 @@ def case_lock(tmp):
         check(w["pending_ops"] == 0 and w["checkpoints"] >= 1, "not checkpointed %r" % w)
         check(not lock_held(db), "lock still held after the idle checkpoint")
         check("l/1" in indexer_query(db, "axolotl"), "the database lacks the checkpointed doc")
-    ok("lock held while changes wait in the log; checkpointed and released when idle")
+        ok("lock held while changes wait in the log; checkpointed and released when idle")
+        # A local indexer writes while the daemon is idle; the daemon's
+        # next writes see its documents (replaced, deleted: not not_found).
+        # First a write that changes nothing (the writer's view is then
+        # current with the last checkpoint, so only the indexer's commit
+        # can make it stale), and the lock released again.
+        res = call_ok(c, "delete", {"ids": ["l/none"]})
+        check(res == {"deleted": 0, "not_found": 1}, "delete of nothing %r" % res)
+        check(pstest.wait_until(lambda: call_ok(c, "stats", {})["writer"]["state"] == "idle", 10),
+              "lock not released after a write that changed nothing")
+        r = subprocess.run([pstest.indexer_path(), "--db", db, "-"],
+                           input=b'{"id":"l/idx","body":"Axolotl from the indexer"}\n'
+                                 b'{"id":"l/idx2","body":"Axolotl two"}\n',
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check(r.returncode == 0, "local indexer: %s" % r.stderr.decode(errors="replace"))
+        res = call_ok(c, "delete", {"ids": ["l/idx"]})
+        check(res == {"deleted": 1, "not_found": 0}, "delete of the indexer's doc %r" % res)
+        res = add(c, [{"id": "l/idx2", "body": "Axolotl two, replaced by the daemon"}])
+        check(res["replaced"] == 1, "replace of the indexer's doc %r" % res)
+        got = sorted(hits(c, "axolotl"))
+        check(got == ["l/1", "l/idx2"], "after the indexer and the daemon: %r" % got)
+    ok("a local indexer's commit between the daemon's writes: its documents are "
+       "replaced and deleted through the log")
 
 
 def case_nowal(tmp):
