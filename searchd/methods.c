@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "docmap.h"
 #include "docvalid.h"
 #include "polysearch.h"
 #include "rpc.h"
@@ -402,17 +403,7 @@ static void parse_doc(job *j, const msgpack_object *o, wdoc *d,
     }
     ps_docv v;
     ps_docv_init(&v, PS_DOC_STRICT, c->max_body);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key;
-        const msgpack_object *val = &o->via.map.ptr[i].val;
-        int str = k->type == MSGPACK_OBJECT_STR;
-        ps_doc_vtype t = val->type == MSGPACK_OBJECT_STR ? PS_DOC_V_STR
-                       : val->type == MSGPACK_OBJECT_NIL ? PS_DOC_V_NULL
-                       : PS_DOC_V_OTHER;
-        ps_docv_set(&v, str ? k->via.str.ptr : NULL, str ? k->via.str.size : 0,
-                    t, t == PS_DOC_V_STR ? val->via.str.ptr : NULL,
-                    t == PS_DOC_V_STR ? val->via.str.size : 0);
-    }
+    ps_docv_set_msgpack(&v, o);
     int refused = ps_docv_finish(&v) != 0;
     const char **slot[PS_DOC_NKEYS] = {&d->in.id, &d->in.title, &d->in.body,
                                        &d->in.lang, &d->in.date, &d->in.url};

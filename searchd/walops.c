@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "docmap.h"
 #include "docvalid.h"
 
 int walops_begin(msgpack_packer *pk, uint32_t nops)
@@ -56,17 +57,7 @@ static int one_put(const msgpack_object *m, walops_fn fn, void *arg,
     }
     ps_docv v;
     ps_docv_init(&v, PS_DOC_STRICT, 0);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        const msgpack_object *val = &m->via.map.ptr[i].val;
-        int str = k->type == MSGPACK_OBJECT_STR;
-        ps_doc_vtype t = val->type == MSGPACK_OBJECT_STR ? PS_DOC_V_STR
-                       : val->type == MSGPACK_OBJECT_NIL ? PS_DOC_V_NULL
-                       : PS_DOC_V_OTHER;
-        ps_docv_set(&v, str ? k->via.str.ptr : NULL, str ? k->via.str.size : 0,
-                    t, t == PS_DOC_V_STR ? val->via.str.ptr : NULL,
-                    t == PS_DOC_V_STR ? val->via.str.size : 0);
-    }
+    ps_docv_set_msgpack(&v, m);
     int rc;
     if (ps_docv_finish(&v) != 0) {
         snprintf(err, errlen, "put: %s", ps_docv_reason(&v));
