@@ -125,21 +125,29 @@ static void set_err(job *j, int err, const char *msg)
     snprintf(j->errmsg, sizeof j->errmsg, "%s", msg);
 }
 
+/* 1 (the job answered with its error, nothing applied) when its client
+ * is gone or its deadline passed while it was queued, else 0. */
+static int skipped(job *j)
+{
+    if (j->gone && atomic_load(j->gone)) {
+        set_err(j, ERR_INTERNAL, "client gone");
+        return 1;
+    }
+    if (ps_now_us() > j->deadline_us) {
+        set_err(j, ERR_TIMEOUT,
+                "deadline passed while queued for the writer: nothing applied");
+        return 1;
+    }
+    return 0;
+}
+
 /* Applies one job to the open handle.  Returns PS_OK (the job is part of
  * the commit, or was answered without being applied), or the status of a
  * database failure (the whole group must be cancelled; message in the
  * handle). */
 static ps_status apply(writer *w, job *j)
 {
-    if (j->gone && atomic_load(j->gone)) {
-        set_err(j, ERR_INTERNAL, "client gone");
-        return PS_OK;
-    }
-    if (ps_now_us() > j->deadline_us) {
-        set_err(j, ERR_TIMEOUT,
-                "deadline passed while queued for the writer: nothing applied");
-        return PS_OK;
-    }
+    if (skipped(j)) return PS_OK;
     if (j->docs) {
         for (uint32_t i = 0; i < j->nwdocs; i++) {
             wdoc *d = &j->docs[i];
@@ -409,15 +417,7 @@ static void drop_checkpointed(writer *w)
  * Returns PS_OK, or a failure of the delta (the group is cancelled). */
 static ps_status apply_logged(writer *w, job *j)
 {
-    if (j->gone && atomic_load(j->gone)) {
-        set_err(j, ERR_INTERNAL, "client gone");
-        return PS_OK;
-    }
-    if (ps_now_us() > j->deadline_us) {
-        set_err(j, ERR_TIMEOUT,
-                "deadline passed while queued for the writer: nothing applied");
-        return PS_OK;
-    }
+    if (skipped(j)) return PS_OK;
     if (j->docs) {
         for (uint32_t i = 0; i < j->nwdocs; i++) {
             wdoc *d = &j->docs[i];
