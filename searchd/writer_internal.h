@@ -1,0 +1,100 @@
+/* writer_internal.h: what writer.c (the thread, group commit, commit
+ * mode) and writer_log.c (the write-ahead-log mode) share: struct writer
+ * and the helpers each defines for the other.  Writer thread unless said
+ * otherwise. */
+#ifndef SEARCHD_WRITER_INTERNAL_H
+#define SEARCHD_WRITER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <msgpack.h>
+
+#include "checkpoint.h"
+#include "polysearch.h"
+#include "queue.h"
+#include "wal.h"
+#include "writer.h"
+
+/* Log mode: the delta seq of operation i of log record r (docs/WAL.md,
+ * "The contract with the database"): a record holds at most
+ * 2^WAL_OP_BITS operations, so the checkpointed record is seq >> 24. */
+#define WAL_OP_BITS 24
+#define OP_SEQ(r, i) (((uint64_t)(r) << WAL_OP_BITS) | (uint64_t)(i))
+_Static_assert(WRITER_GROUP_DOCS + SEARCHD_MAX_ADD_DOCS < (1u << WAL_OP_BITS),
+               "a writer group must fit in one log record");
+
+struct writer {
+    const searchd_config *cfg;
+    job_queue queue;            /* I/O thread -> writer (cfg->write_queue) */
+    done_list done;             /* writer -> I/O thread (done_ev) */
+    pthread_mutex_t st_mu;
+    writer_stats st;            /* st_mu (state/holder/counters) */
+    pthread_t thread;
+    int started;
+    /* Writer thread only. */
+    ps_db *db;                  /* commit mode: the writable handle */
+    uint64_t last_write_us;
+    uint64_t prev_group;        /* requests in the previous commit */
+    /* Log mode (writer_open_log): the delta shared with the workers and
+     * the checkpointer, the log, this thread's read handle for outcomes,
+     * the record being packed, the last record whose segments were
+     * dropped. */
+    ps_delta *delta;
+    wal *log;
+    checkpointer *ck;
+    ps_db *view;
+    msgpack_sbuffer rec;
+    msgpack_packer pk;
+    uint32_t rec_ops;           /* operations packed into the record */
+    uint32_t rec_next;          /* next operation index (delta seq) */
+    uint64_t rec_seq;           /* the record's log seq */
+    uint64_t dropped_upto;
+};
+
+/* ---- writer.c ---- */
+
+/* Sets the job's error code and message. */
+void wr_set_err(job *j, int err, const char *msg);
+
+/* 1 (the job answered with its error, nothing applied) when its client is
+ * gone or its deadline passed while it was queued, else 0. */
+int wr_skipped(job *j);
+
+/* Every job of the group without an error of its own gets this one. */
+void wr_fail_group(job *group, int err, const char *msg);
+
+/* ---- writer_log.c ---- */
+
+/* Before a group: the writer lock (through the checkpointer), room in the
+ * delta, a log usable again after a failure, a current view, a new record.
+ * Returns 0, or -1 after failing the group (not yet handed back). */
+int wrlog_begin(writer *w, job *group);
+
+/* Applies one job to the delta and packs its changes into the record.
+ * Returns PS_OK, or a failure of the delta (the group must be cancelled
+ * with wrlog_abort). */
+ps_status wrlog_apply(writer *w, job *j);
+
+/* The group's changes leave the delta, every job gets err and "WHAT,
+ * nothing of this request was applied", and the group is handed back. */
+void wrlog_abort(writer *w, job *group, int err, const char *what);
+
+/* One record, one fdatasync, then the changes are published before any
+ * answer.  Returns 0 (the caller answers the group), or -1 after failing
+ * and handing back the group. */
+int wrlog_commit(writer *w, job *group);
+
+/* After a checkpoint: a new segment, and the segments the database holds
+ * deleted. */
+void wrlog_drop_checkpointed(writer *w);
+
+/* The log-mode figures into *out (out->logged 0 in commit mode).  Any
+ * thread. */
+void wrlog_stats(writer *w, writer_stats *out);
+
+/* At stop, after the thread was joined: the last checkpoint, the log
+ * closed, the view and the delta freed (nothing in commit mode).  Main
+ * thread. */
+void wrlog_close(writer *w);
+
+#endif
