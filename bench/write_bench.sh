@@ -22,7 +22,8 @@
 # Environment: BUILD (Release build dir, default build-writer-rel; built
 # when missing), CORPUS (default ../shared/corpus/sample.jsonl),
 # PYTHON (default /usr/bin/python3 with python3-msgpack, and
-# python3-pymysql for Sphinx).
+# python3-pymysql for Sphinx), PS_DAEMON_ARGS (extra polysearchd options,
+# e.g. "--no-wal" for the commit-per-group path; split on spaces).
 # Sphinx: Debian sphinxsearch 2.2.11, /usr/bin/searchd by full path, config
 # from bench/sphinx/make_conf.py --rt (binlog_flush = 1 by default, binlog in the
 # scratch dir).  Everything runs on 127.0.0.1, bounded in time; every
@@ -92,7 +93,7 @@ start_ps() {
     local db=$1; shift
     rm -f "$T/port"
     "$BUILD/searchd/polysearchd" --db "$db" --listen 127.0.0.1:0 --port-file "$T/port" \
-        --workers 2 --quiet "$@" 2>> "$T/daemon.log" &
+        --workers 2 --quiet "$@" ${PS_DAEMON_ARGS:-} 2>> "$T/daemon.log" &
     SPID=$!
     PIDS+=("$SPID")
     for _ in $(seq 200); do
