@@ -165,6 +165,12 @@ static int serve(searchd_config *cfgp)
             ps_log(PS_LOG_ERROR, "write-ahead log of %s: %s", cfg.db_path, err);
             rc = EX_IOERR;
         }
+    } else if (rc == 0 && s.writer && cfg.nshards == 0) {
+        char err[700];
+        if (writer_check_no_log(&cfg, err, sizeof err) != 0) {
+            ps_log(PS_LOG_ERROR, "--no-wal: %s", err);
+            rc = EX_IOERR;
+        }
     }
     if (rc == 0 && workers_start(s.pool) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));

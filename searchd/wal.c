@@ -12,10 +12,12 @@
  */
 #include "wal_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -448,4 +450,36 @@ void wal_close(wal *w)
     free(w->segs);
     free(w->dir);
     free(w);
+}
+
+/* ---- A look without opening ------------------------------------------- */
+
+int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return 0;
+    uint64_t last_first = 0;
+    off_t last_size = 0;
+    int above = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        uint64_t first = wal_seg_parse_name(e->d_name);
+        if (first == 0)
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(dp), e->d_name, &sb, 0) != 0)
+            continue;
+        if (sb.st_size > (off_t)WAL_HEADER_SIZE && first > checkpoint_seq)
+            above = 1;          /* its first record is above */
+        if (first > last_first) {
+            last_first = first;
+            last_size = sb.st_size;
+        }
+    }
+    closedir(dp);
+    /* The last segment's records are unknown without reading it. */
+    if (last_first && last_size > (off_t)WAL_HEADER_SIZE)
+        above = 1;
+    return above;
 }

@@ -115,6 +115,13 @@ int wal_sync(wal *w);
  * failed; try again later).  Owning thread. */
 int wal_recover(wal *w);
 
+/* 1 when the log directory dir may hold records above checkpoint_seq (a
+ * segment with records starting above it, or a last segment with any
+ * record: its records are not read), else 0 (no directory, no segment,
+ * only empty ones).  Reads names and sizes only: writes, syncs and locks
+ * nothing.  Any thread. */
+int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq);
+
 /* Starts a new segment whose first seq is wal_next_seq(): syncs the
  * current one first (as wal_sync), creates the new file (header written,
  * fdatasynced), fsyncs the directory and appends to it from then on.  The

@@ -70,6 +70,13 @@ writer *writer_create(const searchd_config *cfg, struct event *done_ev);
  * daemon must not start).  Main thread, before writer_start. */
 int writer_open_log(writer *w, char *err, size_t errlen);
 
+/* --no-wal (commit mode) on a database whose write-ahead log still holds
+ * acknowledged groups above its checkpoint: returns -1 with a message in
+ * err (the daemon must not start: those changes would be skipped, and
+ * applied out of order by a later start with the log), else 0 (no log, an
+ * empty one, or a shard set).  Main thread, before the workers start. */
+int writer_check_no_log(const searchd_config *cfg, char *err, size_t errlen);
+
 /* The delta the workers attach to their read handles, or NULL in commit
  * mode.  Owned by the writer (freed by writer_destroy, so the workers'
  * handles must be closed first).  Main thread. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "methods.h"
 #include "util.h"
@@ -324,4 +325,31 @@ void wrlog_close(writer *w)
     }
     ps_db_close(w->view);
     ps_delta_free(w->delta);
+}
+
+int writer_check_no_log(const searchd_config *c, char *err, size_t errlen)
+{
+    char dir[4096];
+    struct stat sb;
+    if ((size_t)snprintf(dir, sizeof dir, "%s/wal", c->db_path) >= sizeof dir ||
+        stat(dir, &sb) != 0)
+        return 0;               /* no log was ever written here */
+    ps_db *db = NULL;
+    char *msg = NULL;
+    if (searchd_config_open_db(c, PS_DB_READ, &db, &msg) != PS_OK) {
+        free(msg);
+        return 0;               /* the workers reported it already */
+    }
+    free(msg);
+    uint64_t ck = 0;
+    int rc = 0;
+    if (ps_db_nshards(db) == 0 && ps_db_get_wal_seq(db, &ck) == PS_OK &&
+        wal_may_hold_records(dir, ck >> WAL_OP_BITS)) {
+        snprintf(err, errlen, "%s may hold acknowledged changes not yet in the "
+                 "database: start once without --no-wal to apply them (they "
+                 "would be skipped now, and applied out of order later)", dir);
+        rc = -1;
+    }
+    ps_db_close(db);
+    return rc;
 }

@@ -271,6 +271,24 @@ def case_nowal(tmp):
     check(not os.path.exists(os.path.join(db, "wal")), "--no-wal wrote a log")
     check("n/1" in indexer_query(db, "pangolin"), "--no-wal add not committed")
     ok("--no-wal: a commit per group, no log")
+    # Changes only in the log (kill -9 before a checkpoint): --no-wal
+    # refuses to start rather than skip them; a start with the log applies
+    # them, and then --no-wal starts.
+    with pstest.Daemon(db, tmp, args=NO_CKPT, log_name="w.log") as d:
+        add(d.client(), [{"id": "n/2", "body": "Pangolin only in the log"}])
+        d.stop(signal.SIGKILL)
+    r = subprocess.run([pstest.daemon_path(), "--db", db, "--listen", "127.0.0.1:0",
+                        "--no-wal"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=30)
+    err = r.stderr.decode(errors="replace")
+    check(r.returncode == 74 and "without --no-wal" in err, "--no-wal over a pending log: "
+          "exit %d: %s" % (r.returncode, err[-300:]))
+    with pstest.Daemon(db, tmp, log_name="w2.log") as d:
+        d.stop()
+    with pstest.Daemon(db, tmp, args=["--no-wal"], log_name="w3.log") as d:
+        check(sorted(hits(d.client(), "pangolin")) == ["n/1", "n/2"], "after the log was applied")
+    ok("--no-wal refuses a database whose log holds changes (exit 74); a start "
+       "with the log applies them")
 
 
 CASES = {"replay": case_replay, "torn": case_torn, "visible": case_visible,
