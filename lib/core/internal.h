@@ -16,6 +16,8 @@
 //   delta.cc                 the in-memory delta of the write-ahead log:
 //                            ps_delta (put/delete/publish/checkpoint) and
 //                            the main + delta view of attached read handles
+//   bulk.cc                  bulk builds: parts written in parallel, merged
+//                            with Xapian's compactor, switched in at once
 //   commit_fence.c           the commit fence (plain C, no Xapian)
 //
 // C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
@@ -140,6 +142,9 @@ struct ps_db {
     // that were new to the spelling table (their fragment lists were
     // rewritten).  Local writable handles only (spell_check).
     bool spell_check = false;
+    // A part of a bulk build (bulk.cc): the title words of the documents
+    // written go here, summed, instead of into the spelling table.
+    std::unordered_map<std::string, Xapian::termcount> *spell_sink = nullptr;
     std::vector<Xapian::docid> touched;
     std::vector<std::pair<std::string, Xapian::termcount>> spell_log;
     std::vector<std::string> spell_new;

@@ -217,6 +217,101 @@ const char *ps_prepared_id(const ps_prepared *p) PS_NOEXCEPT;
 /* Frees a prepared document (NULL is fine).  Any thread holding p. */
 void ps_prepared_free(ps_prepared *p) PS_NOEXCEPT;
 
+/* ---- Bulk builds: a new database written by several threads -----------
+ *
+ * Xapian has one writer per database, so a new database is built as N
+ * parts, each a database of its own written by one thread, then merged
+ * with Xapian's compactor (which also makes the result compact) and
+ * switched in at its path in one rename:
+ *
+ *   ps_bulk_begin(path, N)    claims path, creates the N parts
+ *   ps_bulk_part(b, i)        part i's writable handle, for one thread:
+ *                             ps_db_put_prepared(), ps_db_commit()
+ *   ps_bulk_finish(b)         merges the parts and switches the result in
+ *   ps_bulk_abort(b)          discards everything
+ *
+ * Until ps_bulk_finish() has returned PS_OK, path holds no database: at
+ * most an empty directory whose write lock the build holds (other
+ * writers get PS_ERR_LOCKED naming the process, readers find no
+ * database).  A crash at any moment leaves that or the whole new
+ * database, never part of one.  The parts live in a scratch directory
+ * beside path (".NAME.bulk-XXXXXX" in path's parent, which must be
+ * writable and on the same filesystem); finish and abort remove it, and
+ * after a crash the next ps_bulk_begin() for the same path does.  Parts
+ * are written without fsync (a crash discards the build anyway); finish
+ * syncs the merged database before the switch.
+ *
+ * The result equals a database that ps_db_put_prepared() of the same
+ * documents into one handle would make (documents, terms, values,
+ * spelling words and frequencies, statistics), as long as every copy of
+ * an id goes to the same part (deal them with ps_shard_of(id, N)), except
+ * for the document numbers: the parts' documents follow each other, so
+ * results of equal weight may come in another order. */
+
+/* A bulk build in progress.  Opaque. */
+typedef struct ps_bulk ps_bulk;
+
+/* Starts a bulk build of a new database at `path` with nparts (1..64)
+ * parts.  path must be missing (its parent existing) or an empty
+ * directory (ps_db_place_of: PS_PLACE_MISSING or PS_PLACE_EMPTY); it is
+ * made when missing and its write lock is taken.  Scratch directories
+ * of crashed builds of the same path are removed (logged).  Errors (*out
+ * NULL, *errmsg a malloc'd message when errmsg is not NULL, caller
+ * frees): PS_ERR_INVALID when path holds a database or anything else,
+ * or is a mount point (the result could not be renamed into it);
+ * PS_ERR_LOCKED when another writer holds path's lock (the message
+ * names it); PS_ERR_NO_DB when the parent is missing; PS_ERR_IO when a
+ * directory or file cannot be made (permissions, disk full).  On
+ * failure nothing is left behind.  Any thread; the build then belongs
+ * to that thread (ps_bulk_finish, ps_bulk_abort). */
+ps_status ps_bulk_begin(const char *path, uint32_t nparts, ps_bulk **out,
+                        char **errmsg) PS_NOEXCEPT;
+
+/* Removes the scratch directories that crashed bulk builds of `path` left
+ * beside it (".NAME.bulk-*" whose build no longer runs: its lock file is
+ * not locked), each logged as an info line; a build still running is left
+ * alone.  ps_bulk_begin() does it; a writer that opens path otherwise
+ * (an incremental run) should too, or a crash between the switch and the
+ * removal leaves one behind for good.  Returns how many were removed.
+ * Any thread. */
+unsigned ps_bulk_cleanup(const char *path) PS_NOEXCEPT;
+
+/* Number of parts of b (0 for NULL).  Any thread. */
+uint32_t ps_bulk_nparts(const ps_bulk *b) PS_NOEXCEPT;
+
+/* The writable handle of part i (NULL when i is out of range), owned by
+ * b: do not close it.  Each part may be used by one thread (its own
+ * one), all parts at once: ps_db_put_prepared(), ps_db_put(),
+ * ps_db_check_unchanged(), ps_db_commit(), ps_db_count().  The title
+ * words of what is written are kept in memory for finish (not in the
+ * part's spelling table). */
+ps_db *ps_bulk_part(ps_bulk *b, uint32_t i) PS_NOEXCEPT;
+
+/* The scratch directory of b (valid while b lives), for messages and
+ * tests.  Any thread. */
+const char *ps_bulk_scratch(const ps_bulk *b) PS_NOEXCEPT;
+
+/* Ends the build: commits and closes the parts, writes the spelling
+ * words they collected, merges everything with Xapian's compactor into
+ * one compact database, syncs it and puts it at the path given to
+ * ps_bulk_begin() in one atomic rename (renameat2 RENAME_EXCHANGE with
+ * the locked empty directory; where the filesystem lacks it, the empty
+ * directory is emptied and replaced).  On PS_OK *ndocs (may be NULL) is
+ * the number of documents of the new database, which readers and
+ * writers can open at once.  On failure (PS_ERR_IO: disk full, I/O
+ * error; PS_ERR_NOMEM; PS_ERR_INTERNAL) nothing is switched in, the path
+ * is left as ps_bulk_begin() found it, and *errmsg is set as for
+ * ps_bulk_begin().  b is freed in every case, and the scratch directory
+ * removed.  Call only when no thread uses a part any more; the thread
+ * that began the build.  Takes time: about what xapian-compact of the
+ * parts takes. */
+ps_status ps_bulk_finish(ps_bulk *b, uint64_t *ndocs, char **errmsg) PS_NOEXCEPT;
+
+/* Discards the build: the parts' changes, the scratch directory, and the
+ * directory and lock file ps_bulk_begin() made; frees b (NULL is fine).
+ * Call only when no thread uses a part any more. */
+void ps_bulk_abort(ps_bulk *b) PS_NOEXCEPT;
+
 /* ---- Reading ---------------------------------------------------------- */
 
 /* Fetches the stored document.  *out is a new block (caller frees with

@@ -70,8 +70,13 @@ ps_status psi::put_prepared_impl(ps_db *db, const ps_prepared *p, ps_put_outcome
     // one termlist entry per term, positions (copy-on-write blocks are
     // covered by the factor 2 of check_free_space).
     db->pending += p->doc.get_data().size() + 48 * (uint64_t)p->doc.termlist_count();
-    for (const auto &s : p->spelling)
-        add_spelling_logged(db, s.first, s.second);
+    if (db->spell_sink) {
+        for (const auto &s : p->spelling)
+            (*db->spell_sink)[s.first] += s.second;
+    } else {
+        for (const auto &s : p->spelling)
+            add_spelling_logged(db, s.first, s.second);
+    }
     // The id term is unique and its docid is known: replacing by docid
     // saves the writer a second lookup of the term.
     Xapian::docid did = old;

@@ -2,3 +2,7 @@
 # snippet.c) on temporary databases.
 ps_unit_test(test_core_db SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_db.c LIBS ps_core)
 ps_unit_test(test_core_search SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_search.c LIBS ps_core)
+# Bulk builds (lib/core/bulk.cc): parts written by threads, merged and
+# switched in; the same database as a serial build.
+ps_unit_test(test_core_bulk SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_bulk.c
+             LIBS ps_core Threads::Threads)
