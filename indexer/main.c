@@ -1,6 +1,7 @@
 /* main.c: polysearch-index command line: options, defaults, exit codes. */
 #include "addr.h"
 #include "analyze.h"
+#include "bulk.h"
 #include "polysearch.h"
 #include "remote.h"
 #include "run.h"
@@ -60,10 +61,25 @@ static void usage(FILE *f)
 "                       when any input failed, when the run was interrupted\n"
 "                       or when no document at all was seen\n"
 "  --jsonl              read every FILE argument as JSON Lines\n"
-"  --batch N            commit every N written documents (default %u)\n"
+"  --batch N            commit every N written documents (default %u); in\n"
+"                       a parallel build, each writer its part\n"
 "  --jobs N             threads: N-1 analyse documents, one writes them\n"
 "                       (default: online cores, here %ld); 1: everything on\n"
 "                       one thread\n"
+"  --parallel-build auto|off|N\n"
+"                       a new database (DIR missing or an empty directory)\n"
+"                       is written as N parts by N writer threads, merged\n"
+"                       with Xapian's compactor and put in place at once\n"
+"                       when complete: faster on several cores, a compact\n"
+"                       database, and a kill leaves no database instead of\n"
+"                       part of one (nothing is committed at DIR before the\n"
+"                       end).  auto (default): %u writers when the inputs'\n"
+"                       size is known before reading and at least %llu MiB;\n"
+"                       N: always (1..%u); off: write and commit every\n"
+"                       --batch as for an existing database.  An existing\n"
+"                       database is always updated in place, incrementally.\n"
+"                       Needs DIR's parent to be writable; not with --jobs\n"
+"                       1, --shards, --server or --watch\n"
 "  --max-doc-bytes SIZE skip files and JSON lines larger than SIZE\n"
 "                       (k/m/g suffixes; default 10m)\n"
 "  --boilerplate FILE   extra boilerplate line patterns, one per line\n"
@@ -126,13 +142,15 @@ static void usage(FILE *f)
 "      message names it: stop it, or use --server ADDR); --server: the\n"
 "      daemon stayed busy\n"
 "  130, 143  interrupted by SIGINT, SIGTERM\n",
-            DEFAULT_BATCH, default_jobs(), WATCH_DEFAULT_SETTLE_MS,
+            DEFAULT_BATCH, default_jobs(), BULK_AUTO_WRITERS,
+            (unsigned long long)(BULK_AUTO_MIN_BYTES >> 20), BULK_MAX_WRITERS,
+            WATCH_DEFAULT_SETTLE_MS,
             DEFAULT_LIMIT, PS_MAX_ID_BYTES);
 }
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
        OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS,
-       OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS };
+       OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS, OPT_PARALLEL };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -236,6 +254,7 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "jsonl", no_argument, NULL, OPT_JSONL },
         { "batch", required_argument, NULL, OPT_BATCH },
         { "jobs", required_argument, NULL, OPT_JOBS },
+        { "parallel-build", required_argument, NULL, OPT_PARALLEL },
         { "max-doc-bytes", required_argument, NULL, OPT_MAXDOC },
         { "boilerplate", required_argument, NULL, OPT_BOILER },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
@@ -261,7 +280,7 @@ static int run_cli(int argc, char **argv, char **excludes)
     int limit_set = 0;
     const char *server = NULL, *watch = NULL;
     uint64_t settle = WATCH_DEFAULT_SETTLE_MS;
-    int settle_set = 0, db_set = 0, verbose = 0;
+    int settle_set = 0, db_set = 0, verbose = 0, parallel_set = 0;
 
     size_t nexcl = 0;
     int c;
@@ -298,6 +317,21 @@ static int run_cli(int argc, char **argv, char **excludes)
             o.jobs = (unsigned)j;
             break;
         }
+        case OPT_PARALLEL:
+            if (strcmp(optarg, "auto") == 0) {
+                o.parallel = 0;
+            } else if (strcmp(optarg, "off") == 0) {
+                o.parallel = -1;
+            } else {
+                uint64_t np;
+                if (ps_parse_u64(optarg, 1, BULK_MAX_WRITERS, &np) != 0)
+                    return bad_usage("--parallel-build: '%s' is not auto, off "
+                                     "or a number in 1..%u", optarg,
+                                     BULK_MAX_WRITERS);
+                o.parallel = (int)np;
+            }
+            parallel_set = 1;
+            break;
         case OPT_MAXDOC:
             if (ps_parse_size(optarg, 1, (uint64_t)1 << 30,
                               &o.max_doc_bytes) != 0)
@@ -370,6 +404,17 @@ static int run_cli(int argc, char **argv, char **excludes)
     ps_log_init("polysearch-index", o.quiet ? PS_LOG_WARN
                                   : verbose ? PS_LOG_DEBUG : PS_LOG_INFO);
 
+    if (parallel_set && o.parallel > 0) {
+        if (server != NULL || watch != NULL || query != NULL)
+            return bad_usage("--parallel-build builds a new local database: "
+                             "not with --server, --watch or --query");
+        if (o.shards != 0)
+            return bad_usage("--parallel-build does not build shard sets "
+                             "(--shards)");
+        if (o.jobs < 2)
+            return bad_usage("--parallel-build %d needs --jobs 2 or more (the "
+                             "analysis runs on its own threads)", o.parallel);
+    }
     if (server != NULL || watch != NULL || settle_set)
         return run_live(&o, argc, argv, query, limit_set, db_set, server,
                         watch, settle_set ? (int)settle : -1);

@@ -2,6 +2,8 @@
  * --prune, summary line (run.h). */
 #include "run.h"
 
+#include "analyze.h"
+#include "bulk.h"
 #include "docvalid.h"
 #include "idlist.h"
 #include "idset.h"
@@ -59,6 +61,12 @@ typedef struct runner {
      * wst; the reading thread keeps st, fatal and the rest. */
     pipeline *pl;
     run_stats wst;          /* outcomes counted by the writer thread */
+    /* A parallel build of a new database (bulk.h): then db is NULL, the
+     * pipeline's writer thread deals the documents to bulk's writers, and
+     * bp is the boilerplate matcher of the analysis threads. */
+    bulk *bk;
+    ps_boilerplate *bp;
+    int bulk_done;          /* a parallel build ended (r.bk is gone) */
 } runner;
 
 /* Logs a warning of the run.  The progress line, when shown, is erased
@@ -77,8 +85,7 @@ static void rwarn(runner *r, const char *fmt, ...)
     ps_log(PS_LOG_WARN, "%s", msg);
 }
 
-/* Maps a fatal library status to an exit code. */
-static int status_exit(ps_status st)
+int run_status_exit(ps_status st)
 {
     switch (st) {
     case PS_ERR_IO:
@@ -106,7 +113,7 @@ static int commit_db(runner *r)
                "committed before is intact",
                r->o->db_path, ps_status_str(st), ps_db_errmsg(r->db),
                (unsigned long long)r->pending);
-        return status_exit(st);
+        return run_status_exit(st);
     }
     uint64_t total = 0;
     if (ps_db_count(r->db, &total) == PS_OK)
@@ -168,7 +175,7 @@ static int count_put(runner *r, run_stats *stats, ps_status st,
     if (st != PS_OK) {
         ps_log(PS_LOG_ERROR, "%s: cannot index \"%s\": %s: %s", where,
                id, ps_status_str(st), errmsg);
-        return status_exit(st);
+        return run_status_exit(st);
     }
     switch (out) {
     case PS_PUT_ADDED:
@@ -193,6 +200,8 @@ static int pipe_check(void *ctx, const pipe_doc *doc)
     runner *r = ctx;
     char hash[17];
     int unchanged = 0;
+    if (r->db == NULL)
+        return 0;                       /* a new database (bulk.h) */
     ps_doc_content_hash(&doc->d, hash);
     if (ps_db_check_unchanged(r->db, doc->d.id, hash, &unchanged) != PS_OK)
         return 0;
@@ -210,6 +219,8 @@ static int pipe_write(void *ctx, pipe_doc *doc)
         return count_put(r, &r->wst, doc->st, PS_PUT_ADDED,
                          doc->err ? doc->err : ps_status_str(doc->st),
                          doc->where, doc->d.id ? doc->d.id : "");
+    if (r->bk != NULL)
+        return bulk_put(r->bk, doc);
     ps_put_outcome out = PS_PUT_ADDED;
     ps_status st = ps_db_put_prepared(r->db, doc->p, &out);
     return count_put(r, &r->wst, st, out, ps_db_errmsg(r->db), doc->where,
@@ -526,7 +537,7 @@ static void prune(runner *r)
     } else if (st != PS_OK) {
         ps_log(PS_LOG_ERROR, "cannot list documents for --prune: %s: %s",
                ps_status_str(st), ps_db_errmsg(r->db));
-        r->fatal = status_exit(st);
+        r->fatal = run_status_exit(st);
     }
     for (size_t i = 0; i < l.n && r->fatal == 0 && !g_stop; i++) {
         st = ps_db_delete(r->db, l.ids[i]);
@@ -539,7 +550,7 @@ static void prune(runner *r)
         } else if (st != PS_ERR_NOT_FOUND) {
             ps_log(PS_LOG_ERROR, "cannot delete \"%s\": %s: %s", l.ids[i],
                    ps_status_str(st), ps_db_errmsg(r->db));
-            r->fatal = status_exit(st);
+            r->fatal = run_status_exit(st);
         }
     }
     idlist_clear(&l);
@@ -572,6 +583,27 @@ static int count_cb(const walk_entry *e, void *ctx)
     return g_stop != 0;
 }
 
+/* Starts a parallel build when bulk_writers_for() asks for one (input
+ * of `bytes`, known or not): r->bk, and r->bp for the analysis threads.
+ * Returns 0 (r->bk still NULL: index serially) or an exit code. */
+static int start_bulk(runner *r, uint64_t bytes, int bytes_known)
+{
+    unsigned n = bulk_writers_for(r->o, bytes, bytes_known);
+    if (n == 0)
+        return 0;
+    char *err = NULL;
+    r->bp = ps_boilerplate_new(r->o->boilerplate, &err);
+    if (r->bp == NULL) {
+        ps_log(PS_LOG_ERROR, "%s: cannot load boilerplate list: %s",
+               r->o->boilerplate ? r->o->boilerplate : "built-in",
+               err ? err : "out of memory");
+        free(err);
+        return r->o->boilerplate ? EX_NOINPUT : EX_SOFTWARE;
+    }
+    int rc = bulk_start(r->o, n, &r->bk);
+    return rc < 0 ? 0 : rc;
+}
+
 /* Opens the database for writing; maps failures to exit codes. */
 static int open_db(runner *r)
 {
@@ -580,6 +612,8 @@ static int open_db(runner *r)
 
 int run_open_db(const run_opts *o, ps_db **out)
 {
+    /* What a parallel build killed after its switch left beside it. */
+    ps_bulk_cleanup(o->db_path);
     char *msg = NULL;
     ps_status st = ps_db_open_dir(o->db_path, PS_DB_WRITE, o->shards, out, &msg);
     if (st == PS_OK) {
@@ -676,7 +710,8 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
     int show = !o->quiet && isatty(STDERR_FILENO);
     uint64_t tot_docs = 0, tot_bytes = 0;
     int docs_known = 1, bytes_known = 1;
-    if (show) {
+    /* The input size also decides --parallel-build auto. */
+    if (show || bulk_writers_for(o, UINT64_MAX, 1) > 0) {
         for (size_t i = 0; i < n && !g_stop; i++) {
             struct stat sb;
             if (kinds[i] == IN_DIR) {
@@ -713,6 +748,8 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
     if (o->db != NULL)
         r.db = o->db;                   /* held by the caller (--watch) */
     else if (o->sink == NULL)
+        code = start_bulk(&r, tot_bytes, bytes_known && !g_stop);
+    if (code == 0 && o->db == NULL && o->sink == NULL && r.bk == NULL)
         code = open_db(&r);
     if (code != 0)
         goto out;
@@ -721,15 +758,15 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         if (st != PS_OK) {
             ps_log(PS_LOG_ERROR, "%s: cannot load boilerplate list: %s: %s",
                    o->boilerplate, ps_status_str(st), ps_db_errmsg(r.db));
-            code = st == PS_ERR_IO ? EX_NOINPUT : status_exit(st);
+            code = st == PS_ERR_IO ? EX_NOINPUT : run_status_exit(st);
             goto out;
         }
     }
-    if (o->jobs > 1 && r.db != NULL && o->sink == NULL) {
+    if (o->jobs > 1 && (r.db != NULL || r.bk != NULL) && o->sink == NULL) {
         static const pipeline_cbs cbs_tmpl = { NULL, pipe_check, pipe_write };
         pipeline_cbs cbs = cbs_tmpl;
         cbs.ctx = &r;
-        const ps_boilerplate *bp = ps_db_boilerplate(r.db);
+        const ps_boilerplate *bp = r.bk ? r.bp : ps_db_boilerplate(r.db);
         /* The writer thread is busy most of the time (Xapian's writes are
          * about two thirds of the work), so it counts as one of the jobs:
          * jobs - 1 analysis threads keep every core busy without taking
@@ -739,6 +776,13 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         if (r.pl == NULL)
             ps_log(PS_LOG_WARN, "cannot start %u threads: indexing on one "
                    "thread", o->jobs);
+        if (r.pl == NULL && r.bk != NULL) {
+            bulk_finish(r.bk, 1, &r.prog, &r.st);
+            r.bk = NULL;
+            code = open_db(&r);
+            if (code != 0)
+                goto out;
+        }
     }
 
     for (size_t i = 0; i < n && !g_stop && r.fatal == 0; i++) {
@@ -786,9 +830,21 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         r.st.unchanged += r.wst.unchanged;
         r.st.failed += r.wst.failed;
     }
+    if (r.bk != NULL) {
+        /* Merge what was written and switch it in (also after a signal:
+         * what was read is written), or discard it after a fatal error. */
+        int rc = bulk_finish(r.bk, r.fatal != 0, &r.prog, &r.st);
+        r.bk = NULL;
+        if (rc != 0 && r.fatal == 0)
+            r.fatal = rc;
+        r.bulk_done = 1;
+    }
     if (r.fatal == 0)
         commit(&r);
-    if (o->prune && r.fatal == 0) {
+    if (o->prune && r.fatal == 0 && r.bulk_done) {
+        ps_log(PS_LOG_DEBUG, "--prune: a new database holds only the "
+               "documents of this run");
+    } else if (o->prune && r.fatal == 0) {
         if (g_stop)
             rwarn(&r, "interrupted: --prune not done");
         else
@@ -817,7 +873,7 @@ int run_index(const run_opts *o, char *const *inputs, size_t n,
         if (st != PS_OK) {
             ps_log(PS_LOG_ERROR, "closing %s failed: %s", o->db_path,
                    ps_status_str(st));
-            code = status_exit(st);
+            code = run_status_exit(st);
         } else if (g_stop) {
             code = 128 + (int)g_stop;
         } else if (r.st.failed > 0) {
@@ -850,6 +906,9 @@ out:
         ps_db_close(r.db);
     if (stats_out != NULL)
         *stats_out = r.st;
+    if (r.bk != NULL)
+        bulk_finish(r.bk, 1, &r.prog, &r.st);
+    ps_boilerplate_free(r.bp);
     idset_free(r.seen);
     free(r.buf);
     free(kinds);

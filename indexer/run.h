@@ -43,6 +43,9 @@ typedef struct run_opts {
     unsigned jobs;              /* > 1: jobs - 1 analysis threads plus a
                                    writer thread (pipeline.h); 0 or 1: all
                                    on the calling thread */
+    int parallel;               /* --parallel-build: -1 off; 0 auto; N > 0
+                                   N writer threads for a new database
+                                   (bulk.h) */
     /* Live reindexing (--watch, --server: watch.h, remote.h): */
     ps_db *db;                  /* NULL: open db_path for the run; else an
                                    open writable database owned by the
@@ -68,6 +71,11 @@ typedef struct run_stats {
  * When st is not NULL it receives the counters. */
 int run_index(const run_opts *o, char *const *inputs, size_t n,
               run_stats *st);
+
+/* The exit code for a failed library call's status: EX_IOERR for I/O
+ * errors and corruption, EX_TEMPFAIL for a lock held by another writer,
+ * EX_SOFTWARE otherwise.  Pure. */
+int run_status_exit(ps_status st);
 
 /* Opens o->db_path for writing (created when missing).  Returns 0 with
  * *out a new handle (caller closes with ps_db_close), or logs a clear error

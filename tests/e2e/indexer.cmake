@@ -15,3 +15,11 @@ add_test(NAME indexer_progress
 set_tests_properties(indexer_progress PROPERTIES LABELS e2e TIMEOUT 300
   SKIP_RETURN_CODE 77
   ENVIRONMENT "PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
+
+# --parallel-build: the same database and the same answers as a serial
+# build of the sample corpus (python3-xapian, python3-msgpack, polysearchd).
+add_test(NAME indexer_parallel
+         COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/indexer_parallel.py)
+set_tests_properties(indexer_parallel PROPERTIES LABELS e2e TIMEOUT 600
+  SKIP_RETURN_CODE 77
+  ENVIRONMENT "PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
