@@ -6,7 +6,7 @@
 add_executable(ps_fault_check ${PROJECT_SOURCE_DIR}/tests/fault/ps_fault_check.c)
 target_link_libraries(ps_fault_check PRIVATE ps_core)
 
-foreach(_t kill_sweep enospc_sweep)
+foreach(_t kill_sweep enospc_sweep bulk_sweep)
   add_test(NAME fault_indexer_${_t}
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/fault/indexer_${_t}.sh
                    $<TARGET_FILE:polysearch-index> $<TARGET_FILE:ps_fault_check>)
