@@ -103,7 +103,7 @@ static int write_one(writer *w, const ps_prepared *p)
     return 0;
 }
 
-static void *writer_main(void *arg)
+static void *part_writer_main(void *arg)
 {
     writer *w = arg;
     bulk *b = w->b;
@@ -213,7 +213,7 @@ int bulk_start(const run_opts *o, unsigned writers, bulk **out)
         w[i].part = ps_bulk_part(pb, i);
         pthread_cond_init(&w[i].work, NULL);
         if (ok)
-            ok = w[i].started = pthread_create(&w[i].th, NULL, writer_main,
+            ok = w[i].started = pthread_create(&w[i].th, NULL, part_writer_main,
                                                &w[i]) == 0;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
