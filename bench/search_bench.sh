@@ -131,12 +131,10 @@ if [ "$sphinx" = 1 ]; then
         exit 69
     fi
     sdir=$out/sphinx
-    rm -rf "$sdir"; mkdir -p "$sdir"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    python3 "$here/sphinx/make_conf.py" "$corpus" "$sdir" "$port" > "$sdir/sphinx.conf"
+    "$here/sphinx/index.sh" conf "$corpus" "$sdir" "$port"
     log "Sphinx indexer (per-language indexes) ..."
-    /usr/bin/time -v -o "$sdir/indexer.time" nice -n 10 /usr/bin/indexer \
-        --config "$sdir/sphinx.conf" --all --quiet > "$sdir/indexer.log" 2>&1
+    /usr/bin/time -v -o "$sdir/indexer.time" nice -n 10 "$here/sphinx/index.sh" build "$sdir"
     sphinx_index_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$sdir/indexer.time")
     grep -iE 'warning|error' "$sdir/indexer.log" | head -5 >&2 || true
     nice -n 10 /usr/bin/searchd --config "$sdir/sphinx.conf" --nodetach > "$sdir/searchd.out" 2>&1 &
