@@ -7,6 +7,7 @@ text files with dangling symbolic links among them.  What the terminal
 shows is rebuilt from the bytes (\\r, ESC[K, \\n) and checked:
 
 - without --verbose no "committed" line; with --verbose one per commit;
+- a parallel build (--parallel-build 2) shows the phase "merging" last;
 - the line shows the phase word, documents, docs/s, percent and ETA;
 - every warning (from the run's own warnings and from the directory walk,
   which logs through ps_log directly) is a whole line of its own: each
@@ -160,6 +161,17 @@ def main(tmp):
           in commits[-1], "jsonl --verbose: one 'committed' line per "
           "commit (%d: %r ... %r)" % (len(commits), commits[:1],
                                       commits[-1:]))
+
+    # A parallel build: the phase turns to "merging" at the end.
+    rc, out, raw = run_pty(["--db", os.path.join(tmp, "db5"),
+                            "--parallel-build", "2", jl])
+    check(rc == 65, "jsonl --parallel-build 2: exit 65 (got %d)" % rc)
+    check("added 2005, updated 0, unchanged 0, deleted 0, skipped 0, "
+          "failed %d" % nbad in out, "jsonl --parallel-build 2: summary: "
+          + out.strip())
+    check_screen("jsonl --parallel-build 2", raw, BAR_JSONL, nbad)
+    check(re.search(r"merging: \d+ docs, \d+\.\d docs/s", raw) is not None,
+          "jsonl --parallel-build 2: the line shows the phase 'merging'")
 
     # A directory: 800 files and two dangling symbolic links, which the
     # walk warns about (ps_log, not the run's own warning helper).
