@@ -5,7 +5,8 @@ Usage: perf script -i perf.data -F tid,ip,sym,dso | categorize.py [--markdown]
 Reads `perf record --call-graph dwarf` samples of polysearch-index and puts
 each sample in one category by the first frame (from the leaf up) that
 names one, and in one thread role by the thread's entry function; prints
-each category's and each role's share of all samples.
+the share of all samples of each part of the work (categories summed),
+of each category, and of each thread role.
 
 libxapian is stripped in Debian, so its internal functions show as
 addresses: they are classed by the polysearch frame above them
@@ -86,6 +87,35 @@ def role(frames):
     return "other"
 
 
+# The short view: categories summed into the parts of the work.
+SUMMARY = [
+    ("text analysis (tokenising, stemming, folding, boilerplate, CLD2, fields)", r"^analysis: "),
+    ("Xapian's inverter (add_document: postings and positions in memory, "
+     "docdata and termlist inserts)", r"^Xapian add_document"),
+    ("B-tree writes at commit (flush of the buffered postings and positions)",
+     r"^Xapian commit"),
+    ("compression (zlib deflate of B-tree items)", r"^zlib"),
+    ("system calls: pread/pwrite of B-tree blocks, fdatasync (CPU part)",
+     r"^pread/pwrite|^fdatasync"),
+    ("spelling (add_spelling, the read-back check)", r"^spelling"),
+    ("merge of a parallel build (compactor, spelling database)", r"^merge: "),
+    ("reading JSON Lines, hand-off between threads, the rest",
+     r"^reading|^pipeline|^writer: other|^id lookup|^other"),
+]
+
+
+def summary(counts):
+    out = Counter()
+    for cat, n in counts.items():
+        for name, rx in SUMMARY:
+            if re.search(rx, cat):
+                out[name] += n
+                break
+        else:
+            out["other"] += n
+    return out
+
+
 def table(counts, total, md, head):
     if md:
         print(f"| {head} | share of CPU samples |")
@@ -122,7 +152,8 @@ def main():
     if total == 0:
         sys.exit("categorize.py: no samples with call chains on stdin")
     md = "--markdown" in sys.argv
-    table(counts, total, md, "where")
+    table(summary(counts), total, md, "part of the work")
+    table(counts, total, md, "where (in detail)")
     table(roles, total, md, "thread")
     print(f"{total} samples")
 

@@ -12,8 +12,9 @@
 #   3. the first --detect-docs documents without their lang field (every
 #      document through CLD2): the language ID share;
 #   4. parallel build (--parallel-build 2): the same profile, by thread.
+# --report-only writes the section again from the last run's outputs.
 # Usage: bench/profile/index_profile.sh [--docs N] [--detect-docs N]
-#                                       [--no-results]
+#                                       [--report-only] [--no-results]
 # Env: PS_BIN_DIR (default build-bench-prof/, a Release build with -g made
 #      here), BENCH_OUT (default bench/out/profile).  Needs perf
 #      (linux-perf) and strace; perf must be allowed to record
@@ -27,15 +28,24 @@ out=${BENCH_OUT:-$bench/out/profile}
 docs=0
 detect_docs=20000
 write_results=1
+report_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --docs) docs="$2"; shift 2 ;;
         --detect-docs) detect_docs="$2"; shift 2 ;;
         --no-results) write_results=0; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --report-only) report_only=1; shift ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "index_profile.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
+wall_cpu() {    # wall_cpu TIMEFILE: "W s wall, C CPU-s (P %)"
+    awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); w=0; for(i=1;i<=n;i++) w=w*60+a[i]}
+        /User time/ {u=$2} /System time/ {s=$2} /Percent of CPU/ {p=$2}
+        END {printf "%.0f s wall, %.0f CPU-s (%s)", w, u+s, p}' "$1"
+}
+log() { echo "index_profile.sh: $*" >&2; }
+if [ "$report_only" = 0 ]; then
 for tool in perf strace /usr/bin/time; do
     command -v "$tool" > /dev/null || { echo "index_profile.sh: $tool missing (apt-get install linux-perf strace time)" >&2; exit 69; }
 done
@@ -62,7 +72,6 @@ head -n "$detect_docs" "$corpus" | python3 -c 'import json,sys
 for l in sys.stdin:
     if l.strip():
         d=json.loads(l); d.pop("lang",None); print(json.dumps(d,ensure_ascii=False))' > "$out/nolang.jsonl"
-log() { echo "index_profile.sh: $*" >&2; }
 db=$out/db
 
 # profile NAME INPUT ARGS...: perf record of one build; leaves
@@ -78,11 +87,6 @@ profile() {
     python3 "$here/categorize.py" --markdown < "$out/$name.txt" > "$out/$name.md"
     rm -f "$out/$name.data"
 }
-wall_cpu() {    # wall_cpu TIMEFILE: "W s wall, C CPU-s (P %)"
-    awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); w=0; for(i=1;i<=n;i++) w=w*60+a[i]}
-        /User time/ {u=$2} /System time/ {s=$2} /Percent of CPU/ {p=$2}
-        END {printf "%.0f s wall, %.0f CPU-s (%s)", w, u+s, p}' "$1"
-}
 
 start_load=$(cut -d' ' -f1-3 /proc/loadavg)
 profile serial "$input" --parallel-build off
@@ -96,14 +100,33 @@ profile detect "$out/nolang.jsonl" --parallel-build off
 profile parallel "$input" --parallel-build 2
 end_load=$(cut -d' ' -f1-3 /proc/loadavg)
 
+{
+    echo "ndocs=$ndocs"
+    echo "detect_docs=$detect_docs"
+    echo "start_load='$start_load'"
+    echo "end_load='$end_load'"
+    echo "rev=$(git -C "$root" rev-parse --short HEAD)"
+} > "$out/run.txt"
+fi  # report_only
+# shellcheck source=/dev/null
+source "$out/run.txt"
+for name in serial detect parallel; do
+    python3 "$here/categorize.py" --markdown < "$out/$name.txt" > "$out/$name.md"
+done
 section=$out/index-profile.md
 {
-    echo "### Where indexing time goes ($(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD))"
+    echo "### Where indexing time goes ($(date -u -r "$out/run.txt" '+%Y-%m-%d %H:%M UTC'), commit $rev)"
     echo
     echo "Rerun: \`bench/profile/index_profile.sh\` ($ndocs documents of corpus-100k.jsonl; Release build with -g; perf record -F 49 --call-graph dwarf; load average $start_load at start, $end_load at end: the machine is shared, so CPU-seconds are inflated alike for every part)."
     echo "Each sample is classed by the first frame naming a category (bench/profile/categorize.py); libxapian is stripped, so its time is classed by the polysearch call above it."
     echo
-    echo "Serial build (\`--parallel-build off\`, the writer of today): $(wall_cpu "$out/serial.time")."
+    echo "Serial build (\`--parallel-build off\`, how every build ran before): $(wall_cpu "$out/serial.time")."
+    echo
+    echo "Reading: Xapian's side (the inverter in add_document, the B-tree flush at each commit, zlib, the"
+    echo "system calls) is about 70 % of the CPU and runs on the one writer thread (thread table),"
+    echo "so a serial build is bounded by that thread while the analysis threads idle; fdatasync costs"
+    echo "little CPU but its waits add wall time (strace below).  Hence the parallel build: the writes split"
+    echo "over two part writers without fsync, and the merge (Xapian's compactor) costs a few percent."
     echo
     cat "$out/serial.md"
     echo
@@ -116,7 +139,9 @@ section=$out/index-profile.md
     echo
     echo "Language ID: the first $detect_docs documents without their \`lang\` (every document through CLD2), serial: $(wall_cpu "$out/detect.time")."
     echo
-    grep -E '^\|( where|---| analysis: language ID)' "$out/detect.md" || true
+    echo "| where | share of CPU samples |"
+    echo "|---|---:|"
+    grep '^| analysis: language ID' "$out/detect.md" || echo "| analysis: language ID (CLD2) | 0 % |"
     echo
     echo "Parallel build (\`--parallel-build 2\`): $(wall_cpu "$out/parallel.time")."
     echo
