@@ -6,6 +6,12 @@
  * thread) on `space` for room.  A writer that fails sets `fatal`: the
  * writers then drop what is queued, and bulk_put() returns the code, which
  * stops the pipeline.
+ *
+ * The writers are the busiest threads, so they do not free what they
+ * wrote (an analysed document is thousands of small blocks): they put it
+ * on the `junk` list, which the dealing thread frees in bulk_put().  At
+ * most n * QUEUE_DOCS documents are written between two calls of
+ * bulk_put() (each writer's queue), so the list never holds more.
  */
 #include "bulk.h"
 
@@ -45,6 +51,8 @@ struct bulk {
     int fatal;                  /* exit code of a writer's failure */
     unsigned n;
     writer *w;
+    ps_prepared **junk;         /* written, to be freed by the dealer */
+    size_t njunk, junk_cap;     /* junk_cap = n * QUEUE_DOCS */
 };
 
 unsigned bulk_writers_for(const run_opts *o, uint64_t input_bytes,
@@ -117,8 +125,14 @@ static void *part_writer_main(void *arg)
             pthread_cond_signal(&b->space);
             pthread_mutex_unlock(&b->mu);
             int rc = skip ? 0 : write_one(w, p);
-            ps_prepared_free(p);
             pthread_mutex_lock(&b->mu);
+            if (b->njunk < b->junk_cap) {
+                b->junk[b->njunk++] = p;
+            } else {                    /* against the invariant: free here */
+                pthread_mutex_unlock(&b->mu);
+                ps_prepared_free(p);
+                pthread_mutex_lock(&b->mu);
+            }
             if (rc != 0)
                 set_fatal(b, rc);
             continue;
@@ -163,8 +177,29 @@ static void stop_writers(bulk *b, int discard)
     }
 }
 
+/* Frees the documents on the junk list (mu held on entry and return;
+ * released while freeing).  The dealing thread, or any thread once the
+ * writers are joined. */
+static void junk_free(bulk *b)
+{
+    while (b->njunk > 0) {
+        ps_prepared *batch[QUEUE_DOCS];
+        size_t k = 0;
+        while (b->njunk > 0 && k < QUEUE_DOCS)
+            batch[k++] = b->junk[--b->njunk];
+        pthread_mutex_unlock(&b->mu);
+        for (size_t i = 0; i < k; i++)
+            ps_prepared_free(batch[i]);
+        pthread_mutex_lock(&b->mu);
+    }
+}
+
 static void free_bulk(bulk *b)
 {
+    pthread_mutex_lock(&b->mu);
+    junk_free(b);
+    pthread_mutex_unlock(&b->mu);
+    free(b->junk);
     for (unsigned i = 0; i < b->n; i++)
         pthread_cond_destroy(&b->w[i].work);
     pthread_cond_destroy(&b->space);
@@ -189,9 +224,11 @@ int bulk_start(const run_opts *o, unsigned writers, bulk **out)
     }
     bulk *b = calloc(1, sizeof *b);
     writer *w = calloc(writers, sizeof *w);
-    if (b == NULL || w == NULL) {
+    ps_prepared **junk = calloc((size_t)writers * QUEUE_DOCS, sizeof *junk);
+    if (b == NULL || w == NULL || junk == NULL) {
         free(b);
         free(w);
+        free(junk);
         ps_bulk_abort(pb);
         ps_log(PS_LOG_ERROR, "out of memory");
         return EX_SOFTWARE;
@@ -200,6 +237,8 @@ int bulk_start(const run_opts *o, unsigned writers, bulk **out)
     b->o = o;
     b->n = writers;
     b->w = w;
+    b->junk = junk;
+    b->junk_cap = (size_t)writers * QUEUE_DOCS;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->space, NULL);
     /* Threads inherit this mask: signals stay with the reading thread. */
@@ -235,8 +274,11 @@ int bulk_put(bulk *b, pipe_doc *doc)
 {
     writer *w = &b->w[ps_shard_of(doc->d.id, b->n)];
     pthread_mutex_lock(&b->mu);
-    while (w->n == QUEUE_DOCS && b->fatal == 0)
+    junk_free(b);
+    while (w->n == QUEUE_DOCS && b->fatal == 0) {
         pthread_cond_wait(&b->space, &b->mu);
+        junk_free(b);
+    }
     int rc = b->fatal;
     if (rc == 0) {
         w->q[(w->head + w->n) % QUEUE_DOCS] = doc->p;
