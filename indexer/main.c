@@ -140,8 +140,9 @@ static void usage(FILE *f)
 "  73  the database cannot be created\n"
 "  74  I/O error, e.g. a commit failed (disk full); earlier commits intact\n"
 "  75  the database is locked by another writer (e.g. polysearchd; the\n"
-"      message names it: stop it, or use --server ADDR); --server: the\n"
-"      daemon stayed busy\n"
+"      message names it: stop it, or use --server ADDR), or DIR/wal holds\n"
+"      changes polysearchd acknowledged before it died (start it once on\n"
+"      DIR: it applies them); --server: the daemon stayed busy\n"
 "  130, 143  interrupted by SIGINT, SIGTERM\n",
             DEFAULT_BATCH, default_jobs(), BULK_AUTO_WRITERS,
             (unsigned long long)(BULK_AUTO_MIN_BYTES >> 20), BULK_MAX_WRITERS,

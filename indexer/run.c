@@ -14,6 +14,7 @@
 #include "text.h"
 #include "utf8.h"
 #include "util.h"
+#include "wal.h"
 #include "walk.h"
 
 #include <errno.h>
@@ -610,6 +611,30 @@ static int open_db(runner *r)
     return run_open_db(r->o, &r->db);
 }
 
+/* A database whose write-ahead log (DIR/wal, polysearchd's) holds
+ * acknowledged changes above the last checkpoint must not be written
+ * here: they would be applied after this run's documents when polysearchd
+ * next starts, out of order.  The log only holds such changes while
+ * polysearchd runs (and then it holds the write lock, so the open above
+ * failed) or after it died before its checkpoint.  Closes *db and returns
+ * EX_TEMPFAIL in that case, else 0. */
+static int refuse_pending_log(const run_opts *o, ps_db **db)
+{
+    uint64_t ck = 0;
+    if (ps_db_nshards(*db) > 0 || ps_db_get_wal_seq(*db, &ck) != PS_OK ||
+        !wal_db_pending(o->db_path, ck))
+        return 0;
+    ps_db_close(*db);
+    *db = NULL;
+    ps_log(PS_LOG_ERROR, "cannot index into %s: its write-ahead log (%s/wal) "
+           "holds changes polysearchd acknowledged that are not yet in the "
+           "database (it stopped before its checkpoint): start polysearchd "
+           "--db %s once, which applies them, then stop it and rerun; or "
+           "rerun with --server ADDR to send the documents to it",
+           o->db_path, o->db_path, o->db_path);
+    return EX_TEMPFAIL;
+}
+
 int run_open_db(const run_opts *o, ps_db **out)
 {
     /* What a parallel build killed after its switch left beside it. */
@@ -618,7 +643,7 @@ int run_open_db(const run_opts *o, ps_db **out)
     ps_status st = ps_db_open_dir(o->db_path, PS_DB_WRITE, o->shards, out, &msg);
     if (st == PS_OK) {
         free(msg);
-        return 0;
+        return refuse_pending_log(o, out);
     }
     const char *m = msg ? msg : ps_status_str(st);
     int code;

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -482,4 +483,12 @@ int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq)
     if (last_first && last_size > (off_t)WAL_HEADER_SIZE)
         above = 1;
     return above;
+}
+
+int wal_db_pending(const char *db_path, uint64_t ck_op_seq)
+{
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/wal", db_path) >= sizeof dir)
+        return 1;               /* cannot look: assume the worst */
+    return wal_may_hold_records(dir, ck_op_seq >> WAL_OP_BITS);
 }

@@ -122,6 +122,22 @@ int wal_recover(wal *w);
  * nothing.  Any thread. */
 int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq);
 
+/* The delta seq of operation i of log record r (docs/WAL.md, "The
+ * contract with the database"): a record holds at most 2^WAL_OP_BITS
+ * operations, and the database's metadata polysearch.wal_seq holds the
+ * last checkpointed operation's seq, so its record is seq >> WAL_OP_BITS. */
+#define WAL_OP_BITS 24
+#define OP_SEQ(r, i) (((uint64_t)(r) << WAL_OP_BITS) | (uint64_t)(i))
+
+/* 1 when the log of the database at db_path (db_path/wal) may hold
+ * changes not yet in that database, whose stored checkpoint (metadata
+ * polysearch.wal_seq, ps_db_get_wal_seq) is ck_op_seq; else 0 (no log, or
+ * nothing above the checkpoint).  For the programs that must not write
+ * the database while such changes wait: polysearchd --no-wal and a local
+ * polysearch-index.  Names and sizes only, as wal_may_hold_records.
+ * Any thread. */
+int wal_db_pending(const char *db_path, uint64_t ck_op_seq);
+
 /* Starts a new segment whose first seq is wal_next_seq(): syncs the
  * current one first (as wal_sync), creates the new file (header written,
  * fdatasynced), fsyncs the directory and appends to it from then on.  The

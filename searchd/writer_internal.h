@@ -15,11 +15,7 @@
 #include "wal.h"
 #include "writer.h"
 
-/* Log mode: the delta seq of operation i of log record r (docs/WAL.md,
- * "The contract with the database"): a record holds at most
- * 2^WAL_OP_BITS operations, so the checkpointed record is seq >> 24. */
-#define WAL_OP_BITS 24
-#define OP_SEQ(r, i) (((uint64_t)(r) << WAL_OP_BITS) | (uint64_t)(i))
+/* Log mode: OP_SEQ and WAL_OP_BITS are in wal.h. */
 _Static_assert(WRITER_GROUP_DOCS + SEARCHD_MAX_ADD_DOCS < (1u << WAL_OP_BITS),
                "a writer group must fit in one log record");
 

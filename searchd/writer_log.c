@@ -344,7 +344,7 @@ int writer_check_no_log(const searchd_config *c, char *err, size_t errlen)
     uint64_t ck = 0;
     int rc = 0;
     if (ps_db_nshards(db) == 0 && ps_db_get_wal_seq(db, &ck) == PS_OK &&
-        wal_may_hold_records(dir, ck >> WAL_OP_BITS)) {
+        wal_db_pending(c->db_path, ck)) {
         snprintf(err, errlen, "%s may hold acknowledged changes not yet in the "
                  "database: start once without --no-wal to apply them (they "
                  "would be skipped now, and applied out of order later)", dir);

@@ -19,7 +19,10 @@ daemon on 127.0.0.1:0:
              are checkpointed and writes pause for --writer-idle it is
              released
   nowal      --no-wal: every group is a Xapian commit, no wal/ directory
-             is written, stats wal.enabled is 0
+             is written, stats wal.enabled is 0; --no-wal and a local
+             polysearch-index refuse a database whose log holds changes
+             not yet checkpointed (kill -9), and work once a start with
+             the log has applied them
 Usage: daemon_wal.py [CASE...] (default: all).
 """
 import glob
@@ -283,12 +286,25 @@ def case_nowal(tmp):
     err = r.stderr.decode(errors="replace")
     check(r.returncode == 74 and "without --no-wal" in err, "--no-wal over a pending log: "
           "exit %d: %s" % (r.returncode, err[-300:]))
+    # So does a local polysearch-index: its documents would be overwritten
+    # by the older log records at the next start.
+    r = subprocess.run([pstest.indexer_path(), "--db", db, "-"],
+                       input=b'{"id":"n/2","body":"Pangolin from the indexer"}\n',
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    err = r.stderr.decode(errors="replace")
+    check(r.returncode == 75 and "write-ahead log" in err and "start polysearchd" in err,
+          "local indexer over a pending log: exit %d: %s" % (r.returncode, err[-300:]))
+    check("n/2" not in indexer_query(db, "pangolin"), "the refused indexer wrote")
     with pstest.Daemon(db, tmp, log_name="w2.log") as d:
         d.stop()
     with pstest.Daemon(db, tmp, args=["--no-wal"], log_name="w3.log") as d:
         check(sorted(hits(d.client(), "pangolin")) == ["n/1", "n/2"], "after the log was applied")
-    ok("--no-wal refuses a database whose log holds changes (exit 74); a start "
-       "with the log applies them")
+    r = subprocess.run([pstest.indexer_path(), "--db", db, "-"],
+                       input=b'{"id":"n/3","body":"Pangolin from the indexer"}\n',
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check(r.returncode == 0, "local indexer after the log was applied: %s" % r.stderr[-300:])
+    ok("--no-wal (exit 74) and a local polysearch-index (exit 75) refuse a database "
+       "whose log holds changes; a start with the log applies them, then both work")
 
 
 CASES = {"replay": case_replay, "torn": case_torn, "visible": case_visible,
