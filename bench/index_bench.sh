@@ -25,8 +25,16 @@
 # size a parallel build must not exceed), and with --variants:
 #   polysearch-detect    the parallel build of the JSONL without `lang`
 #   polysearch-batch10k  the serial build with --batch 10000
-# Usage: bench/index_bench.sh [--only sample|100k] [--rounds N] [--variants]
+# Usage: bench/index_bench.sh [--only sample|100k|1m] [--rounds N] [--variants]
+#                             [--engines LIST] [--keep-db DIR]
 #                             [--no-sphinx] [--no-results]
+#   --only 1m     the 1M corpus (bench/build_corpus.sh --docs 1000000),
+#                 alone; its table goes to the indexing-1m section
+#   --engines L   only these engines (comma-separated names from the list
+#                 above, e.g. polysearch-parallel,sphinx-indexer: a serial
+#                 build and scriptindex take 40+ minutes each at 1M)
+#   --keep-db DIR keep the last polysearch-parallel database at DIR (for
+#                 bench/search_bench.sh --db DIR) instead of deleting it
 # Env: PS_BIN_DIR (default: build-bench-rel/, built here as Release),
 #      BENCH_OUT (default bench/out/index).
 set -euo pipefail
@@ -35,6 +43,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out=${BENCH_OUT:-$here/out/index}
 only=""
+engines="polysearch-serial,polysearch-parallel,scriptindex,sphinx-indexer,xapian-compact"
+keep_db=""
 rounds=2
 variants=0
 sphinx=1
@@ -43,6 +53,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --only) only="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
+        --engines) engines="$2"; shift 2 ;;
+        --keep-db) keep_db="$2"; shift 2 ;;
         --variants) variants=1; shift ;;
         --no-sphinx) sphinx=0; shift ;;
         --no-results) write_results=0; shift ;;
@@ -50,6 +62,13 @@ while [ $# -gt 0 ]; do
         *) echo "index_bench.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
+case "$only" in ''|sample|100k|1m) ;; *) echo "index_bench.sh: --only wants sample, 100k or 1m" >&2; exit 64 ;; esac
+for e in ${engines//,/ }; do
+    case "$e" in polysearch-serial|polysearch-parallel|scriptindex|sphinx-indexer|xapian-compact) ;;
+        *) echo "index_bench.sh: unknown engine $e" >&2; exit 64 ;; esac
+done
+want() { case ",$engines," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+want sphinx-indexer || sphinx=0
 case "$rounds" in ''|*[!0-9]*|0) echo "index_bench.sh: --rounds wants a number >= 1" >&2; exit 64 ;; esac
 
 for tool in /usr/bin/time /usr/bin/scriptindex /usr/bin/xapian-compact; do
@@ -106,6 +125,10 @@ prepare_input() {
     local input=$1 tag=$2
     local dumps="$out/dump-$tag" t0 t1
     rm -rf "$dumps"
+    if ! want scriptindex; then
+        [ "$sphinx" = 1 ] && "$here/sphinx/index.sh" conf "$input" "$out/sphinx-$tag" 9312
+        return 0
+    fi
     t0=$(date +%s.%N)
     python3 "$here/scriptindex/jsonl2dump.py" "$input" "$dumps" > "$dumps.list"
     t1=$(date +%s.%N)
@@ -131,9 +154,11 @@ one_round() {
     local db="$out/db-$tag"
 
     rm -rf "$db-ps"
+    if want polysearch-serial; then
     measure polysearch-serial "$input" "$db-ps" "$docs" "$psindex" --db "$db-ps" \
         --parallel-build off --jsonl "$input"
-    if [ "$ROUND" = 1 ]; then
+    fi
+    if [ "$ROUND" = 1 ] && want polysearch-serial && want xapian-compact; then
         # The size a parallel build must not exceed: the serial build
         # compacted by Xapian's own tool.
         rm -rf "$db-compact"
@@ -143,12 +168,19 @@ one_round() {
     rm -rf "$db-ps"
 
     rm -rf "$db-pp"
-    measure polysearch-parallel "$input" "$db-pp" "$docs" "$psindex" --db "$db-pp" \
-        --parallel-build 2 --jsonl "$input"
+    if want polysearch-parallel; then
+        measure polysearch-parallel "$input" "$db-pp" "$docs" "$psindex" --db "$db-pp" \
+            --parallel-build 2 --jsonl "$input"
+        if [ -n "$keep_db" ]; then
+            rm -rf "$keep_db"; mv "$db-pp" "$keep_db"; touch "$keep_db/.complete"
+        fi
+    fi
     rm -rf "$db-pp"
 
     rm -rf "$db-si"
-    measure scriptindex "$input" "$db-si" "$docs" bash "$out/scriptindex-$tag.sh" "$db-si"
+    if want scriptindex; then
+        measure scriptindex "$input" "$db-si" "$docs" bash "$out/scriptindex-$tag.sh" "$db-si"
+    fi
     rm -rf "$db-si"
 
     if [ "$sphinx" = 1 ]; then
@@ -177,10 +209,15 @@ for l in sys.stdin:
 
 : > "$out/convert.txt"
 inputs=()
-if [ "$only" != 100k ]; then
+if [ "$only" = "" ] || [ "$only" = sample ]; then
     inputs+=("/work/shared/corpus/sample.jsonl:sample")
 fi
-if [ "$only" != sample ]; then
+if [ "$only" = 1m ]; then
+    corpus="$here/data/corpus-1m.jsonl"
+    [ -s "$corpus" ] || "$here/build_corpus.sh" --docs 1000000 >/dev/null
+    inputs+=("$corpus:1m")
+fi
+if [ "$only" = "" ] || [ "$only" = 100k ]; then
     corpus="$here/data/corpus-100k.jsonl"
     [ -s "$corpus" ] || "$here/build_corpus.sh"
     inputs+=("$corpus:100k")
@@ -202,9 +239,10 @@ end_load=$(cut -d' ' -f1-3 /proc/loadavg)
 # Table.
 table="$out/indexing.md"
 python3 - "$rows" "$out/convert.txt" "$start_load" "$end_load" "$only" "$rounds" \
-    "$variants" > "$table" <<'EOF'
+    "$variants" "$engines" > "$table" <<'EOF'
 import statistics, subprocess, sys, time
-rows_path, conv_path, l0, l1, only, rounds, variants = sys.argv[1:8]
+rows_path, conv_path, l0, l1, only, rounds, variants, engines = sys.argv[1:9]
+ALL = "polysearch-serial,polysearch-parallel,scriptindex,sphinx-indexer,xapian-compact"
 rows = [l.rstrip("\n").split("\t") for l in open(rows_path) if l.strip()]
 conv = dict(l.split() for l in open(conv_path) if l.strip())
 mem = int(open("/proc/meminfo").read().split()[1]) / 1048576
@@ -227,6 +265,7 @@ print(f"Machine: {nproc} cores, {mem:.1f} GiB RAM, load average {l0} at start, {
       "(the machine is shared: figures vary; compare the ratios within one round).")
 print("Rerun: `bench/index_bench.sh" + (f" --only {only}" if only else "")
       + (f" --rounds {rounds}" if rounds != "2" else "") + (" --variants" if variants == "1" else "")
+    + (f" --engines {engines}" if engines != ALL else "")
       + f"` (Release build in build-bench-rel/; everything under `nice -n 10`; {rounds} round(s), "
       "every engine once per round in the order of the table; medians over the rounds, "
       "peak RSS the largest).\n")
@@ -289,6 +328,7 @@ print("- CPU % above 100 means both cores were used. Databases are deleted after
 EOF
 cat "$table"
 if [ "$write_results" = 1 ]; then
-    python3 "$here/results_section.py" indexing "$table"
-    echo "index_bench.sh: wrote bench/RESULTS.md (indexing section)" >&2
+    section=indexing; [ "$only" = 1m ] && section=indexing-1m
+    python3 "$here/results_section.py" "$section" "$table"
+    echo "index_bench.sh: wrote bench/RESULTS.md ($section section)" >&2
 fi
