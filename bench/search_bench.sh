@@ -12,7 +12,14 @@
 # Writes the table between the search markers of bench/RESULTS.md.
 #
 # Usage: bench/search_bench.sh [--duration 20s] [--long 60s] [--no-sphinx]
-#                              [--no-results] [--reindex]
+#                              [--no-results] [--reindex] [--size 100k|1m]
+#                              [--db DIR] [--workers N]
+#   --size 1m    the 1M corpus (bench/build_corpus.sh --docs 1000000); its
+#                table goes to the search-1m section
+#   --db DIR     polysearchd's database (default: bench/out/search/ps-SIZE.db,
+#                built here with polysearch-index when missing); e.g. the one
+#                bench/index_bench.sh --only 1m --keep-db DIR left
+#   --workers N  polysearchd --workers (default 2, the cores)
 # Env: PS_BIN_DIR (default: build-bench-rel/, built here as Release),
 #      BENCH_OUT (default bench/out/search).
 set -euo pipefail
@@ -25,6 +32,9 @@ long=60s
 sphinx=1
 write_results=1
 reindex=0
+size=100k
+dbarg=""
+workers=2
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) duration="$2"; shift 2 ;;
@@ -32,10 +42,14 @@ while [ $# -gt 0 ]; do
         --no-sphinx) sphinx=0; shift ;;
         --no-results) write_results=0; shift ;;
         --reindex) reindex=1; shift ;;
+        --size) size="$2"; shift 2 ;;
+        --db) dbarg="$2"; shift 2 ;;
+        --workers) workers="$2"; shift 2 ;;
         -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "search_bench.sh: unknown argument $1" >&2; exit 64 ;;
     esac
 done
+case "$size" in 100k|1m) ;; *) echo "search_bench.sh: --size wants 100k or 1m" >&2; exit 64 ;; esac
 mkdir -p "$out"
 log() { echo "search_bench.sh: $*" >&2; }
 
@@ -57,15 +71,18 @@ loadgen=$(findbin ps-loadgen)
 inproc=$(findbin ps-inproc-bench)
 
 # ---- data ----------------------------------------------------------------
-corpus=$here/data/corpus-100k.jsonl
+corpus=$here/data/corpus-$size.jsonl
 queries=$here/data/queries.txt
-[ -s "$corpus" ] || "$here/build_corpus.sh"
+if [ ! -s "$corpus" ]; then
+    if [ "$size" = 1m ]; then "$here/build_corpus.sh" --docs 1000000 >/dev/null
+    else "$here/build_corpus.sh" >/dev/null; fi
+fi
 [ -s "$queries" ] || nice -n 10 python3 "$here/make_queries.py"
 nq=$(grep -c . "$queries")
 
-db=$out/ps-100k.db
+db=${dbarg:-$out/ps-$size.db}
 if [ "$reindex" = 1 ] || [ ! -f "$db/.complete" ] || [ "$corpus" -nt "$db/.complete" ]; then
-    log "indexing the 100k corpus with polysearch-index ..."
+    log "indexing the $size corpus with polysearch-index ..."
     rm -rf "$db"
     nice -n 10 "$psindex" --db "$db" --jsonl "$corpus" > "$out/index.log" 2>&1
     touch "$db/.complete"
@@ -100,10 +117,10 @@ nice -n 10 "$inproc" --db "$db" --queries "$queries" --duration "$duration" --no
     | sed 's/^{/{"engine":"in-process, snippet off",/' >> "$results" || true
 
 # ---- polysearchd ---------------------------------------------------------
-log "polysearchd --workers 2 ..."
+log "polysearchd --workers $workers ..."
 rm -f "$out/psd.port"
 nice -n 10 "$psd" --db "$db" --listen 127.0.0.1:0 --port-file "$out/psd.port" \
-    --workers 2 --quiet > "$out/polysearchd.log" 2>&1 &
+    --workers "$workers" --quiet > "$out/polysearchd.log" 2>&1 &
 psd_pid=$!
 pids+=("$psd_pid")
 wait_file "$out/psd.port" 30 "$psd_pid"
@@ -161,19 +178,21 @@ end_load=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- table ---------------------------------------------------------------
 table=$out/search.md
 python3 - "$results" "$start_load" "$end_load" "$duration" "$long" "$nq" \
-    "${sphinx_index_s:-}" "$out" > "$table" <<'EOF'
+    "${sphinx_index_s:-}" "$out" "$size" "$workers" > "$table" <<'EOF'
 import json, os, subprocess, sys, time
-path, l0, l1, dur, long_, nq, sph_idx, outdir = sys.argv[1:9]
+path, l0, l1, dur, long_, nq, sph_idx, outdir, size, workers = sys.argv[1:11]
 rows = [json.loads(l) for l in open(path) if l.strip()]
 mem = int(open("/proc/meminfo").read().split()[1]) / 1048576
 nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-print(f"### Search ({time.strftime('%Y-%m-%d %H:%M %Z')}, commit {rev})\n")
+print(f"### Search, {size} documents ({time.strftime('%Y-%m-%d %H:%M %Z')}, commit {rev})\n")
 print(f"Machine: {nproc} cores, {mem:.1f} GiB RAM, load average {l0} at start, {l1} at end "
-      "(shared machine: compare ratios within one run). 100k-document corpus, "
+      f"(shared machine: compare ratios within one run). {size}-document corpus, polysearchd --workers {workers}, "
       f"{nq} queries (bench/data/queries.txt), limit 10, closed loop, pipelining depth 1, "
       f"{dur} per run ({long_} at 8 connections), after an untimed warm-up pass.")
-print(f"Rerun: `bench/search_bench.sh --duration {dur} --long {long_}`.\n")
+print(f"Rerun: `bench/search_bench.sh --duration {dur} --long {long_}"
+      + (f" --size {size}" if size != "100k" else "") + (f" --workers {workers}" if workers != "2" else "")
+      + "`.\n")
 print("| engine | conns | QPS | p50 ms | p95 ms | p99 ms | max ms | errors | queries with hits | RSS MiB first / max / last |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 def mb(k): return f"{k/1024:.0f}"
@@ -214,6 +233,7 @@ print("- The load generator runs on the same 2 cores as the server (one thread, 
 EOF
 cat "$table"
 if [ "$write_results" = 1 ]; then
-    python3 "$here/results_section.py" search "$table"
-    log "wrote bench/RESULTS.md (search section)"
+    section=search; [ "$size" = 1m ] && section=search-1m
+    python3 "$here/results_section.py" "$section" "$table"
+    log "wrote bench/RESULTS.md ($section section)"
 fi
