@@ -14,8 +14,9 @@
 //   read.cc                  get, count, lang_counts, foreach_id
 //   search.cc                ps_search, ps_stem
 //   delta.cc                 the in-memory delta of the write-ahead log:
-//                            ps_delta (put/delete/publish/checkpoint) and
-//                            the main + delta view of attached read handles
+//                            ps_delta (put/delete/publish/checkpoint)
+//   delta_view.cc            the main + delta view of attached read handles
+//                            (delta_internal.h: what the two share)
 //   bulk.cc                  bulk builds: parts written in parallel, merged
 //                            with Xapian's compactor, switched in at once
 //   commit_fence.c           the commit fence (plain C, no Xapian)
@@ -33,7 +34,7 @@
 //           spelling data for the (folded) title words only;
 //   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
 //           3 "d" on the in-memory copies of delta documents only (a read
-//           handle's view, delta.cc; never stored in a database);
+//           handle's view, delta_view.cc; never stored in a database);
 //   data    the stored fields, encoded by ps_fields_encode() (docfields.h);
 //   metadata "polysearch.wal_seq": the last write-ahead log sequence
 //           number checkpointed into the database (decimal; delta.cc).
@@ -101,7 +102,7 @@ inline bool empty(const char *s)
 namespace psi {
 
 // The main + delta view of a read handle attached to a ps_delta (defined
-// in delta.cc, freed with the handle).
+// in delta_view.cc, freed with the handle).
 struct delta_view;
 struct delta_view_deleter {
     void operator()(delta_view *v) const noexcept;
@@ -175,7 +176,7 @@ struct ps_db {
     bool langs_valid = false;
     Xapian::rev langs_rev = 0;
     // Read handles attached to a ps_delta (ps_db_attach_delta): main +
-    // delta (delta.cc).
+    // delta (delta_view.cc).
     std::unique_ptr<psi::delta_view, psi::delta_view_deleter> delta;
 
     Xapian::Database &db()
@@ -350,6 +351,27 @@ bool reopen_shards(ps_db *db);
 // The sub-handle of a writable sharded handle that owns id.
 ps_db *route_sub(ps_db *db, const char *id);
 
+// The Xapian database that holds id, or would (the handle's own; on a
+// sharded handle the one of its shard).  nullptr when that shard of a
+// read handle is down, with the reason in *down (may be null).
+Xapian::Database *owner_db(ps_db *db, const char *id, std::string *down);
+
+// The databases behind a handle that are up: its own, or its shards'
+// (writable: every sub-handle's).
+std::vector<Xapian::Database *> main_dbs(ps_db *db);
+
+// The revision of each database behind a handle (a shard that is down:
+// UINT64_MAX), to tell when its snapshot moved.  Throws.
+std::vector<uint64_t> main_revisions(ps_db *db);
+
+// Brings a read handle to the latest commit (sharded: reopen_shards(),
+// which also retries the shards that are down); nothing on a writable
+// handle.  Throws.
+void reopen_main(ps_db *db);
+
+// True when a shard of the handle is remote (tcp:HOST:PORT).
+bool has_remote(const ps_db *db);
+
 // Returns st of a call on sub, copying sub's message into db on failure;
 // drops db's language cache.
 ps_status from_sub(ps_db *db, ps_db *sub, ps_status st);
@@ -368,7 +390,7 @@ void check(ps_status st);
 // Finishes b into a result block (b is released); throws std::bad_alloc.
 ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took);
 
-// ---- delta.cc: the delta of an attached read handle ---------------------
+// ---- delta_view.cc: the delta of an attached read handle ----------------
 // Every function below is a no-op, or returns what the handle alone
 // holds, when no delta is attached (db->delta null).
 
@@ -384,13 +406,21 @@ void delta_sync(ps_db *db);
 Xapian::Database &read_db(ps_db *db);
 
 // The match decider that hides the main documents the delta superseded
-// (replaced or deleted), or nullptr when there are none.
+// (replaced or deleted), or nullptr when there are none or when a shard
+// is remote (Xapian runs no MatchDecider there: see delta_filter).
 const Xapian::MatchDecider *delta_decider(ps_db *db);
 
-// The document holding id term t: *where receives the database it is in
-// (the in-memory delta or the main one).  Returns 0 when there is none
-// (or the delta deleted it).
-Xapian::docid delta_find(ps_db *db, const std::string &t, Xapian::Database **where);
+// q, or, when a shard is remote and the delta superseded main documents,
+// q without them (q AND_NOT their id terms outside the delta).
+Xapian::Query delta_filter(ps_db *db, const Xapian::Query &q);
+
+// The document with id (also without a delta, and on a sharded handle):
+// *where receives the database it is in (the in-memory delta, the main
+// database, or id's shard).  Returns 0 when there is none (or the delta
+// deleted it); 0 with *where nullptr when id's shard is down (why in
+// *down, may be null).
+Xapian::docid delta_find(ps_db *db, const char *id, Xapian::Database **where,
+                         std::string *down);
 
 // Number of documents: main - superseded + in-memory.
 Xapian::doccount delta_doccount(ps_db *db);

@@ -1,7 +1,7 @@
 // read.cc: reading by id and over the whole database: ps_db_get (on a
 // sharded handle, from the one shard that can hold the id), ps_db_count,
 // ps_db_lang_counts and ps_db_foreach_id (over main + delta on a handle
-// attached to a ps_delta, through the helpers of delta.cc); also find_id()
+// attached to a ps_delta, through the helpers of delta_view.cc); also find_id()
 // and the result block helpers that search.cc shares.
 
 #include "docfields.h"
@@ -58,29 +58,13 @@ extern "C" ps_status ps_db_get(ps_db *db, const char *id, ps_document **out) noe
     try {
         if (!valid_id(id))
             return set_err(db, PS_ERR_INVALID, "invalid document id");
-        Xapian::Database *dp = &db->db();
-        if (db->sharded) {
-            // Only the document's own shard can hold it.
-            size_t n = db->writable ? db->subs.size() : db->shards.size();
-            size_t i = fnv1a64(id) % n;
-            if (db->writable) {
-                dp = &db->subs[i]->wdb;
-            } else if (!db->shards[i].up) {
-                return set_err(db, PS_ERR_IO, "shard '" + db->shards[i].spec +
-                                                  "' holding this id is down: " +
-                                                  db->shards[i].err);
-            } else {
-                dp = &db->shards[i].db;
-            }
-        }
-        std::string t = std::string(PFX_ID) + id;
-        Xapian::docid did;
-        if (db->delta) {
-            delta_sync(db);
-            did = delta_find(db, t, &dp);
-        } else {
-            did = find_id(*dp, t);
-        }
+        // Only the document's own shard can hold it (or the delta).
+        delta_sync(db);
+        Xapian::Database *dp = nullptr;
+        std::string down;
+        Xapian::docid did = delta_find(db, id, &dp, &down);
+        if (!dp)
+            return set_err(db, PS_ERR_IO, down);
         Xapian::Database &d = *dp;
         if (!did)
             return set_err(db, PS_ERR_NOT_FOUND,

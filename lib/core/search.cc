@@ -5,7 +5,7 @@
 // suggestion, and retries once after DatabaseModifiedError (reopen) or,
 // on a sharded handle, a NetworkError (without the shards that went
 // away).  A handle attached to a ps_delta searches main + delta
-// (delta.cc: read_db, delta_decider).  Also ps_stem().
+// (delta_view.cc: read_db, delta_decider, delta_filter).  Also ps_stem().
 
 #include "analyze.h"
 #include "docfields.h"
@@ -29,7 +29,7 @@ const std::vector<std::string> &get_langs(ps_db *db)
     Xapian::Database &d = read_db(db);
     // A combined database has no single revision: a sharded handle drops
     // the cache on every write and every reopen that moved a shard, one
-    // with a delta whenever its view changes (delta.cc).
+    // with a delta whenever its view changes (delta_view.cc).
     Xapian::rev rev = db->sharded || db->delta ? db->langs_rev : d.get_revision();
     if (!db->langs_valid || rev != db->langs_rev) {
         std::vector<std::string> v;
@@ -170,14 +170,15 @@ ps_status search_once(search_ctx &c, ps_results **out)
     }
 
     Xapian::Enquire enq(d);
-    enq.set_query(query);
+    enq.set_query(delta_filter(c.db, query));
     if (q->sort == PS_SORT_DATE)
         enq.set_sort_by_value_then_relevance(SLOT_DATE, true);
     Xapian::ValueCountMatchSpy spy(SLOT_LANG);
     if (q->facets)
         enq.add_matchspy(&spy);
-    // With a delta, a decider hides the main documents it superseded
-    // (before the match spy, so facets count what is shown).
+    // With a delta, a decider (or with remote shards the filter above)
+    // hides the main documents it superseded (before the match spy, so
+    // facets count what is shown).
     Xapian::MSet mset = enq.get_mset(q->offset, c.limit,
                                      q->facets ? d.get_doccount() : 0, nullptr,
                                      delta_decider(c.db));

@@ -185,6 +185,72 @@ bool psi::reopen_shards(ps_db *db)
     return false;
 }
 
+// The database that holds id (or would): the handle's own, or the one of
+// the shard fnv1a64(id) % N.  A sharded read handle whose shard is down:
+// nullptr, with "shard 'SPEC' holding this id is down: why" in *down.
+Xapian::Database *psi::owner_db(ps_db *db, const char *id, std::string *down)
+{
+    if (!db->sharded)
+        return &db->db();
+    size_t n = db->writable ? db->subs.size() : db->shards.size();
+    size_t i = valid_id(id) ? fnv1a64(id) % n : 0;
+    if (db->writable)
+        return &db->subs[i]->wdb;
+    ps_shard &s = db->shards[i];
+    if (s.up)
+        return &s.db;
+    if (down)
+        *down = "shard '" + s.spec + "' holding this id is down: " + s.err;
+    return nullptr;
+}
+
+std::vector<Xapian::Database *> psi::main_dbs(ps_db *db)
+{
+    std::vector<Xapian::Database *> v;
+    if (!db->sharded)
+        v.push_back(&db->db());
+    for (ps_db *sub : db->subs)
+        v.push_back(&sub->wdb);
+    for (ps_shard &s : db->shards)
+        if (s.up)
+            v.push_back(&s.db);
+    return v;
+}
+
+std::vector<uint64_t> psi::main_revisions(ps_db *db)
+{
+    std::vector<uint64_t> v;
+    if (!db->sharded)
+        v.push_back(db->db().get_revision());
+    for (ps_db *sub : db->subs)
+        v.push_back(sub->wdb.get_revision());
+    for (ps_shard &s : db->shards)
+        v.push_back(s.up ? (uint64_t)s.db.get_revision() : UINT64_MAX);
+    return v;
+}
+
+void psi::reopen_main(ps_db *db)
+{
+    if (db->writable)
+        return;
+    if (db->sharded)
+        (void)reopen_shards(db);
+    else
+        db->rdb.reopen();
+    db->langs_valid = false;
+}
+
+bool psi::has_remote(const ps_db *db)
+{
+    for (const ps_shard &s : db->shards)
+        if (is_tcp_spec(s.spec))
+            return true;
+    for (const ps_db *sub : db->subs)
+        if (is_tcp_spec(sub->path))
+            return true;
+    return false;
+}
+
 // The sub-handle of a writable sharded handle that owns id (shard 0 for an
 // invalid id, whose handle then reports the error).
 ps_db *psi::route_sub(ps_db *db, const char *id)

@@ -300,7 +300,10 @@ extern "C" ps_status ps_db_check_unchanged(ps_db *db, const char *id,
         if (db->delta) {
             delta_sync(db);
             Xapian::Database *where = nullptr;
-            Xapian::docid did = delta_find(db, t, &where);
+            std::string down;
+            Xapian::docid did = delta_find(db, id, &where, &down);
+            if (!where)
+                return set_err(db, PS_ERR_IO, down);
             *unchanged = did && where->get_document(did, Xapian::DOC_ASSUME_VALID)
                                         .get_value(SLOT_HASH) == hash_hex;
             return PS_OK;

@@ -4,3 +4,7 @@
 # in a child), replay at start-up, and four threads (writer, checkpointer,
 # two readers).
 ps_unit_test(test_core_delta SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_delta.c LIBS ps_core)
+# The same over a shard set: colliding docids, outcomes, a checkpoint into
+# every shard, a replay from the least advanced shard, a shard down.
+ps_unit_test(test_core_delta_shards
+             SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_delta_shards.c LIBS ps_core)
