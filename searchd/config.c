@@ -110,10 +110,14 @@ void searchd_config_usage(FILE *f)
 "  --writer-idle DUR   release the database write lock after this long\n"
 "                      without writes and with every change checkpointed,\n"
 "                      so polysearch-index can run (2s)\n"
-"Write-ahead log (docs/WAL.md; on unless --no-wal or --shard):\n"
-"  --no-wal            no log: every write group is a Xapian commit (slower;\n"
-"                      the only mode with --shard); refused (74) while the\n"
-"                      log holds changes not yet in the database\n"
+"Write-ahead log (docs/WAL.md; at DIR/wal for --db DIR, a shard set's too;\n"
+"on unless --no-wal, or --shard without --wal-dir):\n"
+"  --no-wal            no log: every write group is a Xapian commit (slower);\n"
+"                      refused (74) while the log holds changes not yet in\n"
+"                      the database\n"
+"  --wal-dir DIR       the log of a --shard list (one log for all shards,\n"
+"                      checkpointed into every shard; docs/SCALING.md);\n"
+"                      without it a --shard list commits every write group\n"
 "  --checkpoint-docs N commit the logged changes to the database once this\n"
 "                      many are pending (%u)\n"
 "  --checkpoint-bytes SIZE ... or once they hold this much memory (64M)\n"
@@ -159,7 +163,7 @@ enum {
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
-    O_CKPTINTERVAL, O_MAXDELTA
+    O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -201,6 +205,7 @@ static const struct option opts[] = {
     {"checkpoint-bytes", required_argument, 0, O_CKPTBYTES},
     {"checkpoint-interval", required_argument, 0, O_CKPTINTERVAL},
     {"max-delta", required_argument, 0, O_MAXDELTA},
+    {"wal-dir", required_argument, 0, O_WALDIR},
     {0, 0, 0, 0}
 };
 
@@ -246,7 +251,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_CREATE) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_WALDIR) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -313,6 +318,9 @@ static int apply_option(searchd_config *c, int ch)
                          10, 3600000, "expected a duration in [10ms, 1h]");
             break;
         case O_NOWAL: c->no_wal = 1; break;
+        case O_WALDIR:
+            if (!*optarg) return bad(name, optarg, "empty path");
+            c->wal_dir = optarg; break;
         case O_CKPTDOCS:
             rc = set_u64(&c->checkpoint_docs, name, optarg, ps_parse_u64,
                          1, 100000000, "expected a count in [1, 100000000]");
@@ -379,6 +387,12 @@ static int check_options(searchd_config *c, int argc, char **argv)
     if (c->nwrite_shards && c->read_only) {
         fprintf(stderr, "polysearchd: --write-shard and --read-only contradict "
                 "each other\nTry 'polysearchd --help'.\n");
+        return EX_USAGE;
+    }
+    if (c->wal_dir && !c->nshards) {
+        fprintf(stderr, "polysearchd: --wal-dir is the write-ahead log of a "
+                "--shard list; the log of --db DIR is always DIR/wal\n"
+                "Try 'polysearchd --help'.\n");
         return EX_USAGE;
     }
     if (c->create && c->nshards) {
@@ -470,6 +484,20 @@ int searchd_config_can_write(const searchd_config *c)
     for (unsigned i = 0; i < c->nshards; i++)
         if (strncmp(c->shards[i], "tcp:", 4) == 0)
             return 0;
+    return 1;
+}
+
+int searchd_config_wal_dir(const searchd_config *c, char *buf, size_t len)
+{
+    int n;
+    if (len) buf[0] = '\0';
+    if (c->nshards && !c->wal_dir) return 0;
+    if (c->nshards) n = snprintf(buf, len, "%s", c->wal_dir);
+    else n = snprintf(buf, len, "%s/wal", c->db_path);
+    if (n < 0 || (size_t)n >= len) {
+        if (len) buf[0] = '\0';
+        return -1;
+    }
     return 1;
 }
 

@@ -46,9 +46,11 @@ typedef struct searchd_config {
     uint64_t commit_delay_ms;   /* --commit-delay: wait for more writers */
     uint64_t writer_idle_ms;    /* --writer-idle: release the write lock */
     /* The write-ahead log (docs/WAL.md; checkpoint.h), on unless --no-wal
-     * or --shard: acknowledge after one fdatasync of the log, commit to
-     * Xapian in checkpoints. */
+     * (or a --shard list without --wal-dir): acknowledge after one
+     * fdatasync of the log, commit to Xapian in checkpoints. */
     int no_wal;                 /* --no-wal: a Xapian commit per group */
+    const char *wal_dir;        /* --wal-dir DIR: the log of a --shard list
+                                   (--db DIR: always DIR/wal) */
     uint64_t checkpoint_docs;   /* --checkpoint-docs operations */
     uint64_t checkpoint_bytes;  /* --checkpoint-bytes held by the delta */
     uint64_t checkpoint_interval_ms; /* --checkpoint-interval: oldest op */
@@ -102,6 +104,15 @@ void searchd_config_free(searchd_config *c);
  * (*out, *errmsg malloc'd, caller frees).  Any thread. */
 ps_status searchd_config_open_db(const searchd_config *c, ps_db_mode mode,
                                  ps_db **out, char **errmsg);
+
+/* Where the write-ahead log of the config's database lives (docs/WAL.md,
+ * docs/SCALING.md): DB/wal for --db (one database or a shard set with a
+ * SHARDS file), --wal-dir for a --shard list.  Writes the path to buf
+ * and returns 1; returns 0 (buf "") for a --shard list without --wal-dir
+ * (no log: commit mode), -1 when the path does not fit.  Whether the log
+ * is used (--no-wal, --read-only) is the caller's business.  Any
+ * thread. */
+int searchd_config_wal_dir(const searchd_config *c, char *buf, size_t len);
 
 /* Name of what the config opens, for logs: --db or the first --shard.
  * Any thread. */

@@ -157,20 +157,30 @@ static int serve(searchd_config *cfgp)
     if (rc == 0) rc = listeners_open(&s);
     /* The write-ahead log: replayed after the listeners are open (a
      * second daemon on a live socket fails there, 69) and before anything
-     * is answered; its delta is searched by every worker. */
-    if (rc == 0 && s.writer && !cfg.no_wal && cfg.nshards == 0) {
+     * is answered; its delta is searched by every worker.  A --shard list
+     * has one only with --wal-dir. */
+    char waldir[4096];
+    int has_log = searchd_config_wal_dir(&cfg, waldir, sizeof waldir);
+    if (rc == 0 && s.writer && has_log < 0) {
+        ps_log(PS_LOG_ERROR, "the path of the write-ahead log is too long");
+        rc = EX_IOERR;
+    } else if (rc == 0 && s.writer && !cfg.no_wal && has_log) {
         char err[700];
         if (writer_open_log(s.writer, err, sizeof err) != 0 ||
             workers_attach_delta(s.pool, writer_delta(s.writer), err, sizeof err) != 0) {
-            ps_log(PS_LOG_ERROR, "write-ahead log of %s: %s", cfg.db_path, err);
+            ps_log(PS_LOG_ERROR, "write-ahead log %s: %s", waldir, err);
             rc = EX_IOERR;
         }
-    } else if (rc == 0 && s.writer && cfg.nshards == 0) {
+    } else if (rc == 0 && s.writer && has_log) {
         char err[700];
         if (writer_check_no_log(&cfg, err, sizeof err) != 0) {
             ps_log(PS_LOG_ERROR, "--no-wal: %s", err);
             rc = EX_IOERR;
         }
+    } else if (rc == 0 && s.writer && !cfg.no_wal) {
+        ps_log(PS_LOG_INFO, "--shard list without --wal-dir: no write-ahead "
+               "log, every write group is committed on every shard before "
+               "its answer; --wal-dir DIR turns the log on (docs/SCALING.md)");
     }
     if (rc == 0 && workers_start(s.pool) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));

@@ -340,7 +340,9 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "write_queue", c->write_queue);
     kv_u64(pk, "commit_delay_ms", c->commit_delay_ms);
     kv_u64(pk, "writer_idle_ms", c->writer_idle_ms);
-    kv_u64(pk, "wal", (uint64_t)(c->no_wal == 0));
+    char waldir[8];
+    kv_u64(pk, "wal", (uint64_t)(c->no_wal == 0 &&
+                                 searchd_config_wal_dir(c, waldir, sizeof waldir) != 0));
     kv_u64(pk, "checkpoint_docs", c->checkpoint_docs);
     kv_u64(pk, "checkpoint_bytes", c->checkpoint_bytes);
     kv_u64(pk, "checkpoint_interval_ms", c->checkpoint_interval_ms);

@@ -116,11 +116,14 @@ static int refresh(worker *w, job *j)
     if (ps_db_nshards(w->ctx.db) > 0) {
         /* Shards: no single version file to poll; reopen (one round trip
          * per remote shard, and a retry of the shards that are down) at
-         * most every SHARD_REOPEN_US, and at once after a write this
-         * daemon acknowledged (its client may search for it next). */
+         * most every SHARD_REOPEN_US, and, without the write-ahead log, at
+         * once after a write this daemon acknowledged (its client may
+         * search for it next; with the log the delta already shows it,
+         * and a checkpoint that passed the handle reopens it). */
         uint64_t now = ps_now_us();
         uint64_t wgen = atomic_load(&p->write_gen);
-        if (now - w->shard_reopen_us >= SHARD_REOPEN_US || wgen != w->write_seen) {
+        if (now - w->shard_reopen_us >= SHARD_REOPEN_US ||
+            (!p->delta && wgen != w->write_seen)) {
             int changed = 0;
             w->shard_reopen_us = now;
             w->write_seen = wgen;

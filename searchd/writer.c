@@ -1,6 +1,6 @@
 /* writer.c: the writer thread: group commit, and the commit mode (--no-wal,
- * shards: lazy writable handle, a Xapian commit per group, idle release of
- * the lock); the log mode is in writer_log.c.  Jobs come in through a
+ * a --shard list without --wal-dir: lazy writable handle, a Xapian commit
+ * per group, idle release of the lock); the log mode is in writer_log.c.  Jobs come in through a
  * job_queue and go back through a done_list (queue.h). */
 #include "writer.h"
 

@@ -61,20 +61,24 @@ typedef struct writer_stats {
 writer *writer_create(const searchd_config *cfg, struct event *done_ev);
 
 /* Write-ahead-log mode (docs/WAL.md; the caller decides: not with
- * --read-only, --no-wal or --shard): opens the writer's read handle, the
- * delta and the log at cfg->db_path/wal, replays the records after the
- * database's checkpoint into the delta (searchable once the workers
- * attach it: writer_delta) and sets up the checkpointer.  A --db that
- * holds a shard set stays in commit mode (logged at INFO).  Returns 0, or
- * -1 with a message in err (a log that cannot be opened or replayed: the
- * daemon must not start).  Main thread, before writer_start. */
+ * --read-only, --no-wal or a --shard list without --wal-dir): opens the
+ * writer's read handle, the delta and the log (searchd_config_wal_dir:
+ * DB/wal, a shard set's included, or --wal-dir), replays the records
+ * after the database's checkpoint (a shard set: the lowest of its
+ * shards', so every shard must answer) into the delta (searchable once
+ * the workers attach it: writer_delta) and sets up the checkpointer.
+ * Returns 0, or -1 with a message in err (a log that cannot be opened or
+ * replayed, a shard down: the daemon must not start).  Main thread,
+ * before writer_start. */
 int writer_open_log(writer *w, char *err, size_t errlen);
 
 /* --no-wal (commit mode) on a database whose write-ahead log still holds
- * acknowledged groups above its checkpoint: returns -1 with a message in
- * err (the daemon must not start: those changes would be skipped, and
- * applied out of order by a later start with the log), else 0 (no log, an
- * empty one, or a shard set).  Main thread, before the workers start. */
+ * acknowledged groups above its checkpoint (a shard set: its lowest
+ * shard's; a shard down counts as such, its checkpoint being unknown):
+ * returns -1 with a message in err (the daemon must not start: those
+ * changes would be skipped, and applied out of order by a later start
+ * with the log), else 0 (no log, or an empty one).  Main thread, before
+ * the workers start. */
 int writer_check_no_log(const searchd_config *cfg, char *err, size_t errlen);
 
 /* The delta the workers attach to their read handles, or NULL in commit

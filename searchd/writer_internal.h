@@ -45,6 +45,8 @@ struct writer {
     uint32_t rec_next;          /* next operation index (delta seq) */
     uint64_t rec_seq;           /* the record's log seq */
     uint64_t dropped_upto;
+    uint64_t view_opens;        /* shard set: the checkpointer's lock
+                                   takings the view was reopened after */
 };
 
 /* ---- writer.c ---- */

@@ -98,17 +98,13 @@ int writer_open_log(writer *w, char *err, size_t errlen)
         return -1;
     }
     free(msg);
-    if (ps_db_nshards(w->view) > 0) {
-        ps_log(PS_LOG_INFO, "%s is a shard set: no write-ahead log, every "
-               "write group is committed (docs/SCALING.md)", c->db_path);
-        ps_db_close(w->view);
-        w->view = NULL;
-        return 0;
-    }
+    /* A shard set is replayed from its least advanced shard (each shard
+     * stores the checkpoint it committed): every shard must answer. */
     uint64_t ck = 0;
     if ((st = ps_db_get_wal_seq(w->view, &ck)) != PS_OK) {
         snprintf(err, errlen, "%s: cannot read the checkpoint of the "
-                 "write-ahead log: %s", c->db_path, ps_db_errmsg(w->view));
+                 "write-ahead log: %s", searchd_config_db_name(c),
+                 ps_db_errmsg(w->view));
         return -1;
     }
     if (ps_delta_new(ck, &w->delta) != PS_OK) {
@@ -116,10 +112,12 @@ int writer_open_log(writer *w, char *err, size_t errlen)
         return -1;
     }
     char dir[4096];
-    if ((size_t)snprintf(dir, sizeof dir, "%s/wal", c->db_path) >= sizeof dir) {
-        snprintf(err, errlen, "database path too long");
+    if (searchd_config_wal_dir(c, dir, sizeof dir) != 1) {
+        snprintf(err, errlen, "no place for the write-ahead log (path too "
+                 "long, or a --shard list without --wal-dir)");
         return -1;
     }
+    w->view_opens = 0;
     replay_ctx r = {w, 0, 0, 0};
     if (wal_open(dir, ck >> WAL_OP_BITS, NULL, replay_record, &r, &w->log, err,
                  errlen) != 0)
@@ -247,12 +245,25 @@ int wrlog_begin(writer *w, job *group)
         return -1;
     }
     /* Outcomes (added/replaced, not_found) are computed against the view:
-     * bring it up to a commit made meanwhile by a local polysearch-index
-     * (between two lock holds of this daemon). */
-    uint64_t disk = ps_db_disk_revision(w->cfg->db_path);
-    if (disk != 0 && disk != ps_db_revision(w->view) &&
-        ps_db_reopen(w->view, NULL) != PS_OK)
-        ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(w->view));
+     * bring it up to a commit made meanwhile by another writer (a local
+     * polysearch-index, another daemon through a --writable tcpsrv)
+     * between two lock holds of this daemon.  One database: its version
+     * file says; a shard set has none: reopened whenever the checkpointer
+     * took the locks again. */
+    if (ps_db_nshards(w->view) > 0) {
+        ckpt_stats cs;
+        ckpt_get_stats(w->ck, &cs);
+        if (cs.opens != w->view_opens) {
+            if (ps_db_reopen(w->view, NULL) != PS_OK)
+                ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(w->view));
+            w->view_opens = cs.opens;
+        }
+    } else {
+        uint64_t disk = ps_db_disk_revision(w->cfg->db_path);
+        if (disk != 0 && disk != ps_db_revision(w->view) &&
+            ps_db_reopen(w->view, NULL) != PS_OK)
+            ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(w->view));
+    }
     wrlog_drop_checkpointed(w);
     rec_begin(w);
     return 0;
@@ -331,8 +342,7 @@ int writer_check_no_log(const searchd_config *c, char *err, size_t errlen)
 {
     char dir[4096];
     struct stat sb;
-    if ((size_t)snprintf(dir, sizeof dir, "%s/wal", c->db_path) >= sizeof dir ||
-        stat(dir, &sb) != 0)
+    if (searchd_config_wal_dir(c, dir, sizeof dir) != 1 || stat(dir, &sb) != 0)
         return 0;               /* no log was ever written here */
     ps_db *db = NULL;
     char *msg = NULL;
@@ -343,8 +353,14 @@ int writer_check_no_log(const searchd_config *c, char *err, size_t errlen)
     free(msg);
     uint64_t ck = 0;
     int rc = 0;
-    if (ps_db_nshards(db) == 0 && ps_db_get_wal_seq(db, &ck) == PS_OK &&
-        wal_db_pending(c->db_path, ck)) {
+    ps_status st = ps_db_get_wal_seq(db, &ck);
+    if (st != PS_OK && ps_db_nshards(db) > 0) {
+        /* A shard down: its checkpoint is unknown, so is what the log
+         * still holds for it. */
+        snprintf(err, errlen, "cannot tell whether %s holds changes not yet "
+                 "in the database: %s", dir, ps_db_errmsg(db));
+        rc = -1;
+    } else if (st == PS_OK && wal_may_hold_records(dir, ck >> WAL_OP_BITS)) {
         snprintf(err, errlen, "%s may hold acknowledged changes not yet in the "
                  "database: start once without --no-wal to apply them (they "
                  "would be skipped now, and applied out of order later)", dir);
