@@ -115,6 +115,8 @@ struct ps_shard {
     std::string spec;       // local directory or "tcp:HOST:PORT"
     Xapian::Database db;    // valid while up
     bool up = false;
+    uint64_t gen = 0;       // moves whenever its snapshot may have (a
+                            // remote database has no revision to read)
     uint64_t last_try_us = 0;
     std::string err;        // why it is down
 };
@@ -360,8 +362,11 @@ Xapian::Database *owner_db(ps_db *db, const char *id, std::string *down);
 // (writable: every sub-handle's).
 std::vector<Xapian::Database *> main_dbs(ps_db *db);
 
-// The revision of each database behind a handle (a shard that is down:
-// UINT64_MAX), to tell when its snapshot moved.  Throws.
+// Where each database behind a handle is, to tell when its snapshot
+// moved: its revision, for a shard of a read handle a count of its opens
+// and reopens that moved it (a shard that is down: UINT64_MAX; a remote
+// writable shard, which has no revision to read: a new value each call).
+// Throws.
 std::vector<uint64_t> main_revisions(ps_db *db);
 
 // Brings a read handle to the latest commit (sharded: reopen_shards(),

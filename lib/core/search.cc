@@ -309,7 +309,7 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
             } catch (const Xapian::DatabaseModifiedError &) {
                 if (db->writable || attempt > 0)
                     throw;
-                db->rdb.reopen();
+                reopen_main(db);
             } catch (const Xapian::NetworkError &) {
                 // A remote shard went away: search again without it.
                 if (!sharded_read || attempt > 0)

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "util.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -69,6 +70,7 @@ void mark_down(ps_shard &s, uint64_t now)
 {
     map_exception(s.err);
     s.up = false;
+    s.gen++;
     s.db = Xapian::Database();
     s.last_try_us = now;
 }
@@ -88,6 +90,7 @@ void open_read_shard(ps_shard &s, const ps_shard_opts &o)
         else
             s.db = Xapian::Database(s.spec, Xapian::DB_BACKEND_GLASS);
         s.up = true;
+        s.gen++;
         s.err.clear();
     } catch (const std::bad_alloc &) {
         throw;
@@ -143,7 +146,8 @@ void psi::probe_shards(ps_db *db)
             continue;
         }
         try {
-            s.db.reopen();
+            if (s.db.reopen())
+                s.gen++;
         } catch (const std::bad_alloc &) {
             throw;
         } catch (...) {
@@ -162,8 +166,10 @@ bool psi::reopen_shards(ps_db *db)
     for (ps_shard &s : db->shards) {
         if (s.up) {
             try {
-                if (s.db.reopen())
+                if (s.db.reopen()) {
+                    s.gen++;
                     changed = true;
+                }
             } catch (const std::bad_alloc &) {
                 throw;
             } catch (...) {
@@ -222,10 +228,12 @@ std::vector<uint64_t> psi::main_revisions(ps_db *db)
     std::vector<uint64_t> v;
     if (!db->sharded)
         v.push_back(db->db().get_revision());
+    static std::atomic<uint64_t> unknown{0};
     for (ps_db *sub : db->subs)
-        v.push_back(sub->wdb.get_revision());
+        v.push_back(is_tcp_spec(sub->path) ? UINT64_MAX - 1 - unknown++
+                                           : (uint64_t)sub->wdb.get_revision());
     for (ps_shard &s : db->shards)
-        v.push_back(s.up ? (uint64_t)s.db.get_revision() : UINT64_MAX);
+        v.push_back(s.up ? s.gen : UINT64_MAX);
     return v;
 }
 
