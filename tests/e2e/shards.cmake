@@ -10,3 +10,13 @@ if(TARGET polysearch-index AND TARGET polysearchd)
                          SKIP_RETURN_CODE 77 ENVIRONMENT "${_pss_env}")
   endforeach()
 endif()
+# The write-ahead log over shard sets (tests/e2e/shards_wal.py): a local
+# set and 3 remote shards, kill -9, a write shard down at checkpoint time.
+if(TARGET polysearch-index AND TARGET polysearchd)
+  foreach(_c local remote)
+    add_test(NAME e2e_shards_wal_${_c}
+             COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/shards_wal.py ${_c})
+    set_tests_properties(e2e_shards_wal_${_c} PROPERTIES LABELS e2e TIMEOUT 300
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "${_pss_env}")
+  endforeach()
+endif()

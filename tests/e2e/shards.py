@@ -11,11 +11,14 @@ docs/SCALING.md).  Loopback only; every process started here is killed.
                answer partial: true with the dead shard named, quickly (no
                hang); stats shows it down; with --no-partial they fail with
                unavailable; when it comes back, full results again
-  write        add/delete through polysearchd on a local shard set land in
-               the shard FNV-1a-64(id) % 3 (checked with xapian-delve)
+  write        add/delete through polysearchd on a local shard set (--db
+               DIR with SHARDS: through its write-ahead log, DIR/wal) land
+               in the shard FNV-1a-64(id) % 3 once checkpointed (checked
+               with xapian-delve); the log over shards in detail:
+               shards_wal.py
   remote_write 3 remote shards, each served by a read-only xapian-tcpsrv
                (searches) and a --writable one (--write-shard, the
-               writer's): add/delete through polysearchd land in shard
+               writer's), without --wal-dir (commit mode): add/delete through polysearchd land in shard
                FNV-1a-64(id) % 3 and are found by the next searches; the
                writer lets the --writable tcpsrv go when idle and takes it
                again; without --write-shard, add answers unavailable naming
@@ -346,7 +349,10 @@ def case_write(tmp):
         check(res.get("deleted") == 4, "delete: %r" % res)
         st = call_ok(c, "stats", {})
         check(st["documents"] == NDOCS + len(ids) - 4, "documents %r" % st["documents"])
-        time.sleep(0.3)  # writer idle: lock released, commits done
+        check(st["wal"]["enabled"] == 1, "a shard set directory has a log: %r" % st["wal"])
+        # Writer idle: the log checkpointed into the shards, lock released.
+        check(pstest.wait_until(lambda: call_ok(c, "stats", {})["writer"]["state"] == "idle",
+                                15), "not checkpointed: %r" % call_ok(c, "stats", {})["wal"])
     for i in ids:
         want = fnv1a64(i) % NSHARDS
         for k in range(NSHARDS):
