@@ -117,35 +117,44 @@ void view_current(ps_delta *d, ps_db *view)
         "): not the database the delta checkpoints into?");
 }
 
-// The current version of id for the writer: true with its hash when one
-// exists (the delta's latest operation, else the main database: on a
-// shard set, id's shard, which must be up).
-bool writer_current(ps_delta *d, ps_db *view, const std::string &id, std::string *hash)
+// What the writer knows of an id's current version.
+enum class current { absent, present, unknown };
+
+// The current version of id for the writer: present with its hash (the
+// delta's latest operation, else the main database: on a shard set, id's
+// shard), absent, or unknown when id's shard is down (a remote shard that
+// fails is probed once: reconnected, or marked down).
+current writer_current(ps_delta *d, ps_db *view, const std::string &id, std::string *hash)
 {
     auto it = d->index.find(id);
     if (it != d->index.end()) {
         if (it->second.del)
-            return false;
+            return current::absent;
         *hash = it->second.hash;
-        return true;
+        return current::present;
     }
+    bool probed = false;
     for (int attempt = 0;; attempt++) {
         try {
             view_current(d, view);
-            std::string down;
-            Xapian::Database *m = owner_db(view, id.c_str(), &down);
+            Xapian::Database *m = owner_db(view, id.c_str(), nullptr);
             if (!m)
-                throw Xapian::NetworkError(down);
+                return current::unknown;
             Xapian::docid did = find_id(*m, PFX_ID + id);
             if (!did)
-                return false;
+                return current::absent;
             *hash = m->get_document(did, Xapian::DOC_ASSUME_VALID).get_value(SLOT_HASH);
-            return true;
+            return current::present;
         } catch (const Xapian::DatabaseModifiedError &) {
             // The checkpoint moved the database twice under the view.
             if (view->writable || attempt > 0)
                 throw;
             reopen_main(view);
+        } catch (const Xapian::NetworkError &) {
+            if (!view->sharded || view->writable || probed)
+                throw;
+            probe_shards(view);
+            probed = true;
         }
     }
 }
@@ -337,7 +346,8 @@ extern "C" ps_status ps_delta_put(ps_delta *d, ps_db *view, const ps_prepared *p
         ps_put_outcome outcome = PS_PUT_ADDED;
         if (view) {
             std::string cur;
-            if (writer_current(d, view, p->id, &cur))
+            // Unknown (id's shard is down): recorded, counted as added.
+            if (writer_current(d, view, p->id, &cur) == current::present)
                 outcome = cur == p->hash ? PS_PUT_UNCHANGED : PS_PUT_REPLACED;
         }
         if (outcome == PS_PUT_UNCHANGED) {
@@ -373,7 +383,9 @@ extern "C" ps_status ps_delta_delete(ps_delta *d, ps_db *view, const char *id,
         if (st != PS_OK)
             return st;
         std::string cur;
-        if (view && !writer_current(d, view, id, &cur))
+        // Unknown (id's shard is down): recorded (deleting an absent id
+        // changes nothing).
+        if (view && writer_current(d, view, id, &cur) == current::absent)
             return delta_err(d, PS_ERR_NOT_FOUND,
                              std::string("no document with id '") + id + "'");
         std::shared_ptr<delta_op> op = std::make_shared<delta_op>();
@@ -402,7 +414,8 @@ extern "C" ps_status ps_delta_check_unchanged(ps_delta *d, ps_db *view, const ch
         if (!valid_id(id))
             return delta_err(d, PS_ERR_INVALID, "invalid document id");
         std::string cur;
-        *unchanged = writer_current(d, view, id, &cur) && cur == hash_hex;
+        *unchanged = writer_current(d, view, id, &cur) == current::present &&
+                     cur == hash_hex;
         return PS_OK;
     } catch (...) {
         return map_exception(d->werr);

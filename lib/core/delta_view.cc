@@ -203,14 +203,25 @@ void psi::delta_sync(ps_db *db)
 {
     if (!db->delta)
         return;
-    try {
-        sync_once(db);
-    } catch (const Xapian::DatabaseModifiedError &) {
-        // The main revision went away under the view: start again from
-        // the latest one.
-        db->delta->built = false;
-        reopen_main(db);
-        sync_once(db);
+    for (int attempt = 0;; attempt++) {
+        try {
+            sync_once(db);
+            return;
+        } catch (const Xapian::DatabaseModifiedError &) {
+            // The main revision went away under the view: start again
+            // from the latest one.
+            if (attempt > 1)
+                throw;
+            db->delta->built = false;
+            reopen_main(db);
+        } catch (const Xapian::NetworkError &) {
+            // A remote shard went away: on without it (marked down, its
+            // documents hidden; the delta's are not).
+            if (!db->sharded || db->writable || attempt > 1)
+                throw;
+            db->delta->built = false;
+            probe_shards(db);
+        }
     }
 }
 

@@ -392,8 +392,11 @@ ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) PS_NOEXCEPT;
  *
  * The database must have no other writer while a delta holds operations
  * (keep the writable handle, and with it the lock, until a checkpoint
- * emptied it).  Sharded handles (ps_db_open_shards) are refused with
- * PS_ERR_INVALID by every function here.  Spelling suggestions do not see
+ * emptied it).  The database may be a shard set (ps_db_open_shards,
+ * ps_db_open_dir; local or remote shards): one delta for all of them,
+ * each operation checkpointed into its shard (ps_shard_of), every shard
+ * storing the checkpoint's seq, and the seq to start from the lowest of
+ * the shards' (ps_db_get_wal_seq).  Spelling suggestions do not see
  * the delta (the in-memory part has no spelling data) until its
  * checkpoint. */
 
@@ -423,15 +426,18 @@ const char *ps_delta_errmsg(const ps_delta *d) PS_NOEXCEPT;
  * view: a handle on the main database (read-only, or the writable one
  * when the writer also checkpoints) used to compute *out like ps_db_put:
  * against the id's latest operation in the delta (published or not),
- * else the main database: PS_PUT_ADDED, PS_PUT_REPLACED, or
- * PS_PUT_UNCHANGED when the content hash is that of the current version
- * (then nothing is recorded; seq is used up all the same).  A read-only
- * view that is older than the delta's checkpoint is reopened here.
+ * else the main database (on a shard set, id's shard): PS_PUT_ADDED,
+ * PS_PUT_REPLACED, or PS_PUT_UNCHANGED when the content hash is that of
+ * the current version (then nothing is recorded; seq is used up all the
+ * same).  A read-only view that is older than the delta's checkpoint is
+ * reopened here.  When id's shard of a sharded read view is down (a
+ * remote one that fails is reconnected once first), the current version
+ * is unknown: the put is recorded and *out is PS_PUT_ADDED.
  * view NULL (replaying the log at start-up): recorded unconditionally,
  * *out set to PS_PUT_ADDED (not computed).  out may be NULL.
  * Returns PS_OK; PS_ERR_INVALID (NULL d or p, seq not greater than every
- * seq recorded before and than the watermark, a sharded view); the
- * view's errors (PS_ERR_IO...); PS_ERR_NOMEM.  Message: ps_delta_errmsg.
+ * seq recorded before and than the watermark); the view's errors
+ * (PS_ERR_IO...); PS_ERR_NOMEM.  Message: ps_delta_errmsg.
  * Writer thread (one thread for put, delete, publish and discard; the
  * view is that thread's own handle).  Cost: one serialisation of the
  * document, the id's lookup in a hash table, on a miss a lookup of the
@@ -442,7 +448,9 @@ ps_status ps_delta_put(ps_delta *d, ps_db *view, const ps_prepared *p, uint64_t 
 /* Records the delete of id with sequence number seq (unpublished until
  * ps_delta_publish).  PS_ERR_NOT_FOUND when the id exists neither in the
  * delta's latest state (published or not) nor in view (nothing recorded,
- * seq not used up).  view NULL (replay): recorded unconditionally.
+ * seq not used up); recorded when id's shard of the view is down (the
+ * current version unknown: deleting an absent id changes nothing).  view
+ * NULL (replay): recorded unconditionally.
  * Other errors and thread as ps_delta_put. */
 ps_status ps_delta_delete(ps_delta *d, ps_db *view, const char *id,
                           uint64_t seq) PS_NOEXCEPT;
@@ -474,7 +482,13 @@ void ps_delta_discard_unpublished(ps_delta *d) PS_NOEXCEPT;
  * (per id only its last operation; a delete of an absent id is nothing),
  * stores the seq in the metadata key "polysearch.wal_seq" and commits in
  * one commit (ps_db_commit: commit fence, free-space guard, Xapian 1.4
- * workarounds).  Only after the commit succeeded are the operations
+ * workarounds).  A sharded wdb: each operation goes to its shard, every
+ * shard stores the seq (also those without operations) and is committed,
+ * one after the other; a shard that fails (its spec in the message) ends
+ * the checkpoint, the shards before it keep their commit (giving them the
+ * same operations again at the retry, or from the log after a crash,
+ * changes nothing: puts replace by id, deletes of absent ids are
+ * nothing).  Only after the commit succeeded are the operations
  * freed and the watermark moved to the seq; *done (may be NULL) receives
  * the watermark after the call (unchanged when there was nothing to do:
  * PS_OK without a commit).
@@ -482,7 +496,7 @@ void ps_delta_discard_unpublished(ps_delta *d) PS_NOEXCEPT;
  * ps_db_errmsg(wdb)): nothing of it is committed, the changes are
  * cancelled on wdb, and the delta is unchanged (its operations stay
  * visible; call again to retry).  wdb must not have uncommitted changes
- * of its own (PS_ERR_INVALID) and is not sharded.
+ * of its own (PS_ERR_INVALID).
  * Thread: one checkpointing thread (wdb's owner), concurrently with the
  * writer thread's put/delete/publish/discard and with the readers.
  * Cost: per operation an unserialisation and a Xapian write, then one
@@ -515,18 +529,23 @@ void ps_delta_stats(ps_delta *d, ps_delta_info *out) PS_NOEXCEPT;
  * its revision moved (a checkpoint, ps_db_reopen) it rebuilds the
  * in-memory part from the operations after the new revision's seq.
  * Facets, language and date filters, date sort, offsets and snippets
- * work across both; replaced or deleted main documents are hidden by a
- * match decider (so the total estimate is an estimate, as without a
- * delta; exact with facets).  Spelling suggestions ignore the delta.
+ * work across both; replaced or deleted main documents are hidden (by id:
+ * a match decider, or with a remote shard, where Xapian runs none, the
+ * query itself), so the total estimate is an estimate, as without a
+ * delta; exact with facets.  A sharded rd: the main database is the
+ * shards that are up; a shard that is down hides its documents but not
+ * the delta's.  Spelling suggestions ignore the delta.
  * d must outlive the attachment.  Returns PS_OK; PS_ERR_INVALID for a
- * writable or sharded handle.  Owner thread of rd; d may be shared by
- * any number of attached handles, each on its own thread. */
+ * writable handle.  Owner thread of rd; d may be shared by any number of
+ * attached handles, each on its own thread. */
 ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) PS_NOEXCEPT;
 
 /* The write-ahead log seq stored by the last checkpoint in the handle's
  * revision ("polysearch.wal_seq"; a writable handle sees its uncommitted
- * value), 0 when none.  PS_ERR_CORRUPT when the value is not a decimal
- * number; PS_ERR_INVALID for a sharded handle.  Owner thread. */
+ * value), 0 when none; on a shard set the lowest of its shards' (where
+ * a replay must start).  PS_ERR_CORRUPT when a value is not a decimal
+ * number; PS_ERR_IO when a shard of a sharded read handle is down (its
+ * seq unknown; the message names it).  Owner thread. */
 ps_status ps_db_get_wal_seq(ps_db *db, uint64_t *seq) PS_NOEXCEPT;
 
 /* ---- Analysis helpers (also used by the indexer and tests) ------------ */

@@ -22,7 +22,9 @@ corpus of shards.py; loopback only, every process started here is killed.
           the checkpoint fails naming the shard and is retried, the log
           keeps them; once the tcpsrv is back the daemon checkpoints them
           by itself; killed again, kill -9 of the daemon, tcpsrv back,
-          restart: replayed and checkpointed, each in its shard
+          restart: replayed and checkpointed, each in its shard; a
+          read-only tcpsrv killed: adds for its shard still acknowledged,
+          found (partial results) and got from the delta
 
 Skips (77) when xapian-tcpsrv / xapian-delve / xapian-metadata are missing.
 """
@@ -274,7 +276,7 @@ def case_remote(tmp):
     log = open(os.path.join(tmp, "servers.log"), "ab")
     waldir = os.path.join(tmp, "wal")
     with Procs() as procs, log:
-        _, _, specs = shards.remote_specs(procs, three, log)
+        rports, readers, specs = shards.remote_specs(procs, three, log)
         wports = [shards.free_port() for _ in range(NSHARDS)]
 
         def writable(k):
@@ -356,6 +358,28 @@ def case_remote(tmp):
             verify(c, st, "after kill -9 with a write shard down")
             check(pstest.wait_until(lambda: wal_stats(c)["pending_ops"] == 0, 15),
                   "not checkpointed after the restart: %r" % wal_stats(c))
+            # A read-only tcpsrv down: writes for its shard are still
+            # acknowledged (the log), searchable and got from the delta.
+            Procs.kill(readers[0])
+            new = [i for i in ("h-%d" % k for k in range(40)) if fnv1a64(i) % NSHARDS == 0][:3]
+            res = call_ok(c, "add", {"docs": [{"id": i, "body": "capybara %s" % i,
+                                               "lang": "en"} for i in new]})
+            check(res.get("added") == 3, "add with a read shard down: %r" % res)
+            st.added += new
+            for _ in range(4):
+                res = search(c, "capybara")
+                got = ids_of(res)
+                check(res.get("partial") is True and all(i in got for i in new),
+                      "read shard down: %r partial %r" % (got, res.get("partial")))
+                check(call_ok(c, "get", {"id": new[0]})["body"] == "capybara %s" % new[0],
+                      "get from the delta with its shard down")
+            readers[0] = shards.tcpsrv(procs, os.path.join(three, "shard-0"), rports[0], log)
+            check(pstest.wait_until(
+                lambda: not any(search(c, "capybara").get("partial") for _ in range(4)),
+                15, 0.1), "still partial once the read shard is back")
+            verify(c, st, "read shard back")
+            ok("read-only tcpsrv killed: adds for its shard acknowledged, found (partial) "
+               "and got from the delta; full results once it is back")
             check(d.stop() == 0, "SIGTERM exit status")
         check_placed(three, st)
         ok("kill -9 while a write shard was down, shard back, restart: replayed and "
