@@ -15,7 +15,7 @@ corpus of shards.py; loopback only, every process started here is killed.
           shard at the same polysearch.wal_seq (xapian-metadata), and the
           next start replays nothing; the same shards as a --shard list:
           without --wal-dir commit mode (the start-up line names the flag),
-          with --wal-dir the log
+          with --wal-dir the log, a shard down at start refused (74)
   remote  the same session over 3 read-only + 3 --writable xapian-tcpsrv
           (--shard/--write-shard/--wal-dir); then a --writable tcpsrv
           killed: adds acknowledged before the checkpoint stay searchable,
@@ -265,7 +265,15 @@ def case_local(tmp):
         verify(d.client(), st, "--shard list after kill -9")
         check(d.stop() == 0, "SIGTERM exit status")
     check_placed(three, st)
-    ok("--shard list: commit mode without --wal-dir (named at start), the log with it")
+    # With the log every shard must answer at start (its checkpoint).
+    gone = specs[:2] + ["--shard=" + os.path.join(tmp, "no-such-shard")]
+    rr = subprocess.run([pstest.daemon_path(), "--db", three, "--listen", "127.0.0.1:0",
+                         "--wal-dir", waldir] + gone, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=30)
+    check(rr.returncode == 74 and b"no-such-shard" in rr.stderr,
+          "a shard down at start with the log: %d %r" % (rr.returncode, rr.stderr[-300:]))
+    ok("--shard list: commit mode without --wal-dir (named at start), the log with it; "
+       "a shard down at start with the log: exit 74 naming it")
 
 
 def case_remote(tmp):
