@@ -84,7 +84,8 @@ void searchd_config_defaults(searchd_config *c);
  * by *c (release it with searchd_config_free once *c is no longer used).
  * Returns -1 when the caller should go on, otherwise an exit status: 0
  * after --help/--version (text written to stdout), EX_USAGE after a
- * message on stderr (--create with --shard included), EX_NOINPUT when the --config file cannot be read,
+ * message on stderr (--create with --shard, --wal-dir without --shard
+ * included), EX_NOINPUT when the --config file cannot be read,
  * EX_CONFIG for a bad setting in it (message names FILE:LINE).  Main
  * thread. */
 int searchd_config_parse(searchd_config *c, int argc, char **argv);

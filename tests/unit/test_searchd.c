@@ -130,6 +130,34 @@ static void test_shard_flags(void **state)
     assert_int_equal(parse(&c, cshard, 3), EX_USAGE);
 }
 
+static void test_wal_dir(void **state)
+{
+    (void)state;
+    searchd_config c;
+    char dir[64];
+    /* --db DIR (one database or a shard set): DIR/wal. */
+    const char *db[] = {"--db", "/srv/ps"};
+    assert_int_equal(parse(&c, db, 2), -1);
+    assert_int_equal(searchd_config_wal_dir(&c, dir, sizeof dir), 1);
+    assert_string_equal(dir, "/srv/ps/wal");
+    /* A --shard list: --wal-dir, else no log. */
+    const char *list[] = {"--shard", "/a", "--shard", "tcp:h:1", "--write-shard", "/a",
+                          "--write-shard", "tcp:h:2"};
+    assert_int_equal(parse(&c, list, 8), -1);
+    assert_int_equal(searchd_config_wal_dir(&c, dir, sizeof dir), 0);
+    assert_string_equal(dir, "");
+    const char *logged[] = {"--shard", "/a", "--wal-dir", "/var/wal"};
+    assert_int_equal(parse(&c, logged, 4), -1);
+    assert_int_equal(searchd_config_wal_dir(&c, dir, sizeof dir), 1);
+    assert_string_equal(dir, "/var/wal");
+    assert_int_equal(searchd_config_wal_dir(&c, dir, 4), -1);     /* too long */
+    /* Not for --db alone, not empty. */
+    const char *alone[] = {"--db", "/srv/ps", "--wal-dir", "/var/wal"};
+    assert_int_equal(parse(&c, alone, 4), EX_USAGE);
+    const char *empty[] = {"--shard", "/a", "--wal-dir", ""};
+    assert_int_equal(parse(&c, empty, 4), EX_USAGE);
+}
+
 /* Writes text to a fresh temporary file; returns its malloc'd path. */
 static char *temp_file(const char *text, size_t len)
 {
@@ -281,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_shard_flags),
+        cmocka_unit_test(test_wal_dir),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_codes_and_methods),
