@@ -621,8 +621,9 @@ static int open_db(runner *r)
 static int refuse_pending_log(const run_opts *o, ps_db **db)
 {
     uint64_t ck = 0;
-    if (ps_db_nshards(*db) > 0 || ps_db_get_wal_seq(*db, &ck) != PS_OK ||
-        !wal_db_pending(o->db_path, ck))
+    /* A shard set's log is DIR/wal too; its checkpoint is the lowest
+     * shard's. */
+    if (ps_db_get_wal_seq(*db, &ck) != PS_OK || !wal_db_pending(o->db_path, ck))
         return 0;
     ps_db_close(*db);
     *db = NULL;

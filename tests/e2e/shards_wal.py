@@ -230,6 +230,11 @@ def case_local(tmp):
                         timeout=30)
     check(rr.returncode == 74 and b"without --no-wal" in rr.stderr,
           "--no-wal over a pending log: %d %r" % (rr.returncode, rr.stderr[-300:]))
+    rr = subprocess.run([pstest.indexer_path(), "--db", three, "-"],
+                        input=b'{"id":"l/indexer","body":"written under the log"}\n',
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check(rr.returncode == 75 and b"write-ahead log" in rr.stderr,
+          "local indexer over a pending log: %d %r" % (rr.returncode, rr.stderr[-300:]))
     with pstest.Daemon(three, tmp, args=NO_CKPT + ["--workers", "2"],
                        log_name="d2.log") as d:
         c = d.client()
@@ -237,7 +242,8 @@ def case_local(tmp):
         check(wal_stats(c)["replayed"] > 0, "nothing replayed")
         check(d.stop() == 0, "SIGTERM exit status")
     seq = check_placed(three, st)
-    ok("replayed after kill -9 (--no-wal refused meanwhile, 74); SIGTERM checkpointed "
+    ok("replayed after kill -9 (--no-wal refused meanwhile, 74, and a local "
+       "polysearch-index, 75); SIGTERM checkpointed "
        "every document into its shard, all shards at wal_seq %d" % seq)
     with pstest.Daemon(three, tmp, args=NO_CKPT, log_name="d3.log") as d:
         c = d.client()
