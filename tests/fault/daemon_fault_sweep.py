@@ -124,7 +124,7 @@ class Traced:
         log = self.log_text()
         # -15: the sweep's own SIGTERM raced the exit that followed the
         # refusal (the log says which).
-        if (self.proc.returncode in (74, -signal.SIGTERM) and "write-ahead log of" in log
+        if (self.proc.returncode in (74, -signal.SIGTERM) and "write-ahead log" in log
                 and "No space left on device" in log):
             FIGS["start_refused"] += 1
             self.refused = True
