@@ -455,33 +455,58 @@ void wal_close(wal *w)
 
 /* ---- A look without opening ------------------------------------------- */
 
+/* 1 when segment name (size bytes, in directory dfd) may hold a record
+ * above ck: walks the record headers (length and seq only, no CRC: a
+ * record the open would cut still counts, so the answer errs towards
+ * "may"); a header or payload running past the end counts as one. */
+static int seg_above(int dfd, const char *name, off_t size, uint64_t ck)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    int above = 0;
+    off_t off = WAL_HEADER_SIZE;
+    while (off < size) {
+        unsigned char h[WAL_RECORD_HEADER_SIZE];
+        if (size - off < (off_t)sizeof h ||
+            pread(fd, h, sizeof h, off) != (ssize_t)sizeof h) {
+            above = 1;                  /* torn header */
+            break;
+        }
+        uint64_t len = wal_get_le32(h);
+        if (wal_get_le64(h + 8) > ck ||
+            (off_t)len > size - off - (off_t)sizeof h) {
+            above = 1;
+            break;
+        }
+        off += (off_t)sizeof h + (off_t)len;
+    }
+    close(fd);
+    return above;
+}
+
 int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq)
 {
     DIR *dp = opendir(dir);
     if (!dp)
         return 0;
-    uint64_t last_first = 0;
-    off_t last_size = 0;
     int above = 0;
     struct dirent *e;
-    while ((e = readdir(dp)) != NULL) {
+    while (!above && (e = readdir(dp)) != NULL) {
         uint64_t first = wal_seg_parse_name(e->d_name);
         if (first == 0)
             continue;
         struct stat sb;
         if (fstatat(dirfd(dp), e->d_name, &sb, 0) != 0)
             continue;
-        if (sb.st_size > (off_t)WAL_HEADER_SIZE && first > checkpoint_seq)
-            above = 1;          /* its first record is above */
-        if (first > last_first) {
-            last_first = first;
-            last_size = sb.st_size;
-        }
+        if (sb.st_size <= (off_t)WAL_HEADER_SIZE)
+            continue;                   /* no record */
+        if (first > checkpoint_seq)
+            above = 1;                  /* its first record is above */
+        else
+            above = seg_above(dirfd(dp), e->d_name, sb.st_size, checkpoint_seq);
     }
     closedir(dp);
-    /* The last segment's records are unknown without reading it. */
-    if (last_first && last_size > (off_t)WAL_HEADER_SIZE)
-        above = 1;
     return above;
 }
 

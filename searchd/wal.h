@@ -116,10 +116,11 @@ int wal_sync(wal *w);
 int wal_recover(wal *w);
 
 /* 1 when the log directory dir may hold records above checkpoint_seq (a
- * segment with records starting above it, or a last segment with any
- * record: its records are not read), else 0 (no directory, no segment,
- * only empty ones).  Reads names and sizes only: writes, syncs and locks
- * nothing.  Any thread. */
+ * segment whose first record is above it, or a record header in a
+ * segment carrying a seq above it, or a torn record), else 0 (no
+ * directory, no segment, only records at or below it).  Reads names,
+ * sizes and record headers only (no CRC: errs towards 1); writes, syncs
+ * and locks nothing.  Any thread. */
 int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq);
 
 /* The delta seq of operation i of log record r (docs/WAL.md, "The
@@ -134,7 +135,7 @@ int wal_may_hold_records(const char *dir, uint64_t checkpoint_seq);
  * polysearch.wal_seq, ps_db_get_wal_seq) is ck_op_seq; else 0 (no log, or
  * nothing above the checkpoint).  For the programs that must not write
  * the database while such changes wait: polysearchd --no-wal and a local
- * polysearch-index.  Names and sizes only, as wal_may_hold_records.
+ * polysearch-index.  Reads as wal_may_hold_records.
  * Any thread. */
 int wal_db_pending(const char *db_path, uint64_t ck_op_seq);
 

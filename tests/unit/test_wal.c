@@ -430,6 +430,38 @@ static void three_segments(void)
     wal_close(w);
 }
 
+/* wal_may_hold_records: only records above the checkpoint count, in any
+ * segment (a segment that starts at or below it may still end above it,
+ * after a failed checkpoint); a torn record counts. */
+static void test_may_hold_records(void **state)
+{
+    (void)state;
+    coll c = {0};
+    assert_int_equal(wal_may_hold_records(g_dir, 0), 0);   /* no files */
+    wal *w = open_ok(0, &c);
+    assert_int_equal(wal_may_hold_records(g_dir, 0), 0);   /* empty segment */
+    append_range(w, 1, 10, 0);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_may_hold_records(g_dir, 0), 1);
+    assert_int_equal(wal_may_hold_records(g_dir, 9), 1);
+    assert_int_equal(wal_may_hold_records(g_dir, 10), 0);  /* all at or below */
+    assert_int_equal(wal_rotate(w), 0);                    /* 11: empty */
+    assert_int_equal(wal_may_hold_records(g_dir, 5), 1);   /* 6..10 in 1 */
+    assert_int_equal(wal_may_hold_records(g_dir, 10), 0);
+    append_range(w, 11, 12, 0);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_may_hold_records(g_dir, 10), 1);
+    assert_int_equal(wal_may_hold_records(g_dir, 12), 0);
+    wal_close(w);
+    /* A torn last record (cut inside its payload) counts. */
+    long long sz = file_size(seg_path(11));
+    assert_int_equal(truncate(seg_path(11), sz - 3), 0);
+    assert_int_equal(wal_may_hold_records(g_dir, 12), 1);
+    assert_int_equal(truncate(seg_path(11), sz - (long long)rec_size(12, 0) + 5), 0);
+    assert_int_equal(wal_may_hold_records(g_dir, 12), 1);  /* torn header */
+    coll_free(&c);
+}
+
 static void test_rotate_drop(void **state)
 {
     (void)state;
@@ -1154,6 +1186,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_failure_fsize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_may_hold_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_getters_any_thread, setup, teardown),
     };
