@@ -12,7 +12,10 @@
 //   xapian14_workarounds.cc  Xapian 1.4 bugs on the write path
 //   shards.cc                sharded handles, routing, the SHARDS file
 //   read.cc                  get, count, lang_counts, foreach_id
-//   search.cc                ps_search, ps_stem
+//   search.cc                ps_search, ps_stem; the query parsing that
+//                            match.cc shares
+//   match.cc                 the alert matcher: saved queries run over
+//                            a group of new documents (ps_matcher)
 //   delta.cc                 the in-memory delta of the write-ahead log:
 //                            ps_delta (put/delete/publish/checkpoint)
 //   delta_view.cc            the main + delta view of attached read handles
@@ -49,6 +52,7 @@
 #include "analyze.h"
 #include "docfields.h"
 #include "polysearch.h"
+#include "snippet.h"
 
 #include <xapian.h>
 
@@ -394,6 +398,60 @@ void check(ps_status st);
 
 // Finishes b into a result block (b is released); throws std::bad_alloc.
 ps_results *finish(builder_ptr &b, uint64_t total, const char *sugg, uint64_t took);
+
+// ---- search.cc: query parsing, shared by ps_search and match.cc ---------
+
+// The flags every query parse uses.
+extern const unsigned QP_FLAGS;
+
+// Sets up a parser as every search does: database d (wildcards expand
+// over it at match time), AND by default, title: and lang: prefixes, at
+// most maxw wildcard expansions (else WildcardError).
+void setup_parser(Xapian::QueryParser &qp, Xapian::Database &d, unsigned maxw);
+
+// The text a query string is parsed from: diacritics stripped, words
+// split at apostrophes.  Throws std::bad_alloc.
+std::string query_text(const char *q);
+
+// True when qs holds only white space (the query matches everything).
+bool query_is_empty(const std::string &qs);
+
+// qs parsed without stemming.  Throws Xapian::QueryParserError.
+Xapian::Query parse_exact(Xapian::Database &d, const std::string &qs, unsigned maxw);
+
+// The query search runs: exact OR-ed with one parse of qs per language of
+// langs that has a stemmer (STEM_ALL_Z), each filtered to its language.
+// Throws as parse_exact.
+Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
+                              const Xapian::Query &exact,
+                              const std::vector<std::string> &langs, unsigned maxw);
+
+// query filtered to language lang and to dates from..to (normalised date
+// keys; each "" for none).
+Xapian::Query add_filters(Xapian::Query query, const std::string &lang,
+                          const std::string &from, const std::string &to);
+
+// The language and date filters of q, checked and normalised into lang,
+// from, to ("" when unset).  Returns false with a message in err for an
+// unknown language code or a bad date.
+bool query_filters(const ps_query *q, std::string &lang, std::string &from,
+                   std::string &to, std::string &err);
+
+// Folded words of a query: its unprefixed terms and title terms.
+std::vector<std::string> query_words(const Xapian::Query &q);
+
+// Folded prefixes of the wildcard words ("bio*") of a query string.
+std::vector<std::string> wildcard_prefixes(const std::string &q);
+
+// What the snippet highlighter looks for: the words of the exact parse and
+// the wildcard prefixes.  terms() points into the object (do not copy it
+// after set()).
+struct snippet_words {
+    std::vector<std::string> words, prefixes;
+    std::vector<const char *> wp, pp;
+    void set(const Xapian::Query &exact, const std::string &qs);
+    ps_snippet_terms terms() const;
+};
 
 // ---- delta_view.cc: the delta of an attached read handle ----------------
 // Every function below is a no-op, or returns what the handle alone

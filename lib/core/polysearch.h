@@ -548,6 +548,105 @@ ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) PS_NOEXCEPT;
  * seq unknown; the message names it).  Owner thread. */
 ps_status ps_db_get_wal_seq(ps_db *db, uint64_t *seq) PS_NOEXCEPT;
 
+/* ---- Saved queries: the alert matcher --------------------------------
+ *
+ * A ps_matcher holds saved queries (subscriptions), each parsed once when
+ * added, and tells which of them match a group of newly written
+ * documents (ps_prepared, as the write path made them), with the query
+ * semantics of ps_search: folding, the stemmer of each document's own
+ * language, phrases, NOT, title:, lang:, the lang and date filters.
+ * ps_matcher_match() puts the group's documents into a small in-memory
+ * Xapian database and runs only the candidate queries there: those with
+ * a term the group's documents hold (an inverted index of the queries'
+ * terms, their stems in every stemming language included), and those
+ * without a term to index (an empty query, a wildcard), which are always
+ * candidates.  A matcher is used by one thread at a time (it needs no
+ * database handle); add, remove and match may come from different
+ * threads only with the usual synchronisation. */
+
+typedef struct ps_matcher ps_matcher;
+
+/* Creates an empty matcher (caller owns; ps_matcher_free).  Returns PS_OK
+ * or PS_ERR_NOMEM (*out NULL).  Any thread. */
+ps_status ps_matcher_new(ps_matcher **out) PS_NOEXCEPT;
+
+/* Frees the matcher and its queries (NULL is fine); the user pointers
+ * given to ps_matcher_add are not freed (take them back with
+ * ps_matcher_remove first when they own memory).  Owner thread. */
+void ps_matcher_free(ps_matcher *m) PS_NOEXCEPT;
+
+/* Adds the saved query q under id (unique in m): q->q (at most
+ * q->max_query bytes, 0 -> PS_DEFAULT_MAX_QUERY_BYTES; "" or blanks match
+ * every document), q->lang, q->date_from, q->date_to, q->max_wildcard and
+ * q->snippet_bytes are used, the rest ignored; the strings are copied.
+ * user is handed back with each match and by ps_matcher_remove (not
+ * owned).  Errors (nothing added; *errmsg, when errmsg is not NULL, a
+ * malloc'd message the caller frees, else NULL): PS_ERR_QUERY (syntax),
+ * PS_ERR_TOO_LARGE (q too long), PS_ERR_INVALID (NULL argument, unknown
+ * language code, bad date, id already present), PS_ERR_NOMEM.  Cost: one
+ * parse, and one stem per query word and stemming language.  Owner
+ * thread. */
+ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *q, void *user,
+                         char **errmsg) PS_NOEXCEPT;
+
+/* Removes the query id.  Returns 1 (and its user pointer in *user, which
+ * may be NULL) or 0 when there is no such query.  Owner thread. */
+int ps_matcher_remove(ps_matcher *m, uint64_t id, void **user) PS_NOEXCEPT;
+
+/* Number of queries held.  Owner thread. */
+uint64_t ps_matcher_count(const ps_matcher *m) PS_NOEXCEPT;
+
+/* One change of a group given to ps_matcher_match, in commit order: the
+ * put of doc (its id is ps_prepared_id(doc)), or, doc NULL, the delete of
+ * id.  seq and replaced are handed back with the matches. */
+typedef struct ps_match_doc {
+    const ps_prepared *doc;
+    const char *id;         /* deletes (doc NULL); ignored for puts */
+    uint64_t seq;
+    int replaced;           /* the id existed before this change */
+} ps_match_doc;
+
+/* One match: query `sub` matches the document of docs[doc].  Strings
+ * are valid during the callback only. */
+typedef struct ps_match {
+    uint64_t sub;
+    void *user;             /* as given to ps_matcher_add */
+    uint32_t doc;           /* index in the docs array */
+    uint64_t seq;
+    int replaced;
+    const char *id, *title, *lang;
+    const char *date, *url;  /* NULL when the document has none */
+    const char *snippet;    /* plain text around the matched words */
+} ps_match;
+
+/* Called once per match; returns 0 to go on, anything else to stop
+ * (ps_matcher_match then returns PS_ERR_INTERNAL). */
+typedef int (*ps_match_fn)(void *ctx, const ps_match *m);
+
+/* Figures of one ps_matcher_match call (out parameter, may be NULL). */
+typedef struct ps_match_stats {
+    uint32_t docs;          /* documents matched against (after dedup) */
+    uint64_t candidates;    /* queries run */
+    uint64_t matches;       /* callbacks made */
+    uint64_t failed;        /* queries that failed on this group (a
+                               wildcard over max_wildcard: no match) */
+} ps_match_stats;
+
+/* Matches the group docs[0..n) against the queries.  Only the last
+ * change of each id counts (an earlier put of the same id is superseded,
+ * a delete is never matched); the replaced flag reported is 1 when the
+ * id's first change in the group had it set or was a delete (the id
+ * existed before the group).  fn is called for every (document, query)
+ * match, documents in the order of docs, queries by increasing id within
+ * a document.  all_queries non-zero runs every query instead of the
+ * candidates only (for tests: the result must be the same).  Returns
+ * PS_OK, PS_ERR_NOMEM, PS_ERR_INVALID (NULL m or fn, n > 0 with docs
+ * NULL), PS_ERR_INTERNAL (fn stopped it).  Owner thread of m; the
+ * prepared documents are only read (not freed). */
+ps_status ps_matcher_match(ps_matcher *m, const ps_match_doc *docs, size_t n,
+                           int all_queries, ps_match_fn fn, void *ctx,
+                           ps_match_stats *stats) PS_NOEXCEPT;
+
 /* ---- Analysis helpers (also used by the indexer and tests) ------------ */
 
 /* Folds UTF-8 text: NFKD, drop combining marks, NFKC case fold ("Santé" ->

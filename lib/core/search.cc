@@ -22,25 +22,9 @@
 
 using namespace psi;
 
-namespace {
+// ---- Query parsing shared with match.cc (internal.h) --------------------
 
-const std::vector<std::string> &get_langs(ps_db *db)
-{
-    Xapian::Database &d = read_db(db);
-    // A combined database has no single revision: a sharded handle drops
-    // the cache on every write and every reopen that moved a shard, one
-    // with a delta whenever its view changes (delta_view.cc).
-    Xapian::rev rev = db->sharded || db->delta ? db->langs_rev : d.get_revision();
-    if (!db->langs_valid || rev != db->langs_rev) {
-        std::vector<std::string> v;
-        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
-            v.push_back((*t).substr(1));
-        db->langs.swap(v);
-        db->langs_valid = true;
-        db->langs_rev = rev;
-    }
-    return db->langs;
-}
+namespace psi {
 
 const unsigned QP_FLAGS = Xapian::QueryParser::FLAG_PHRASE |
                           Xapian::QueryParser::FLAG_BOOLEAN |
@@ -57,8 +41,95 @@ void setup_parser(Xapian::QueryParser &qp, Xapian::Database &d, unsigned maxw)
     qp.set_max_expansion(maxw, Xapian::Query::WILDCARD_LIMIT_ERROR);
 }
 
-// Folded words of a query: its unprefixed terms and title terms (for the
-// highlighter).
+std::string query_text(const char *q)
+{
+    const char *text = q ? q : "";
+    cstr s(need(ps_strip_diacritics(text, strlen(text))));
+    split_apostrophes(s.get());
+    return s.get();
+}
+
+bool query_is_empty(const std::string &qs)
+{
+    return qs.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+Xapian::Query parse_exact(Xapian::Database &d, const std::string &qs, unsigned maxw)
+{
+    Xapian::QueryParser exact;
+    setup_parser(exact, d, maxw);
+    return exact.parse_query(qs, QP_FLAGS);
+}
+
+Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
+                              const Xapian::Query &exact,
+                              const std::vector<std::string> &langs, unsigned maxw)
+{
+    std::vector<Xapian::Query> parts{exact};
+    for (const std::string &l : langs) {
+        const char *stemmer = ps_lang_stemmer(l.c_str());
+        if (!stemmer)
+            continue;
+        Xapian::QueryParser qp;
+        setup_parser(qp, d, maxw);
+        qp.set_stemmer(Xapian::Stem(stemmer));
+        // STEM_ALL_Z rather than STEM_SOME: the query parser's STEM_SOME
+        // does not stem capitalised words, and German nouns (or a query
+        // typed in capitals) must still find their stems.
+        qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
+        parts.emplace_back(Xapian::Query::OP_FILTER, qp.parse_query(qs, QP_FLAGS),
+                           Xapian::Query(PFX_LANG + l));
+    }
+    return Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+}
+
+Xapian::Query add_filters(Xapian::Query query, const std::string &lang,
+                          const std::string &from, const std::string &to)
+{
+    if (!lang.empty())
+        query = Xapian::Query(Xapian::Query::OP_FILTER, query,
+                              Xapian::Query(PFX_LANG + lang));
+    if (!from.empty() || !to.empty()) {
+        Xapian::Query r =
+            from.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_LE, SLOT_DATE, to)
+            : to.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_GE, SLOT_DATE, from)
+                         : Xapian::Query(Xapian::Query::OP_VALUE_RANGE, SLOT_DATE, from, to);
+        query = Xapian::Query(Xapian::Query::OP_FILTER, query, r);
+    }
+    return query;
+}
+
+bool query_filters(const ps_query *q, std::string &lang, std::string &from,
+                   std::string &to, std::string &err)
+{
+    lang.clear();
+    from.clear();
+    to.clear();
+    if (!empty(q->lang)) {
+        if (!ps_lang_valid(q->lang)) {
+            err = std::string("unknown language code '") + q->lang + "'";
+            return false;
+        }
+        lang = q->lang;
+    }
+    char key[PS_DATE_KEY_LEN + 1];
+    if (!empty(q->date_from)) {
+        if (ps_date_normalize(q->date_from, 0, key) != 0) {
+            err = std::string("invalid date_from '") + q->date_from + "'";
+            return false;
+        }
+        from = key;
+    }
+    if (!empty(q->date_to)) {
+        if (ps_date_normalize(q->date_to, 1, key) != 0) {
+            err = std::string("invalid date_to '") + q->date_to + "'";
+            return false;
+        }
+        to = key;
+    }
+    return true;
+}
+
 std::vector<std::string> query_words(const Xapian::Query &q)
 {
     std::vector<std::string> v;
@@ -78,24 +149,6 @@ std::vector<std::string> query_words(const Xapian::Query &q)
     return v;
 }
 
-// True when the spelling fragments of every word of q (the query parser
-// of Xapian 1.4.22 looks up a correction for every plain term, present
-// in the database or not) can be read back.
-bool spelling_readable(Xapian::Database &d, const Xapian::Query &q)
-{
-    for (const std::string &w : query_words(q)) {
-        if (w.size() <= 1)
-            continue;
-        try {
-            (void)d.get_spelling_suggestion(w);
-        } catch (const Xapian::DatabaseCorruptError &) {
-            return false;
-        }
-    }
-    return true;
-}
-
-// Folded prefixes of the wildcard words ("bio*") of a query string.
 std::vector<std::string> wildcard_prefixes(const std::string &q)
 {
     std::vector<std::string> v;
@@ -111,6 +164,63 @@ std::vector<std::string> wildcard_prefixes(const std::string &q)
             start = i + 1;
     }
     return v;
+}
+
+void snippet_words::set(const Xapian::Query &exact, const std::string &qs)
+{
+    words = query_words(exact);
+    prefixes = wildcard_prefixes(qs);
+    wp.clear();
+    pp.clear();
+    for (auto &s : words)
+        wp.push_back(s.c_str());
+    for (auto &s : prefixes)
+        pp.push_back(s.c_str());
+}
+
+ps_snippet_terms snippet_words::terms() const
+{
+    return ps_snippet_terms{wp.data(), wp.size(), pp.data(), pp.size()};
+}
+
+}  // namespace psi
+
+namespace {
+
+
+const std::vector<std::string> &get_langs(ps_db *db)
+{
+    Xapian::Database &d = read_db(db);
+    // A combined database has no single revision: a sharded handle drops
+    // the cache on every write and every reopen that moved a shard, one
+    // with a delta whenever its view changes (delta_view.cc).
+    Xapian::rev rev = db->sharded || db->delta ? db->langs_rev : d.get_revision();
+    if (!db->langs_valid || rev != db->langs_rev) {
+        std::vector<std::string> v;
+        for (auto t = d.allterms_begin(PFX_LANG); t != d.allterms_end(PFX_LANG); ++t)
+            v.push_back((*t).substr(1));
+        db->langs.swap(v);
+        db->langs_valid = true;
+        db->langs_rev = rev;
+    }
+    return db->langs;
+}
+
+// True when the spelling fragments of every word of q (the query parser
+// of Xapian 1.4.22 looks up a correction for every plain term, present
+// in the database or not) can be read back.
+bool spelling_readable(Xapian::Database &d, const Xapian::Query &q)
+{
+    for (const std::string &w : query_words(q)) {
+        if (w.size() <= 1)
+            continue;
+        try {
+            (void)d.get_spelling_suggestion(w);
+        } catch (const Xapian::DatabaseCorruptError &) {
+            return false;
+        }
+    }
+    return true;
 }
 
 struct search_ctx {
@@ -129,45 +239,17 @@ ps_status search_once(search_ctx &c, ps_results **out)
     uint64_t t0 = ps_now_us();
     Xapian::Database &d = read_db(c.db);
     const ps_query *q = c.q;
-    bool match_all = c.qs.find_first_not_of(" \t\r\n") == std::string::npos;
+    bool match_all = query_is_empty(c.qs);
 
-    Xapian::QueryParser exact;
-    setup_parser(exact, d, c.maxw);
     // Not Query::MatchAll: copying that shared static bumps a non-atomic
     // refcount, a data race between daemon workers (found by TSan).
     Xapian::Query query{std::string()};
     Xapian::Query exact_q;
     if (!match_all) {
-        exact_q = exact.parse_query(c.qs, QP_FLAGS);
-        std::vector<Xapian::Query> parts{exact_q};
-        for (const std::string &l : get_langs(c.db)) {
-            const char *stemmer = ps_lang_stemmer(l.c_str());
-            if (!stemmer)
-                continue;
-            Xapian::QueryParser qp;
-            setup_parser(qp, d, c.maxw);
-            qp.set_stemmer(Xapian::Stem(stemmer));
-            // STEM_ALL_Z rather than STEM_SOME: the query parser's STEM_SOME
-            // does not stem capitalised words, and German nouns (or a
-            // query typed in capitals) must still find their stems.
-            qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
-            parts.emplace_back(Xapian::Query::OP_FILTER,
-                               qp.parse_query(c.qs, QP_FLAGS),
-                               Xapian::Query(PFX_LANG + l));
-        }
-        query = Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+        exact_q = parse_exact(d, c.qs, c.maxw);
+        query = parse_languages(d, c.qs, exact_q, get_langs(c.db), c.maxw);
     }
-    if (!c.lang.empty())
-        query = Xapian::Query(Xapian::Query::OP_FILTER, query,
-                              Xapian::Query(PFX_LANG + c.lang));
-    if (!c.from.empty() || !c.to.empty()) {
-        Xapian::Query r =
-            c.from.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_LE, SLOT_DATE, c.to)
-            : c.to.empty() ? Xapian::Query(Xapian::Query::OP_VALUE_GE, SLOT_DATE, c.from)
-                           : Xapian::Query(Xapian::Query::OP_VALUE_RANGE, SLOT_DATE,
-                                           c.from, c.to);
-        query = Xapian::Query(Xapian::Query::OP_FILTER, query, r);
-    }
+    query = add_filters(query, c.lang, c.from, c.to);
 
     Xapian::Enquire enq(d);
     enq.set_query(delta_filter(c.db, query));
@@ -183,17 +265,10 @@ ps_status search_once(search_ctx &c, ps_results **out)
                                      q->facets ? d.get_doccount() : 0, nullptr,
                                      delta_decider(c.db));
 
-    std::vector<std::string> words, prefixes;
-    std::vector<const char *> wp, pp;
-    if (q->snippets && !match_all) {
-        words = query_words(exact_q);
-        prefixes = wildcard_prefixes(c.qs);
-        for (auto &s : words)
-            wp.push_back(s.c_str());
-        for (auto &s : prefixes)
-            pp.push_back(s.c_str());
-    }
-    ps_snippet_terms st = {wp.data(), wp.size(), pp.data(), pp.size()};
+    snippet_words sw;
+    if (q->snippets && !match_all)
+        sw.set(exact_q, c.qs);
+    ps_snippet_terms st = sw.terms();
     ps_boilerplate *bp = q->snippets ? get_bp(c.db) : nullptr;
 
     builder_ptr b = new_builder();
@@ -275,28 +350,10 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
                            "q is " + std::to_string(len) +
                                " bytes, more than max_query (" +
                                std::to_string(maxq) + ")");
-        cstr s(need(ps_strip_diacritics(text, len)));
-        split_apostrophes(s.get());
-        c.qs = s.get();
-        if (!empty(q->lang)) {
-            if (!ps_lang_valid(q->lang))
-                return set_err(db, PS_ERR_INVALID,
-                               std::string("unknown language code '") + q->lang + "'");
-            c.lang = q->lang;
-        }
-        char key[PS_DATE_KEY_LEN + 1];
-        if (!empty(q->date_from)) {
-            if (ps_date_normalize(q->date_from, 0, key) != 0)
-                return set_err(db, PS_ERR_INVALID,
-                               std::string("invalid date_from '") + q->date_from + "'");
-            c.from = key;
-        }
-        if (!empty(q->date_to)) {
-            if (ps_date_normalize(q->date_to, 1, key) != 0)
-                return set_err(db, PS_ERR_INVALID,
-                               std::string("invalid date_to '") + q->date_to + "'");
-            c.to = key;
-        }
+        c.qs = query_text(text);
+        std::string ferr;
+        if (!query_filters(q, c.lang, c.from, c.to, ferr))
+            return set_err(db, PS_ERR_INVALID, ferr);
         c.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
         c.limit = q->limit ? q->limit : 10;
         bool sharded_read = db->sharded && !db->writable;

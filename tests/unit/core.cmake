@@ -6,3 +6,4 @@ ps_unit_test(test_core_search SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_search
 # switched in; the same database as a serial build.
 ps_unit_test(test_core_bulk SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_bulk.c
              LIBS ps_core Threads::Threads)
+ps_unit_test(test_core_match SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_match.c LIBS ps_core)
