@@ -30,6 +30,9 @@
 #define DEF_CHECKPOINT_BYTES (64u * 1024u * 1024u)
 #define DEF_CHECKPOINT_INTERVAL_MS 10000u
 #define DEF_MAX_DELTA_BYTES (512u * 1024u * 1024u)
+#define DEF_MAX_SUBS 100000u
+#define DEF_MAX_SUBS_PER_CONN 1000u
+#define DEF_MAX_NOTIFY_QUEUE (1024u * 1024u)
 
 void searchd_config_defaults(searchd_config *c)
 {
@@ -59,6 +62,9 @@ void searchd_config_defaults(searchd_config *c)
     c->checkpoint_bytes = DEF_CHECKPOINT_BYTES;
     c->checkpoint_interval_ms = DEF_CHECKPOINT_INTERVAL_MS;
     c->max_delta_bytes = DEF_MAX_DELTA_BYTES;
+    c->max_subs = DEF_MAX_SUBS;
+    c->max_subs_per_conn = DEF_MAX_SUBS_PER_CONN;
+    c->max_notify_queue = DEF_MAX_NOTIFY_QUEUE;
 }
 
 void searchd_config_usage(FILE *f)
@@ -124,6 +130,12 @@ void searchd_config_usage(FILE *f)
 "  --checkpoint-interval DUR ... or once the oldest is this old (10s)\n"
 "  --max-delta SIZE    while pending changes hold more than this, writers\n"
 "                      wait for a checkpoint, then get busy (512M)\n"
+"Alerts (subscribe: each new matching document pushed as a notification):\n"
+"  --max-subscriptions N         subscriptions in total (%u; busy)\n"
+"  --max-subscriptions-per-conn N  per connection (%u; busy)\n"
+"  --max-notify-queue SIZE       unsent output of a connection past which\n"
+"                      its notifications are dropped and counted, then\n"
+"                      reported in a lagged notification once it drained (1M)\n"
 "Shards (docs/SCALING.md):\n"
 "  --shard SPEC        serve the shards SPEC (a database directory or\n"
 "                      tcp:HOST:PORT of a xapian-tcpsrv) as one database;\n"
@@ -153,7 +165,7 @@ void searchd_config_usage(FILE *f)
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
             DEF_MAX_ADD_DOCS, DEF_WRITE_QUEUE, DEF_COMMIT_DELAY_MS,
-            DEF_CHECKPOINT_DOCS);
+            DEF_CHECKPOINT_DOCS, DEF_MAX_SUBS, DEF_MAX_SUBS_PER_CONN);
 }
 
 enum {
@@ -163,7 +175,7 @@ enum {
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
-    O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR
+    O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -206,6 +218,9 @@ static const struct option opts[] = {
     {"checkpoint-interval", required_argument, 0, O_CKPTINTERVAL},
     {"max-delta", required_argument, 0, O_MAXDELTA},
     {"wal-dir", required_argument, 0, O_WALDIR},
+    {"max-subscriptions", required_argument, 0, O_MAXSUBS},
+    {"max-subscriptions-per-conn", required_argument, 0, O_MAXSUBSCONN},
+    {"max-notify-queue", required_argument, 0, O_MAXNOTIFY},
     {0, 0, 0, 0}
 };
 
@@ -251,7 +266,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_WALDIR) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_MAXNOTIFY) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -332,6 +347,12 @@ static int apply_option(searchd_config *c, int ch)
         case O_CKPTINTERVAL:
             rc = set_u64(&c->checkpoint_interval_ms, name, optarg, ps_parse_duration_ms,
                          10, 3600000, "expected a duration in [10ms, 1h]");
+            break;
+        case O_MAXSUBS: rc = set_uint(&c->max_subs, name, optarg, 1, 10000000); break;
+        case O_MAXSUBSCONN: rc = set_uint(&c->max_subs_per_conn, name, optarg, 1, 10000000); break;
+        case O_MAXNOTIFY:
+            rc = set_u64(&c->max_notify_queue, name, optarg, ps_parse_size,
+                         1024, GIB, "expected a size in [1k, 1G]");
             break;
         case O_MAXDELTA:
             rc = set_u64(&c->max_delta_bytes, name, optarg, ps_parse_size,

@@ -55,6 +55,12 @@ typedef struct searchd_config {
     uint64_t checkpoint_bytes;  /* --checkpoint-bytes held by the delta */
     uint64_t checkpoint_interval_ms; /* --checkpoint-interval: oldest op */
     uint64_t max_delta_bytes;   /* --max-delta: writers wait, then busy */
+    /* Alerts (subscribe; searchd/alerts.h, searchd/subs.h). */
+    unsigned max_subs;          /* --max-subscriptions in total: busy */
+    unsigned max_subs_per_conn; /* --max-subscriptions-per-conn: busy */
+    uint64_t max_notify_queue;  /* --max-notify-queue bytes of unsent output
+                                   past which notifications are dropped
+                                   (then "lagged") */
     /* Shards (docs/SCALING.md): --shard SPEC, repeatable, replaces --db. */
     const char *shards[SEARCHD_MAX_SHARDS];
     unsigned nshards;

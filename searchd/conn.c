@@ -17,6 +17,7 @@
 #include "methods.h"
 #include "rpc.h"
 #include "stats.h"
+#include "subs.h"
 #include "util.h"
 
 /* Connection states.  A connection is in exactly one; conn_set_state()
@@ -91,8 +92,10 @@ typedef struct conn {
     uint64_t frame_start_us;    /* IN_FRAME: first byte of the frame */
     struct event *timer;        /* the state's deadline; NULL from ORPHANED */
     unsigned pending;           /* jobs at the workers or the writer */
-    atomic_int gone;            /* set on ORPHANED: read by the workers and
-                                   the writer (j->gone), which skip its jobs */
+    atomic_int gone;            /* set on ORPHANED: read by the workers,
+                                   the writer and the alert thread
+                                   (j->gone), which skip its jobs */
+    sub_conn *subs;             /* its subscriptions (subs.h), or NULL */
 } conn;
 
 static void conn_close(conn *c, const char *why);
@@ -160,11 +163,14 @@ static void conn_close(conn *c, const char *why)
     event_free(c->timer);
     c->timer = NULL;
     c->srv->nconns--;
+    /* gone first: a subscribe job still queued is then skipped by the
+     * alert thread, or removed by the removal that follows. */
+    atomic_store(&c->gone, 1);
+    subs_conn_closed(c->srv, &c->subs);
     if (c->pending == 0) {
         conn_set_state(c, CONN_CLOSED, why);
         conn_unlink_free(c);
     } else {
-        atomic_store(&c->gone, 1);
         conn_set_state(c, CONN_ORPHANED, why);
     }
 }
@@ -227,6 +233,24 @@ static void conn_write(conn *c, const char *data, size_t len)
         bufferevent_disable(c->bev, EV_READ);
         arm(c, c->srv->cfg->deadline_ms);   /* must drain by then */
     }
+}
+
+struct sub_conn **conn_subs(conn *c)
+{
+    return &c->subs;
+}
+
+int conn_notify(conn *c, const char *data, size_t len, uint64_t cap)
+{
+    if (!sock_open(c)) return -1;
+    size_t have = out_len(c);
+    if (have > 0 && (have > cap || len > cap - have)) return -1;
+    return evbuffer_add(bufferevent_get_output(c->bev), data, len) == 0 ? 0 : -1;
+}
+
+int conn_out_empty(conn *c)
+{
+    return sock_open(c) && out_len(c) == 0;
 }
 
 static void reply_error(conn *c, uint32_t msgid, searchd_err e, const char *msg)
@@ -318,6 +342,11 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
     j->ready_us = now;
     j->deadline_us = start_us + s->cfg->deadline_ms * 1000u;
     int e = me->parse(j, &m->params, s->cfg);
+    if (e < 0 && me->io) e = me->io(j, s);
+    if (e == -2) {              /* handed to another thread (subscribe) */
+        c->pending++;
+        return;
+    }
     if (e >= 0) {
         j->err = e;
         answer(c, j);
@@ -462,6 +491,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
             if (process_input(c) != 0) return;
         }
     }
+    if (c->subs && conn_out_empty(c))   /* lagged notifications */
+        subs_conn_drained(c->srv, c, c->subs);
     (void)check_done(c);
 }
 
@@ -470,7 +501,9 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     conn *c = arg;
     (void)bev;
     if (what & BEV_EVENT_TIMEOUT) {
-        if (c->pending > 0) {   /* waiting for our answer is not idleness */
+        if (c->pending > 0 || subs_conn_count(c->subs) > 0) {
+            /* waiting for our answer, or for notifications, is not
+             * idleness */
             bufferevent_enable(c->bev, EV_READ);
             return;
         }
@@ -584,9 +617,20 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
         if (*tail)                  /* before the answers go out */
             workers_note_write(s->pool);
     }
+    {                               /* then the alert thread's */
+        job **tail = &j;
+        while (*tail) tail = &(*tail)->next;
+        *tail = alerts_take_done(s->alerts);
+    }
     while (j) {
         job *next = j->next;
         conn *c = j->conn;
+        if (!c) {                   /* notifications (subs.h) */
+            subs_deliver(s, j);
+            j = next;
+            continue;
+        }
+        if (j->method->done) j->method->done(j, s);
         c->pending--;
         if (c->state == CONN_ORPHANED) {    /* client went away */
             job_free(j);

@@ -24,5 +24,6 @@ void job_free(job *j)
     msgpack_sbuffer_destroy(&j->out);
     ps_results_free(j->langs);
     ps_results_free(j->shards);
+    if (j->payload && j->payload_free) j->payload_free(j->payload);
     free(j);
 }

@@ -46,6 +46,15 @@ typedef struct job {
     uint32_t nwdocs;
     const char **ids;           /* delete: nids ids in the zone */
     uint32_t nids;
+    uint64_t sub;               /* subscribe, unsubscribe: the subscription
+                                   id (subscribe: the query is in q) */
+    const char *name;           /* subscribe: its name (in the zone) */
+    /* The alert thread's items (alerts.h), with no method: a group of
+     * documents to match (writer -> alert thread) or the notifications
+     * found (alert thread -> I/O thread); freed by job_free through
+     * payload_free. */
+    void *payload;
+    void (*payload_free)(void *payload);
     /* Results (set by the worker). */
     int err;                    /* -1 success, else a searchd_err */
     char errmsg[640];           /* lock conflicts quote the holder */

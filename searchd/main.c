@@ -16,6 +16,7 @@
 #include "listener.h"
 #include "polysearch.h"
 #include "server.h"
+#include "subs.h"
 #include "util.h"
 
 #define FORCE_EXIT_S 5
@@ -146,6 +147,25 @@ static int serve(searchd_config *cfgp)
         event_base_free(s.base);
         return EX_OSERR;
     }
+    /* Alerts: matched on their own thread, for a writer on one database
+     * (a shard set or --read-only: subscribe answers unavailable). */
+    if (s.writer && cfg.nshards == 0 && !workers_sharded(s.pool) &&
+        !(s.alerts = alerts_create(&cfg, s.done_ev))) {
+        writer_destroy(s.writer);
+        workers_destroy(s.pool);
+        event_free(s.done_ev);
+        event_base_free(s.base);
+        return EX_OSERR;
+    }
+    if (!(s.subs = subs_create(&cfg, s.alerts))) {
+        alerts_destroy(s.alerts);
+        writer_destroy(s.writer);
+        workers_destroy(s.pool);
+        event_free(s.done_ev);
+        event_base_free(s.base);
+        return EX_OSERR;
+    }
+    if (s.writer) writer_set_alerts(s.writer, s.alerts);
     struct event *sigs[3] = {
         evsignal_new(s.base, SIGTERM, term_cb, &s),
         evsignal_new(s.base, SIGINT, term_cb, &s),
@@ -186,6 +206,10 @@ static int serve(searchd_config *cfgp)
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
         rc = EX_OSERR;
     }
+    if (rc == 0 && s.alerts && alerts_start(s.alerts) != 0) {
+        ps_log(PS_LOG_ERROR, "cannot start the alert thread: %s", strerror(errno));
+        rc = EX_OSERR;
+    }
     if (rc == 0 && s.writer && writer_start(s.writer) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start the writer thread: %s", strerror(errno));
         rc = EX_OSERR;
@@ -203,7 +227,9 @@ static int serve(searchd_config *cfgp)
     listeners_close(&s);
     workers_destroy(s.pool);        /* joins; closes the delta's readers */
     writer_destroy(s.writer);       /* commits what is queued, joins */
-    conn_free_all(&s);
+    conn_free_all(&s);              /* their subscriptions too */
+    alerts_destroy(s.alerts);       /* after the writer and the conns */
+    subs_destroy(s.subs);
     for (int i = 0; i < 3; i++)
         if (sigs[i]) event_free(sigs[i]);
     if (s.force_exit) event_free(s.force_exit);

@@ -1,5 +1,6 @@
 /* methods.c: search, get, stats and ping: argument checks (I/O thread) and
- * execution on a worker's database handle. */
+ * execution on a worker's database handle; add and delete (writer.c); the
+ * table of methods, subscribe and its kin included (subs.c). */
 #include "methods.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "polysearch.h"
 #include "rpc.h"
 #include "stats.h"
+#include "subs.h"
 #include "util.h"
 
 int methods_status_err(ps_status st)
@@ -282,7 +284,7 @@ static void pack_wal(msgpack_packer *pk, server *s)
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
 {
     const searchd_config *c = s->cfg;
-    msgpack_pack_map(pk, 16 + (j->shards != NULL));
+    msgpack_pack_map(pk, 17 + (j->shards != NULL));
     kv_u64(pk, "documents", j->ndocs);
     if (j->shards) {
         /* Sharded database: [{"spec": S, "state": "up"|"down"}, ...]. */
@@ -321,8 +323,9 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "retries", workers_retries(s->pool));
     pack_writer(pk, s);
     pack_wal(pk, s);
+    subs_pack_stats(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 22);
+    msgpack_pack_map(pk, 25);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -347,6 +350,9 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "checkpoint_bytes", c->checkpoint_bytes);
     kv_u64(pk, "checkpoint_interval_ms", c->checkpoint_interval_ms);
     kv_u64(pk, "max_delta", c->max_delta_bytes);
+    kv_u64(pk, "max_subscriptions", c->max_subs);
+    kv_u64(pk, "max_subscriptions_per_conn", c->max_subs_per_conn);
+    kv_u64(pk, "max_notify_queue", c->max_notify_queue);
     msgpack_pack_str_with_body(pk, "version", 7);
     return ps_rpc_pack_str(pk, PS_VERSION);
 }
@@ -540,12 +546,18 @@ static int delete_finish(job *j, msgpack_packer *pk, server *s)
 }
 
 static const method table[] = {
-    {"search", search_parse, search_exec, NULL, 0},
-    {"get", get_parse, get_exec, NULL, 0},
-    {"stats", noargs_parse, stats_exec, stats_finish, 0},
-    {"ping", noargs_parse, NULL, ping_finish, 0},
-    {"add", add_parse, NULL, add_finish, 1},
-    {"delete", delete_parse, NULL, delete_finish, 1},
+    {"search", search_parse, search_exec, NULL, 0, NULL, NULL},
+    {"get", get_parse, get_exec, NULL, 0, NULL, NULL},
+    {"stats", noargs_parse, stats_exec, stats_finish, 0, NULL, NULL},
+    {"ping", noargs_parse, NULL, ping_finish, 0, NULL, NULL},
+    {"add", add_parse, NULL, add_finish, 1, NULL, NULL},
+    {"delete", delete_parse, NULL, delete_finish, 1, NULL, NULL},
+    /* subs.c: subscriptions, on the I/O and alert threads */
+    {"subscribe", subs_subscribe_parse, NULL, subs_subscribe_finish, 0,
+     subs_subscribe_io, subs_subscribe_done},
+    {"unsubscribe", subs_unsubscribe_parse, NULL, subs_unsubscribe_finish, 0,
+     subs_unsubscribe_io, NULL},
+    {"subscriptions", noargs_parse, NULL, subs_list_finish, 0, NULL, NULL},
 };
 
 const method *methods_find(const char *name, size_t len)

@@ -3,7 +3,8 @@
  * database handle (exec; NULL = answered on the I/O thread), and may pack
  * its result on the I/O thread (finish; NULL = the worker packed the whole
  * response in job->out).  add/delete run on the writer thread instead
- * (writer.h).  Adding a method is adding a table row.
+ * (writer.h); subscribe runs on the alert thread (alerts.h) through its
+ * io step.  Adding a method is adding a table row.
  */
 #ifndef SEARCHD_METHODS_H
 #define SEARCHD_METHODS_H
@@ -29,6 +30,14 @@ typedef struct method {
      * (exec unused), and a success is never turned into a timeout after
      * the fact (it is committed: saying otherwise would be a lie). */
     int write;
+    /* NULL, or the step after parse on the I/O thread, for methods that
+     * act on the I/O thread's state (subscriptions): returns -1 to go on
+     * (finish answers), -2 when it handed the job to another thread
+     * (answered when it comes back), or a searchd_err with j->errmsg. */
+    int (*io)(job *j, server *s);
+    /* NULL, or called on the I/O thread when the job comes back from that
+     * thread, before it is answered (or dropped: client gone). */
+    void (*done)(job *j, server *s);
 } method;
 
 /* Returns the method named name[0..len), or NULL.  Any thread. */

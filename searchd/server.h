@@ -9,12 +9,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "alerts.h"
 #include "config.h"
 #include "stats.h"
 #include "workers.h"
 #include "writer.h"
 
 struct conn;
+typedef struct subs_registry subs_registry;
 
 typedef struct server {
     struct event_base *base;
@@ -22,8 +24,12 @@ typedef struct server {
     searchd_stats stats;
     worker_pool *pool;
     writer *writer;             /* NULL with --read-only */
-    struct event *done_ev;      /* activated by the workers' and the
-                                   writer's done_put (thread-safe) */
+    struct event *done_ev;      /* activated by the workers', the
+                                   writer's and the alert thread's
+                                   done_put (thread-safe) */
+    alerts *alerts;             /* the alert thread; NULL with --read-only
+                                   or a shard set (subscribe unavailable) */
+    subs_registry *subs;        /* the subscriptions (subs.h) */
     struct conn *conns;         /* connections with an open socket */
     unsigned nconns;            /* ... their number (max_clients) */
     unsigned nlive;             /* conn structs alive, orphans included */

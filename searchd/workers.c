@@ -220,6 +220,11 @@ uint64_t workers_reopens(worker_pool *p) { return atomic_load(&p->reopens); }
 uint64_t workers_retries(worker_pool *p) { return atomic_load(&p->retries); }
 void workers_count_retry(worker_pool *p) { atomic_fetch_add(&p->retries, 1); }
 
+int workers_sharded(worker_pool *p)
+{
+    return p->n > 0 && p->w[0].ctx.db && ps_db_nshards(p->w[0].ctx.db) > 0;
+}
+
 unsigned workers_queued(worker_pool *p)
 {
     return queue_len(&p->queue);

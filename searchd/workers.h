@@ -61,6 +61,10 @@ uint64_t workers_reopens(worker_pool *p);
 uint64_t workers_retries(worker_pool *p);
 void workers_count_retry(worker_pool *p);
 
+/* 1 when the database served is a shard set (several databases), else 0.
+ * Main thread, before workers_start. */
+int workers_sharded(worker_pool *p);
+
 /* Jobs waiting in the queue now.  Any thread. */
 unsigned workers_queued(worker_pool *p);
 

@@ -49,6 +49,29 @@ writer *writer_create(const searchd_config *cfg, struct event *done_ev)
     return w;
 }
 
+void writer_set_alerts(writer *w, alerts *a)
+{
+    w->alerts = a;
+}
+
+void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
+                     int replaced)
+{
+    if (!alerts_wanted(w->alerts)) {
+        ps_prepared_free(p);
+        return;
+    }
+    if (!w->ag && !(w->ag = alerts_group_new())) {
+        ps_prepared_free(p);
+        ps_log(PS_LOG_ERROR, "alerts: out of memory: a change is not matched");
+        return;
+    }
+    int rc = p ? alerts_group_put(w->ag, p, seq, replaced)
+               : alerts_group_del(w->ag, id, seq);
+    if (rc != 0)
+        ps_log(PS_LOG_ERROR, "alerts: out of memory: a change is not matched");
+}
+
 int writer_submit(writer *w, job *j)
 {
     return queue_push(&w->queue, j);
@@ -110,16 +133,31 @@ static ps_status apply(writer *w, job *j)
             wdoc *d = &j->docs[i];
             if (d->reject) continue;
             ps_put_outcome o;
-            ps_status st = ps_db_put(w->db, &d->in, &o);
+            ps_prepared *p = NULL;
+            char *msg = NULL;
+            ps_status st;
+            if (alerts_wanted(w->alerts)) {
+                /* ps_db_put in its two steps, to keep the document */
+                st = ps_doc_prepare(&d->in, ps_db_boilerplate(w->db), &p, &msg);
+                if (st == PS_OK) st = ps_db_put_prepared(w->db, p, &o);
+            } else {
+                st = ps_db_put(w->db, &d->in, &o);
+            }
+            if (st == PS_OK && o != PS_PUT_UNCHANGED)
+                wr_alert_change(w, p, NULL, ++w->commit_seq, o == PS_PUT_REPLACED);
+            else
+                ps_prepared_free(p);
             if (st == PS_ERR_INVALID) {
-                const char *m = ps_db_errmsg(w->db);
+                const char *m = msg ? msg : ps_db_errmsg(w->db);
                 size_t len = strlen(m);
                 char *copy = msgpack_zone_malloc(j->zone, len + 1);
                 if (copy) memcpy(copy, m, len + 1);
                 d->reject = copy ? copy : "invalid document";
                 d->reject_id = d->in.id;
+                free(msg);
                 continue;
             }
+            free(msg);
             if (st != PS_OK) return st;
             if (o == PS_PUT_ADDED) j->added++;
             else if (o == PS_PUT_REPLACED) j->replaced++;
@@ -128,7 +166,10 @@ static ps_status apply(writer *w, job *j)
     } else {
         for (uint32_t i = 0; i < j->nids; i++) {
             ps_status st = ps_db_delete(w->db, j->ids[i]);
-            if (st == PS_OK) j->deleted++;
+            if (st == PS_OK) {
+                j->deleted++;
+                wr_alert_change(w, NULL, j->ids[i], ++w->commit_seq, 1);
+            }
             else if (st == PS_ERR_NOT_FOUND || st == PS_ERR_INVALID) j->not_found++;
             else return st;
         }
@@ -219,14 +260,16 @@ static void abort_group(writer *w, job *group, const char *what, int err)
 }
 
 
-/* Runs one group: open, apply, maybe wait for more, commit, answer. */
-static void run_group(writer *w, job *group, job **tail, uint64_t docs,
-                      unsigned n)
+/* Runs one group: open, apply, maybe wait for more, commit, answer.
+ * Returns 1 when the group was committed, 0 when it failed (either way
+ * it was handed back). */
+static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
+                           unsigned n)
 {
     int logged = w->log != NULL;
     if (logged ? wrlog_begin(w, group) != 0 : ensure_open(w, group) != 0) {
         done_put(&w->done, group);
-        return;
+        return 0;
     }
     uint64_t t0 = ps_now_us();
     ps_status st = PS_OK;
@@ -257,15 +300,15 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
         char what[sizeof group->errmsg - 64];
         snprintf(what, sizeof what, "write failed: %s", ps_delta_errmsg(w->delta));
         wrlog_abort(w, group, err, what);
-        return;
+        return 0;
     }
     if (st != PS_OK) {
         abort_group(w, group, "write", err);
-        return;
+        return 0;
     }
     uint64_t c0 = ps_now_us();
     if (logged) {
-        if (wrlog_commit(w, group) != 0) return;
+        if (wrlog_commit(w, group) != 0) return 0;
     } else {
         st = ps_db_commit(w->db);
     }
@@ -273,7 +316,7 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
     w->last_write_us = ps_now_us();
     if (st != PS_OK) {
         abort_group(w, group, "commit", ERR_IO_ERROR);
-        return;
+        return 0;
     }
     uint64_t ok = 0;
     for (job *j = group; j; j = j->next)
@@ -291,6 +334,18 @@ static void run_group(writer *w, job *group, job **tail, uint64_t docs,
            "in %llu us", n, (unsigned long long)docs, (unsigned long long)took);
     w->prev_group = n;
     done_put(&w->done, group);
+    return 1;
+}
+
+/* Runs one group; once it is durable and answered, its changes go to the
+ * alert thread (never waiting for it). */
+static void run_group(writer *w, job *group, job **tail, uint64_t docs,
+                      unsigned n)
+{
+    int ok = run_group_inner(w, group, tail, docs, n);
+    if (ok) alerts_submit_group(w->alerts, w->ag);
+    else alerts_group_free(w->ag);
+    w->ag = NULL;
 }
 
 

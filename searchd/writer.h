@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <event2/event.h>
 
+#include "alerts.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "job.h"
@@ -85,6 +86,12 @@ int writer_check_no_log(const searchd_config *cfg, char *err, size_t errlen);
  * mode.  Owned by the writer (freed by writer_destroy, so the workers'
  * handles must be closed first).  Main thread. */
 ps_delta *writer_delta(writer *w);
+
+/* Hands every durable group to the alert thread a (alerts.h; NULL:
+ * none): documents put and ids deleted, with their seq, after the log's
+ * fdatasync and publish (log mode) or the commit, and after the group's
+ * answers were handed back.  Main thread, before writer_start. */
+void writer_set_alerts(writer *w, alerts *a);
 
 /* Starts the thread (signals blocked in it).  Returns 0 or -1 with errno.
  * Main thread. */

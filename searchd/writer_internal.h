@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "alerts.h"
 #include "checkpoint.h"
 #include "polysearch.h"
 #include "queue.h"
@@ -31,6 +32,12 @@ struct writer {
     ps_db *db;                  /* commit mode: the writable handle */
     uint64_t last_write_us;
     uint64_t prev_group;        /* requests in the previous commit */
+    /* Alerts: the changes of the group being applied, handed to the
+     * alert thread once durable (NULL while nobody subscribes); commit
+     * mode numbers its changes itself (log mode: OP_SEQ). */
+    alerts *alerts;
+    alert_group *ag;
+    uint64_t commit_seq;
     /* Log mode (writer_open_log): the delta shared with the workers and
      * the checkpointer, the log, this thread's read handle for outcomes,
      * the record being packed, the last record whose segments were
@@ -60,6 +67,12 @@ int wr_skipped(job *j);
 
 /* Every job of the group without an error of its own gets this one. */
 void wr_fail_group(job *group, int err, const char *msg);
+
+/* Alerts: records the put of p (taken: kept for the alert thread, or
+ * freed) or, p NULL, the delete of id, with its seq, in the group's
+ * alert_group when subscriptions exist. */
+void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
+                     int replaced);
 
 /* ---- writer_log.c ---- */
 

@@ -194,8 +194,10 @@ ps_status wrlog_apply(writer *w, job *j)
             free(msg);
             if (st != PS_OK) return st;
             ps_put_outcome o;
-            st = ps_delta_put(w->delta, w->view, p, OP_SEQ(w->rec_seq, w->rec_next++), &o);
-            ps_prepared_free(p);
+            uint64_t seq = OP_SEQ(w->rec_seq, w->rec_next++);
+            st = ps_delta_put(w->delta, w->view, p, seq, &o);
+            if (st != PS_OK || o == PS_PUT_UNCHANGED) ps_prepared_free(p);
+            else wr_alert_change(w, p, NULL, seq, o == PS_PUT_REPLACED);
             if (st != PS_OK) return st;
             if (o == PS_PUT_UNCHANGED) { j->unchanged++; continue; }
             if (walops_put(&w->pk, &d->in) != 0) return PS_ERR_NOMEM;
@@ -205,10 +207,11 @@ ps_status wrlog_apply(writer *w, job *j)
         }
     } else {
         for (uint32_t i = 0; i < j->nids; i++) {
-            ps_status st = ps_delta_delete(w->delta, w->view, j->ids[i],
-                                           OP_SEQ(w->rec_seq, w->rec_next++));
+            uint64_t seq = OP_SEQ(w->rec_seq, w->rec_next++);
+            ps_status st = ps_delta_delete(w->delta, w->view, j->ids[i], seq);
             if (st == PS_ERR_NOT_FOUND || st == PS_ERR_INVALID) { j->not_found++; continue; }
             if (st != PS_OK) return st;
+            wr_alert_change(w, NULL, j->ids[i], seq, 1);
             if (walops_del(&w->pk, j->ids[i]) != 0) return PS_ERR_NOMEM;
             w->rec_ops++;
             j->deleted++;

@@ -30,3 +30,13 @@ set_tests_properties(slow_daemon_write_load_60s PROPERTIES LABELS slow TIMEOUT 3
 add_test(NAME e2e_daemon_wal COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_wal.py)
 set_tests_properties(e2e_daemon_wal PROPERTIES LABELS e2e TIMEOUT 300
                      SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+
+# Alerts (subscribe): notifications of new matching documents, with the
+# log and --no-wal, 1,000 subscriptions, a slow subscriber, hostile
+# arguments, pynvim's session.
+foreach(_m wal nowal many slow hostile stock)
+  add_test(NAME e2e_daemon_alerts_${_m}
+           COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_alerts.py ${_m})
+  set_tests_properties(e2e_daemon_alerts_${_m} PROPERTIES LABELS e2e TIMEOUT 300
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+endforeach()

@@ -1,0 +1,390 @@
+/* alerts.c: the alert thread (see alerts.h): subscribe requests and
+ * durable write groups in through a job_queue, removals through a mutex
+ * list, notifications out through a done_list. */
+#include "alerts.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "methods.h"
+#include "queue.h"
+#include "rpc.h"
+#include "stats.h"
+#include "util.h"
+
+struct alert_group {
+    ps_match_doc *v;
+    size_t n, cap;
+};
+
+struct alerts {
+    const searchd_config *cfg;
+    job_queue queue;            /* I/O thread and writer -> alert thread */
+    done_list done;             /* alert thread -> I/O thread */
+    pthread_t thread;
+    int started;
+    atomic_uint_fast64_t wanted;        /* subscriptions registered */
+    atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
+    pthread_mutex_t mu;         /* removals and st */
+    uint64_t *removed;
+    size_t nremoved, capremoved;
+    alerts_stats st;
+    ps_matcher *m;              /* alert thread only (after start) */
+};
+
+/* ---- groups (writer thread) ------------------------------------------- */
+
+alert_group *alerts_group_new(void)
+{
+    return calloc(1, sizeof(alert_group));
+}
+
+static int group_push(alert_group *g, ps_match_doc d)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        ps_match_doc *v = realloc(g->v, cap * sizeof *v);
+        if (!v) return -1;
+        g->v = v;
+        g->cap = cap;
+    }
+    g->v[g->n++] = d;
+    return 0;
+}
+
+int alerts_group_put(alert_group *g, ps_prepared *p, uint64_t seq, int replaced)
+{
+    ps_match_doc d = {p, NULL, seq, replaced};
+    if (group_push(g, d) != 0) {
+        ps_prepared_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int alerts_group_del(alert_group *g, const char *id, uint64_t seq)
+{
+    char *copy = strdup(id);
+    ps_match_doc d = {NULL, copy, seq, 1};
+    if (!copy || group_push(g, d) != 0) {
+        free(copy);
+        return -1;
+    }
+    return 0;
+}
+
+size_t alerts_group_size(const alert_group *g)
+{
+    return g ? g->n : 0;
+}
+
+void alerts_group_free(alert_group *g)
+{
+    if (!g) return;
+    for (size_t i = 0; i < g->n; i++) {
+        ps_prepared_free((ps_prepared *)g->v[i].doc);
+        free((char *)g->v[i].id);
+    }
+    free(g->v);
+    free(g);
+}
+
+static void group_free_cb(void *p) { alerts_group_free(p); }
+
+/* ---- batches ---------------------------------------------------------- */
+
+static alert_batch *batch_new(void)
+{
+    alert_batch *b = calloc(1, sizeof *b);
+    if (b) msgpack_sbuffer_init(&b->buf);
+    return b;
+}
+
+static void batch_free(void *p)
+{
+    alert_batch *b = p;
+    if (!b) return;
+    free(b->v);
+    msgpack_sbuffer_destroy(&b->buf);
+    free(b);
+}
+
+static void kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    msgpack_pack_str_with_body(pk, k, strlen(k));
+    ps_rpc_pack_str(pk, v);
+}
+
+/* Packs [2, "match", [{...}]] for one match into the batch. */
+static int pack_match(void *ctx, const ps_match *mt)
+{
+    alert_batch *b = ctx;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        alert_note *v = realloc(b->v, cap * sizeof *v);
+        if (!v) return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    size_t off = b->buf.size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint8(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "match", 5);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 7 + (mt->date != NULL) + (mt->url != NULL) + (mt->replaced != 0));
+    msgpack_pack_str_with_body(&pk, "subscription", 12);
+    msgpack_pack_uint64(&pk, mt->sub);
+    kv_str(&pk, "name", mt->user ? (const char *)mt->user : "");
+    kv_str(&pk, "id", mt->id);
+    kv_str(&pk, "title", mt->title);
+    kv_str(&pk, "lang", mt->lang);
+    if (mt->date) kv_str(&pk, "date", mt->date);
+    if (mt->url) kv_str(&pk, "url", mt->url);
+    kv_str(&pk, "snippet", mt->snippet);
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint64(&pk, mt->seq);
+    if (mt->replaced) {
+        msgpack_pack_str_with_body(&pk, "replaced", 8);
+        msgpack_pack_true(&pk);
+    }
+    b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off};
+    return 0;
+}
+
+/* A result job carrying b to the I/O thread (b freed on failure). */
+static void hand_back(alerts *a, alert_batch *b)
+{
+    job *r = job_new(NULL, NULL, 0);
+    if (!r) {
+        ps_log(PS_LOG_ERROR, "alerts: out of memory: %zu notifications dropped", b->n);
+        batch_free(b);
+        return;
+    }
+    r->payload = b;
+    r->payload_free = batch_free;
+    done_put(&a->done, r);
+}
+
+/* ---- the thread ------------------------------------------------------- */
+
+static void apply_removals(alerts *a)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t *ids = a->removed;
+    size_t n = a->nremoved;
+    a->removed = NULL;
+    a->nremoved = a->capremoved = 0;
+    pthread_mutex_unlock(&a->mu);
+    for (size_t i = 0; i < n; i++) {
+        void *name = NULL;
+        if (ps_matcher_remove(a->m, ids[i], &name)) free(name);
+    }
+    free(ids);
+    pthread_mutex_lock(&a->mu);
+    a->st.queries = ps_matcher_count(a->m);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void do_subscribe(alerts *a, job *j)
+{
+    if (j->gone && atomic_load(j->gone)) {     /* its connection closed */
+        j->err = ERR_INTERNAL;
+        snprintf(j->errmsg, sizeof j->errmsg, "client gone");
+        return;
+    }
+    char *name = strdup(j->name ? j->name : "");
+    char *msg = NULL;
+    ps_status st = name ? ps_matcher_add(a->m, j->sub, &j->q, name, &msg) : PS_ERR_NOMEM;
+    if (st != PS_OK) {
+        j->err = methods_status_err(st);
+        snprintf(j->errmsg, sizeof j->errmsg, "%s", msg ? msg : ps_status_str(st));
+        free(name);
+    }
+    free(msg);
+    pthread_mutex_lock(&a->mu);
+    a->st.queries = ps_matcher_count(a->m);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void do_group(alerts *a, alert_group *g)
+{
+    uint64_t t0 = ps_now_us();
+    alert_batch *b = batch_new();
+    ps_match_stats ms;
+    memset(&ms, 0, sizeof ms);
+    ps_status st = b ? ps_matcher_match(a->m, g->v, g->n, 0, pack_match, b, &ms)
+                     : PS_ERR_NOMEM;
+    if (st != PS_OK)
+        ps_log(PS_LOG_ERROR, "alerts: matching a group of %zu changes failed: %s",
+               g->n, ps_status_str(st));
+    uint64_t took = ps_now_us() - t0;
+    pthread_mutex_lock(&a->mu);
+    a->st.groups++;
+    a->st.docs += ms.docs;
+    a->st.matches += b ? b->n : 0;
+    a->st.candidates += ms.candidates;
+    a->st.last_us = took;
+    a->st.total_us += took;
+    if (took > a->st.max_us) a->st.max_us = took;
+    pthread_mutex_unlock(&a->mu);
+    if (b && b->n > 0) hand_back(a, b);
+    else batch_free(b);
+}
+
+/* Tells the I/O thread about groups dropped since the last call. */
+static void report_overflow(alerts *a)
+{
+    uint64_t n = atomic_exchange(&a->overflow_docs, 0);
+    if (n == 0) return;
+    alert_batch *b = batch_new();
+    if (!b) return;
+    b->overflow_docs = n;
+    hand_back(a, b);
+}
+
+static void *alerts_main(void *arg)
+{
+    alerts *a = arg;
+    job *j;
+    while ((j = queue_pop(&a->queue)) != NULL) {
+        apply_removals(a);
+        if (!j->method) {               /* a group from the writer */
+            do_group(a, j->payload);
+            job_free(j);
+        } else {                        /* subscribe */
+            do_subscribe(a, j);
+            done_put(&a->done, j);
+        }
+        report_overflow(a);
+    }
+    return NULL;
+}
+
+alerts *alerts_create(const searchd_config *cfg, struct event *done_ev)
+{
+    alerts *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->cfg = cfg;
+    atomic_init(&a->wanted, 0);
+    atomic_init(&a->overflow_docs, 0);
+    if (ps_matcher_new(&a->m) != PS_OK) { free(a); return NULL; }
+    if (queue_init(&a->queue, ALERTS_QUEUE) != 0) goto fail_m;
+    if (done_init(&a->done, done_ev) != 0) goto fail_q;
+    if (pthread_mutex_init(&a->mu, NULL) != 0) goto fail_d;
+    return a;
+fail_d:
+    done_destroy(&a->done);
+fail_q:
+    queue_destroy(&a->queue);
+fail_m:
+    ps_matcher_free(a->m);
+    free(a);
+    return NULL;
+}
+
+int alerts_start(alerts *a)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&a->thread, NULL, alerts_main, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) { errno = e; return -1; }
+    a->started = 1;
+    return 0;
+}
+
+void alerts_destroy(alerts *a)
+{
+    if (!a) return;
+    queue_shutdown(&a->queue, QUEUE_DISCARD);
+    if (a->started) pthread_join(a->thread, NULL);
+    queue_destroy(&a->queue);
+    done_destroy(&a->done);
+    apply_removals(a);
+    /* The names of the queries left (connections freed at exit). */
+    free(a->removed);
+    ps_matcher_free(a->m);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+void alerts_set_wanted(alerts *a, uint64_t nsubs)
+{
+    if (a) atomic_store(&a->wanted, nsubs);
+}
+
+int alerts_wanted(alerts *a)
+{
+    return a && atomic_load(&a->wanted) > 0;
+}
+
+void alerts_submit_group(alerts *a, alert_group *g)
+{
+    if (!g) return;
+    if (!a || g->n == 0) { alerts_group_free(g); return; }
+    job *j = job_new(NULL, NULL, 0);
+    if (j) {
+        j->payload = g;
+        j->payload_free = group_free_cb;
+        if (queue_push(&a->queue, j) == 0) return;
+        j->payload = NULL;
+        job_free(j);
+    }
+    size_t n = g->n;
+    alerts_group_free(g);
+    atomic_fetch_add(&a->overflow_docs, n);
+    pthread_mutex_lock(&a->mu);
+    a->st.overflow_groups++;
+    a->st.overflow_docs += n;
+    pthread_mutex_unlock(&a->mu);
+    ps_log(PS_LOG_WARN, "alerts: the match queue is full (%u groups): a group "
+           "of %zu changes is not matched; every subscription gets a lagged "
+           "notification", ALERTS_QUEUE, n);
+}
+
+int alerts_submit(alerts *a, job *j)
+{
+    return queue_push(&a->queue, j);
+}
+
+void alerts_remove(alerts *a, uint64_t id)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->nremoved == a->capremoved) {
+        size_t cap = a->capremoved ? a->capremoved * 2 : 64;
+        uint64_t *v = realloc(a->removed, cap * sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&a->mu);
+            ps_log(PS_LOG_ERROR, "alerts: out of memory: subscription %llu "
+                   "stays in the matcher", (unsigned long long)id);
+            return;
+        }
+        a->removed = v;
+        a->capremoved = cap;
+    }
+    a->removed[a->nremoved++] = id;
+    pthread_mutex_unlock(&a->mu);
+}
+
+job *alerts_take_done(alerts *a)
+{
+    return a ? done_take(&a->done) : NULL;
+}
+
+void alerts_get_stats(alerts *a, alerts_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!a) return;
+    pthread_mutex_lock(&a->mu);
+    *out = a->st;
+    pthread_mutex_unlock(&a->mu);
+    out->queued = queue_len(&a->queue);
+}

@@ -1,0 +1,134 @@
+/* alerts.h: the alert thread: it owns the matcher of saved queries
+ * (ps_matcher, lib/core/match.cc), adds the queries of subscribe requests
+ * to it, and matches every durable write group against them.
+ *
+ * In:  one bounded job_queue (ALERTS_QUEUE items; queue.h) fed by the I/O
+ *      thread (subscribe jobs: full -> busy) and by the writer (groups,
+ *      after their log fdatasync and publish, or their commit: full -> the
+ *      group is not matched, counted, logged, and every subscription is
+ *      told through a "lagged" notification; the writer never waits).
+ *      Removals (unsubscribe, a connection closed) go through a list of
+ *      ids under a mutex, never refused, applied before the next item.
+ * Out: the done_list of the workers' pattern (event_active on done_ev):
+ *      subscribe jobs answered, and jobs without a connection whose
+ *      payload is an alert_batch of packed notifications, in commit
+ *      order; the I/O thread delivers them (subs.h).  Only the I/O thread
+ *      writes to connections.
+ */
+#ifndef SEARCHD_ALERTS_H
+#define SEARCHD_ALERTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <msgpack.h>
+
+#include "config.h"
+#include "job.h"
+#include "polysearch.h"
+
+/* Items (groups and subscribe requests) waiting for the alert thread. */
+#define ALERTS_QUEUE 64u
+
+typedef struct alerts alerts;
+
+/* The documents of one durable write group, in commit order. */
+typedef struct alert_group alert_group;
+
+/* One packed notification of a batch: buf[off, off+len) is the whole
+ * message [2, "match", [{...}]] for subscription sub. */
+typedef struct alert_note {
+    uint64_t sub;
+    size_t off, len;
+} alert_note;
+
+/* What the alert thread hands to the I/O thread (payload of a job with
+ * no connection). */
+typedef struct alert_batch {
+    alert_note *v;
+    size_t n, cap;
+    msgpack_sbuffer buf;
+    uint64_t overflow_docs;     /* documents of groups dropped because the
+                                   queue was full (every subscription may
+                                   have missed them) */
+} alert_batch;
+
+/* Figures for stats (a snapshot). */
+typedef struct alerts_stats {
+    uint64_t queries;           /* queries in the matcher */
+    uint64_t groups, docs;      /* groups and documents matched */
+    uint64_t matches;           /* notifications produced */
+    uint64_t candidates;        /* queries run over groups */
+    uint64_t last_us, max_us, total_us;  /* time to match a group */
+    uint64_t overflow_groups, overflow_docs;  /* not matched: queue full */
+    unsigned queued;            /* items waiting now */
+} alerts_stats;
+
+/* Returns the alert machinery (thread not started), or NULL on allocation
+ * failure.  done_ev is activated whenever results are ready; it must
+ * outlive the object.  Main thread. */
+alerts *alerts_create(const searchd_config *cfg, struct event *done_ev);
+
+/* Starts the thread (signals blocked).  Returns 0 or -1 with errno.  Main
+ * thread. */
+int alerts_start(alerts *a);
+
+/* Stops the thread after its current item (the items queued are dropped),
+ * joins it, frees the matcher, the queue, the results nobody took and a
+ * (NULL is fine).  Main thread, after the writer was destroyed (it
+ * submits groups) and after the connections were freed. */
+void alerts_destroy(alerts *a);
+
+/* Tells the writer whether groups are wanted: nsubs subscriptions exist
+ * (registered on the I/O thread).  Any thread. */
+void alerts_set_wanted(alerts *a, uint64_t nsubs);
+
+/* 1 when subscriptions exist (the writer keeps its prepared documents
+ * for a group), else 0 (also for a NULL a).  Any thread. */
+int alerts_wanted(alerts *a);
+
+/* A new empty group, or NULL on allocation failure.  Writer thread. */
+alert_group *alerts_group_new(void);
+
+/* Appends the put of p with its change sequence number; replaced: the id
+ * existed before.  Takes p in every case (freed on failure).  Returns 0,
+ * or -1 on allocation failure (then the group should be dropped).
+ * Writer thread. */
+int alerts_group_put(alert_group *g, ps_prepared *p, uint64_t seq, int replaced);
+
+/* Appends the delete of id (copied).  Returns 0 or -1 as above.  Writer
+ * thread. */
+int alerts_group_del(alert_group *g, const char *id, uint64_t seq);
+
+/* Number of changes in g (0 for NULL).  Writer thread. */
+size_t alerts_group_size(const alert_group *g);
+
+/* Frees g and the documents it holds (NULL is fine).  Any thread owning
+ * it. */
+void alerts_group_free(alert_group *g);
+
+/* Hands a durable group to the alert thread (takes g; NULL or empty: just
+ * freed).  Never waits: when the queue is full the group is freed,
+ * counted, logged, and every subscription will get a lagged
+ * notification.  Writer thread. */
+void alerts_submit_group(alerts *a, alert_group *g);
+
+/* Queues a subscribe job (j->sub, j->q, j->name): the thread adds the
+ * query and hands the job back answered (j->err set on failure).  Returns
+ * 0, or -1 when the queue is full or stopping (caller still owns j).  I/O
+ * thread. */
+int alerts_submit(alerts *a, job *j);
+
+/* Removes subscription id from the matcher before the thread's next item
+ * (nothing if unknown).  Never fails (out of memory: logged, and the
+ * query stays, its matches dropped by the I/O thread).  I/O thread. */
+void alerts_remove(alerts *a, uint64_t id);
+
+/* The jobs handed back (linked by next; caller owns them), or NULL.  I/O
+ * thread. */
+job *alerts_take_done(alerts *a);
+
+/* Fills *out.  Any thread. */
+void alerts_get_stats(alerts *a, alerts_stats *out);
+
+#endif

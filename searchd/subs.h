@@ -1,0 +1,67 @@
+/* subs.h: the subscriptions as the I/O thread knows them: each with its
+ * connection, name, query and count of dropped notifications; the
+ * methods subscribe, unsubscribe and subscriptions (their parse and
+ * I/O-thread steps, for the table of methods.c); the delivery of the
+ * alert thread's notifications (alerts.h) to connections, with the
+ * per-connection bound (--max-notify-queue) and the "lagged"
+ * notifications.  Every function here runs on the I/O thread.
+ */
+#ifndef SEARCHD_SUBS_H
+#define SEARCHD_SUBS_H
+
+#include <stdint.h>
+#include <msgpack.h>
+
+#include "job.h"
+#include "server.h"
+
+struct conn;
+
+/* A connection's subscriptions (held by the connection, see
+ * conn_subs()). */
+typedef struct sub_conn sub_conn;
+
+/* The registry: returns it, or NULL on allocation failure.  a may be NULL
+ * (no alert thread: subscribe answers unavailable). */
+subs_registry *subs_create(const searchd_config *cfg, alerts *a);
+
+/* Frees the registry (NULL is fine); after conn_free_all. */
+void subs_destroy(subs_registry *r);
+
+/* Methods (methods.h).  subscribe: parse checks the arguments; io checks
+ * the limits, registers the subscription and queues the job for the
+ * alert thread (returns -2, or an error); done, when the job comes back,
+ * forgets a subscription the alert thread refused; finish packs
+ * {subscription, name}. */
+int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_config *c);
+int subs_subscribe_io(job *j, server *s);
+void subs_subscribe_done(job *j, server *s);
+int subs_subscribe_finish(job *j, msgpack_packer *pk, server *s);
+/* unsubscribe {subscription}: io removes it (not_found when it is not one
+ * of this connection's); finish packs {subscription}. */
+int subs_unsubscribe_parse(job *j, const msgpack_object *params, const searchd_config *c);
+int subs_unsubscribe_io(job *j, server *s);
+int subs_unsubscribe_finish(job *j, msgpack_packer *pk, server *s);
+/* subscriptions {}: finish packs this connection's list. */
+int subs_list_finish(job *j, msgpack_packer *pk, server *s);
+
+/* A connection closes: its subscriptions leave the registry and the
+ * matcher, and *sc is freed (set to NULL). */
+void subs_conn_closed(server *s, sub_conn **sc);
+
+/* Number of subscriptions of a connection (0 for NULL). */
+unsigned subs_conn_count(const sub_conn *sc);
+
+/* The connection's output drained: a "lagged" notification for each of
+ * its subscriptions that dropped notifications since the last one. */
+void subs_conn_drained(server *s, struct conn *c, sub_conn *sc);
+
+/* Delivers a batch of the alert thread (a job without a connection whose
+ * payload is an alert_batch) and frees the job. */
+void subs_deliver(server *s, job *j);
+
+/* Packs "alerts": {...} (figures of the registry and the alert thread)
+ * as one key and value of the stats map. */
+void subs_pack_stats(msgpack_packer *pk, server *s);
+
+#endif
