@@ -14,7 +14,7 @@ Usage: daemon_alerts.py MODE, MODE one of
               drops are counted and reported in a lagged notification once
               it reads (what it was not sent was dropped, not buffered)
   hostile     bad subscribe/unsubscribe arguments, unknown ids, another
-              connection's id, query syntax, --read-only
+              connection's id, query syntax, --read-only, a shard set
   stock       pynvim's msgpack_rpc session receives the notifications
 
 "Exactly" without timing: each check adds a last document that matches a
@@ -396,7 +396,25 @@ def test_hostile():
             check(err and err["code"] == "unavailable", "read-only: %r" % (err,))
             check(stats(c)["alerts"]["enabled"] == 0, "read-only: alerts disabled")
             d.stop()
-    print("hostile subscribe/unsubscribe arguments refused with their codes")
+    # A shard set (a SHARDS file and shard-0, shard-1): unavailable too.
+    with pstest.workdir() as tmp:
+        top = os.path.join(tmp, "set")
+        os.mkdir(top)
+        for i in range(2):
+            with pstest.Daemon(os.path.join(top, "shard-%d" % i), tmp,
+                               args=["--create"]) as d:
+                check(d.stop() == 0, "creating shard %d" % i)
+        with open(os.path.join(top, "SHARDS"), "w") as f:
+            f.write("2\n")
+        with pstest.Daemon(top, tmp) as d:
+            c = SubClient(d.addr)
+            err, _ = c.call("subscribe", {"q": "santé"})
+            check(err and err["code"] == "unavailable" and "shard" in err["message"],
+                  "shard set: %r" % (err,))
+            check(stats(c)["alerts"]["enabled"] == 0, "shard set: alerts disabled")
+            d.stop()
+    print("hostile subscribe/unsubscribe arguments refused with their codes; "
+          "--read-only and a shard set answer unavailable")
 
 
 def test_stock():

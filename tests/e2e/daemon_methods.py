@@ -12,7 +12,8 @@ LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_c
               "max_output", "queue", "max_limit", "max_window", "max_query", "max_wildcard",
               "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms",
               "writer_idle_ms", "wal", "checkpoint_docs", "checkpoint_bytes",
-              "checkpoint_interval_ms", "max_delta"}
+              "checkpoint_interval_ms", "max_delta", "max_subscriptions",
+              "max_subscriptions_per_conn", "max_notify_queue"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
                "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error"}
 
@@ -46,7 +47,7 @@ def exercise(c, label):
     err, st = c.call("stats", {})
     check(err is None, label + ": stats error %r" % (err,))
     for k in ("documents", "languages", "revision", "uptime_s", "requests", "errors",
-              "latency_us", "connections", "limits", "version"):
+              "latency_us", "connections", "limits", "version", "alerts"):
         check(k in st, label + ": stats lacks " + k)
     check(st["documents"] >= 5, "stats documents %r" % st["documents"])
     check(sum(st["languages"].values()) == st["documents"], "language counts do not add up")
