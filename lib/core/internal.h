@@ -259,6 +259,10 @@ ps_boilerplate *get_bp(ps_db *db);
 
 // ---- prepare.cc: document analysis --------------------------------------
 
+// The built-in boilerplate list (immutable, shared by every thread).
+// Throws std::bad_alloc.
+const ps_boilerplate *builtin_bp();
+
 // Splits words at apostrophes, in index text and queries alike.
 void split_apostrophes(char *s);
 

@@ -321,7 +321,7 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
     }
     std::sort(hits.begin(), hits.end());
 
-    ps_boilerplate *bp = nullptr;   // the built-in list (snippet.h)
+    const ps_boilerplate *bp = builtin_bp();   // as ps_search's default
     for (auto &h : hits) {
         const gdoc &d = *g[h.first];
         const saved &s = m->subs.at(h.second);

@@ -74,11 +74,10 @@ void psi::content_hash(const ps_doc_in *d, char out[17])
     ps_content_hash(d->title, d->body, d->lang, d->date, d->url, out);
 }
 
-namespace {
-
-// The built-in boilerplate list, for ps_doc_prepare() without a matcher.
-// Built once (thread-safe static initialisation) and never freed.
-const ps_boilerplate *builtin_bp()
+// The built-in boilerplate list, for ps_doc_prepare() without a matcher
+// (and the matcher's snippets, match.cc).  Built once (thread-safe static
+// initialisation) and never freed.
+const ps_boilerplate *psi::builtin_bp()
 {
     static const ps_boilerplate *const bp = [] {
         char *e = nullptr;
@@ -90,6 +89,8 @@ const ps_boilerplate *builtin_bp()
     }();
     return bp;
 }
+
+namespace {
 
 // A Snowball stemmer that remembers the stems of recent words: word
 // frequencies are very skewed, so most words of a document were stemmed
