@@ -13,7 +13,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -257,7 +256,7 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
     }
     std::vector<std::unique_ptr<gdoc>> g;
     Xapian::WritableDatabase mem(std::string(), Xapian::DB_BACKEND_INMEMORY);
-    std::unordered_set<std::string> terms;
+    std::set<uint64_t> cand;    // candidate queries, by increasing id
     std::vector<std::string> langs;
     for (size_t i = 0; i < n; i++) {
         const ps_prepared *p = docs[i].doc;
@@ -272,8 +271,12 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
         if (!d->f.decode(p->doc.get_data()))
             continue;
         mem.add_document(p->doc);   // docid g.size() + 1
-        for (auto t = p->doc.termlist_begin(); t != p->doc.termlist_end(); ++t)
-            terms.insert(*t);
+        if (!all && !m->index.empty())
+            for (auto t = p->doc.termlist_begin(); t != p->doc.termlist_end(); ++t) {
+                auto e = m->index.find(*t);
+                if (e != m->index.end())
+                    cand.insert(e->second.begin(), e->second.end());
+            }
         std::string lang = p->doc.get_value(SLOT_LANG);
         if (std::find(langs.begin(), langs.end(), lang) == langs.end())
             langs.push_back(lang);
@@ -283,19 +286,11 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
     if (g.empty() || m->subs.empty())
         return PS_OK;
 
-    // Candidates, by increasing id.
-    std::set<uint64_t> cand;
-    if (all) {
+    if (all)
         for (auto &s : m->subs)
             cand.insert(s.first);
-    } else {
-        cand = m->always;
-        for (const std::string &t : terms) {
-            auto e = m->index.find(t);
-            if (e != m->index.end())
-                cand.insert(e->second.begin(), e->second.end());
-        }
-    }
+    else
+        cand.insert(m->always.begin(), m->always.end());
 
     // (document position in g, query id) pairs.
     std::vector<std::pair<uint32_t, uint64_t>> hits;
