@@ -1,3 +1,6 @@
 # Unit tests of polysearchd's own modules (config, stats, method table).
 ps_unit_test(test_searchd SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_searchd.c
              LIBS searchd_common)
+# The alert thread (searchd/alerts.c): order, a full queue, removal.
+ps_unit_test(test_alerts SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_alerts.c
+             LIBS searchd_common)
