@@ -269,7 +269,9 @@ static void answer(conn *c, job *j)
 {
     server *s = c->srv;
     uint64_t now = ps_now_us();
-    if (j->err < 0 && now > j->deadline_us && !j->method->write) {
+    /* A write, or a subscription registered (method->done), happened:
+     * its success is never turned into a timeout after the fact. */
+    if (j->err < 0 && now > j->deadline_us && !j->method->write && !j->method->done) {
         j->err = ERR_TIMEOUT;
         snprintf(j->errmsg, sizeof j->errmsg,
                  "deadline of %llu ms exceeded",
