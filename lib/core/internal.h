@@ -424,8 +424,9 @@ bool query_is_empty(const std::string &qs);
 Xapian::Query parse_exact(Xapian::Database &d, const std::string &qs, unsigned maxw);
 
 // The query search runs: exact OR-ed with one parse of qs per language of
-// langs that has a stemmer (STEM_ALL_Z), each filtered to its language.
-// Throws as parse_exact.
+// langs that has a stemmer (STEM_ALL_Z), each filtered to its language;
+// languages whose parses are the same query share one branch filtered to
+// all of them.  Throws as parse_exact.
 Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
                               const Xapian::Query &exact,
                               const std::vector<std::string> &langs, unsigned maxw);

@@ -65,7 +65,15 @@ Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
                               const Xapian::Query &exact,
                               const std::vector<std::string> &langs, unsigned maxw)
 {
-    std::vector<Xapian::Query> parts{exact};
+    // Languages whose stemmers give the same query share one branch,
+    // filtered to all of them: most words stem alike in several languages
+    // ("network", "cluster"), and each branch reads its terms' posting
+    // lists again (at a million documents, matching is most of a
+    // search's time: bench/RESULTS.md, search-profile).  A document has
+    // one language, so it meets the same query either way and its weight
+    // is unchanged.
+    std::vector<std::pair<std::string, Xapian::Query>> stemmed;  // key, query
+    std::vector<std::vector<Xapian::Query>> filters;             // L terms
     for (const std::string &l : langs) {
         const char *stemmer = ps_lang_stemmer(l.c_str());
         if (!stemmer)
@@ -77,9 +85,22 @@ Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
         // does not stem capitalised words, and German nouns (or a query
         // typed in capitals) must still find their stems.
         qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
-        parts.emplace_back(Xapian::Query::OP_FILTER, qp.parse_query(qs, QP_FLAGS),
-                           Xapian::Query(PFX_LANG + l));
+        Xapian::Query q = qp.parse_query(qs, QP_FLAGS);
+        std::string key = q.serialise();
+        size_t i = 0;
+        while (i < stemmed.size() && stemmed[i].first != key)
+            i++;
+        if (i == stemmed.size()) {
+            stemmed.emplace_back(std::move(key), q);
+            filters.emplace_back();
+        }
+        filters[i].emplace_back(PFX_LANG + l);
     }
+    std::vector<Xapian::Query> parts{exact};
+    for (size_t i = 0; i < stemmed.size(); i++)
+        parts.emplace_back(Xapian::Query::OP_FILTER, stemmed[i].second,
+                           Xapian::Query(Xapian::Query::OP_OR, filters[i].begin(),
+                                         filters[i].end()));
     return Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
 }
 
@@ -247,7 +268,10 @@ ps_status search_once(search_ctx &c, ps_results **out)
     Xapian::Query exact_q;
     if (!match_all) {
         exact_q = parse_exact(d, c.qs, c.maxw);
-        query = parse_languages(d, c.qs, exact_q, get_langs(c.db), c.maxw);
+        // With a language filter only that language's parse can match.
+        query = c.lang.empty()
+                    ? parse_languages(d, c.qs, exact_q, get_langs(c.db), c.maxw)
+                    : parse_languages(d, c.qs, exact_q, {c.lang}, c.maxw);
     }
     query = add_filters(query, c.lang, c.from, c.to);
 
