@@ -33,6 +33,8 @@
 #define DEF_MAX_SUBS 100000u
 #define DEF_MAX_SUBS_PER_CONN 1000u
 #define DEF_MAX_NOTIFY_QUEUE (1024u * 1024u)
+#define DEF_MAX_REQUEST (1024u * 1024u)
+#define DEF_MAX_HEADERS (8u * 1024u)
 
 void searchd_config_defaults(searchd_config *c)
 {
@@ -65,13 +67,16 @@ void searchd_config_defaults(searchd_config *c)
     c->max_subs = DEF_MAX_SUBS;
     c->max_subs_per_conn = DEF_MAX_SUBS_PER_CONN;
     c->max_notify_queue = DEF_MAX_NOTIFY_QUEUE;
+    c->max_request = DEF_MAX_REQUEST;
+    c->max_headers = DEF_MAX_HEADERS;
 }
 
 void searchd_config_usage(FILE *f)
 {
     fprintf(f,
 "Usage: polysearchd [OPTION]...\n"
-"Serve searches over a polysearch database with MessagePack-RPC.\n"
+"Serve searches over a polysearch database with MessagePack-RPC (and\n"
+"HTTP/JSON with --http).\n"
 "\n"
 "  --db DIR            database directory (default: $POLYSEARCH_DB, else\n"
 "                      ./polysearch.db); it must exist (exit 66 otherwise)\n"
@@ -86,6 +91,10 @@ void searchd_config_usage(FILE *f)
 "                      (default 127.0.0.1:7117; non-loopback logs a warning)\n"
 "  --socket PATH       also listen on a Unix socket (mode 0600)\n"
 "  --port-file F       write the first TCP port to F (atomically)\n"
+"  --http HOST:PORT    also serve the HTTP/JSON API there (docs/HTTP.md),\n"
+"                      repeatable; off by default; same database, workers,\n"
+"                      writer and limits as MessagePack-RPC\n"
+"  --http-port-file F  write the first --http port to F (atomically)\n"
 "  --workers N         search threads (default: online cores)\n"
 "  --quiet, --verbose  log errors only / log debug lines (stderr)\n"
 "  --help, --version\n"
@@ -103,6 +112,8 @@ void searchd_config_usage(FILE *f)
 "  --max-window N      search offset+limit (%u; bad_request)\n"
 "  --max-query SIZE    query text bytes (%u; too_large)\n"
 "  --max-wildcard N    terms a wildcard may expand to (%u; too_many_terms)\n"
+"  --max-request SIZE  HTTP request body (1M; 413 too_large)\n"
+"  --max-headers SIZE  HTTP request line and headers (8k; 413 too_large)\n"
 "\n"
 "Writing (add/delete over the socket, one writer thread):\n"
 "  --read-only         refuse add/delete (unavailable); never take the lock\n"
@@ -177,7 +188,8 @@ enum {
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
     O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
-    O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY
+    O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY,
+    O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -223,6 +235,10 @@ static const struct option opts[] = {
     {"max-subscriptions", required_argument, 0, O_MAXSUBS},
     {"max-subscriptions-per-conn", required_argument, 0, O_MAXSUBSCONN},
     {"max-notify-queue", required_argument, 0, O_MAXNOTIFY},
+    {"http", required_argument, 0, O_HTTP},
+    {"http-port-file", required_argument, 0, O_HTTPPORTFILE},
+    {"max-request", required_argument, 0, O_MAXREQUEST},
+    {"max-headers", required_argument, 0, O_MAXHEADERS},
     {0, 0, 0, 0}
 };
 
@@ -268,7 +284,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_MAXNOTIFY) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_MAXHEADERS) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -378,6 +394,19 @@ static int apply_option(searchd_config *c, int ch)
             rc = set_u64(&c->shard_timeout_ms, name, optarg, ps_parse_duration_ms,
                          10, 600000, "expected a duration in [10ms, 10m]");
             break;
+        case O_HTTP:
+            if (c->nhttp >= SEARCHD_MAX_LISTEN)
+                return bad(name, optarg, "too many --http addresses");
+            c->http[c->nhttp++] = optarg; break;
+        case O_HTTPPORTFILE: c->http_port_file = optarg; break;
+        case O_MAXREQUEST:
+            rc = set_u64(&c->max_request, name, optarg, ps_parse_size,
+                         64, GIB, "expected a size in [64, 1G]");
+            break;
+        case O_MAXHEADERS:
+            rc = set_u64(&c->max_headers, name, optarg, ps_parse_size,
+                         1024, 1024 * 1024, "expected a size in [1k, 1M]");
+            break;
         case O_CONFIG: break;   /* read before the others: config_file.c */
         case O_CREATE: c->create = 1; break;
         default:
@@ -423,6 +452,11 @@ static int check_options(searchd_config *c, int argc, char **argv)
                 "not shards; an empty shard set is made by `polysearch-index "
                 "--db DIR --shards N - </dev/null` and served with --db DIR "
                 "(docs/SCALING.md)\nTry 'polysearchd --help'.\n");
+        return EX_USAGE;
+    }
+    if (c->http_port_file && !c->nhttp) {
+        fprintf(stderr, "polysearchd: --http-port-file needs --http\n"
+                "Try 'polysearchd --help'.\n");
         return EX_USAGE;
     }
     if (c->nlisten == 0 && !c->socket_path)

@@ -24,6 +24,13 @@ typedef struct searchd_config {
     unsigned nlisten;           /* 0 after parse only if --socket given alone */
     const char *socket_path;    /* --socket PATH or NULL */
     const char *port_file;      /* --port-file F or NULL */
+    /* HTTP/JSON (docs/HTTP.md; searchd/http.c): off unless --http given. */
+    const char *http[SEARCHD_MAX_LISTEN]; /* --http HOST:PORT, repeatable */
+    unsigned nhttp;
+    const char *http_port_file; /* --http-port-file F or NULL */
+    uint64_t max_request;       /* --max-request bytes of an HTTP body: 413 */
+    uint64_t max_headers;       /* --max-headers bytes of an HTTP request's
+                                   line and headers: 413 */
     unsigned workers;           /* --workers; default online cores */
     int log_level;              /* ps_log_level; --quiet / --verbose */
     /* Limits (each reported by stats and shown by --help). */

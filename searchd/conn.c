@@ -139,8 +139,13 @@ static int reading(const conn *c)
 
 static void maybe_exit(server *s)
 {
-    if (s->shutting_down && s->nlive == 0)
+    if (s->shutting_down && s->nlive == 0 && s->http_pending == 0)
         event_base_loopexit(s->base, NULL);
+}
+
+void conn_maybe_exit(server *s)
+{
+    maybe_exit(s);
 }
 
 static void conn_unlink_free(conn *c)
@@ -269,14 +274,7 @@ static void answer(conn *c, job *j)
 {
     server *s = c->srv;
     uint64_t now = ps_now_us();
-    /* A write, or a subscription registered (method->done), happened:
-     * its success is never turned into a timeout after the fact. */
-    if (j->err < 0 && now > j->deadline_us && !j->method->write && !j->method->done) {
-        j->err = ERR_TIMEOUT;
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "deadline of %llu ms exceeded",
-                 (unsigned long long)s->cfg->deadline_ms);
-    }
+    job_expire(j, now, s->cfg->deadline_ms);
     if (j->err < 0 && j->method->finish) {
         msgpack_packer pk;
         msgpack_sbuffer_clear(&j->out);
@@ -354,36 +352,40 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
         answer(c, j);
         return;
     }
+    if (conn_submit_job(s, j) == 0)
+        c->pending++;
+    else
+        answer(c, j);
+}
+
+int conn_submit_job(server *s, job *j)
+{
+    const method *me = j->method;
     if (me->write) {
         if (!s->writer) {
             j->err = ERR_UNAVAILABLE;
             snprintf(j->errmsg, sizeof j->errmsg, "this daemon was started "
-                     "with --read-only: %.*s is refused (restart it without "
-                     "--read-only, or index with polysearch-index)",
-                     (int)m->method_len, m->method);
-            answer(c, j);
-        } else if (writer_submit(s->writer, j) != 0) {
+                     "with --read-only: %s is refused (restart it without "
+                     "--read-only, or index with polysearch-index)", me->name);
+            return -1;
+        }
+        if (writer_submit(s->writer, j) != 0) {
             j->err = ERR_BUSY;
             snprintf(j->errmsg, sizeof j->errmsg, "server busy: %u write "
                      "requests queued (write_queue limit)", s->cfg->write_queue);
-            answer(c, j);
-        } else {
-            c->pending++;
+            return -1;
         }
-        return;
+        return 0;
     }
-    if (!me->exec) {
-        answer(c, j);
-        return;
-    }
+    if (!me->exec)
+        return -1;              /* answered on the I/O thread: a success */
     if (workers_submit(s->pool, j) != 0) {
         j->err = ERR_BUSY;
         snprintf(j->errmsg, sizeof j->errmsg,
                  "server busy: %u requests queued (queue limit)", s->cfg->queue);
-        answer(c, j);
-        return;
+        return -1;
     }
-    c->pending++;
+    return 0;
 }
 
 /* Handles one complete, scanner-checked frame. */
@@ -626,6 +628,11 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
     }
     while (j) {
         job *next = j->next;
+        if (j->done) {              /* another front end's (http.c) */
+            j->done(j, s);
+            j = next;
+            continue;
+        }
         conn *c = j->conn;
         if (!c) {                   /* notifications (subs.h) */
             subs_deliver(s, j);

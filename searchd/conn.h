@@ -15,6 +15,20 @@
  * it answers a busy error with msgid 0 and closes it.  I/O thread. */
 void conn_accept(server *s, evutil_socket_t fd);
 
+/* Hands a parsed job to the thread that runs it: the writer for a write
+ * method (unavailable with --read-only, busy past --write-queue), a
+ * worker for one with an exec step (busy past --queue).  Returns 0 when
+ * queued (that thread owns j until it comes back through the done event),
+ * or -1 when the caller must answer j now: with j->err set, or a success
+ * for a method answered on the I/O thread (no exec step).  Shared by
+ * every front end (MessagePack-RPC here, HTTP in http.c).  I/O thread. */
+int conn_submit_job(server *s, job *j);
+
+/* Ends the event loop when the daemon is shutting down and nothing is
+ * left: no connection struct alive and no HTTP request waiting for its
+ * job.  I/O thread. */
+void conn_maybe_exit(server *s);
+
 /* Drains the workers' done queue and answers each job.  I/O thread (the
  * done event's callback). */
 void conn_done_cb(evutil_socket_t fd, short what, void *arg);

@@ -1,7 +1,11 @@
 /* job.c: allocation of request jobs. */
 #include "job.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "methods.h"
+#include "stats.h"
 
 job *job_new(struct conn *c, const struct method *m, uint32_t msgid)
 {
@@ -26,4 +30,15 @@ void job_free(job *j)
     ps_results_free(j->shards);
     if (j->payload && j->payload_free) j->payload_free(j->payload);
     free(j);
+}
+
+void job_expire(job *j, uint64_t now_us, uint64_t deadline_ms)
+{
+    /* A write, or a subscription registered (method->done), happened:
+     * its success is never turned into a timeout after the fact. */
+    if (j->err < 0 && now_us > j->deadline_us && !j->method->write && !j->method->done) {
+        j->err = ERR_TIMEOUT;
+        snprintf(j->errmsg, sizeof j->errmsg, "deadline of %llu ms exceeded",
+                 (unsigned long long)deadline_ms);
+    }
 }

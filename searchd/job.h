@@ -17,6 +17,7 @@
 
 struct conn;
 struct method;
+struct server;
 
 /* One document of an add request: the fields (copied into the job's zone
  * by the parse step) and, when it was refused, the reason (a static or
@@ -31,6 +32,11 @@ typedef struct wdoc {
 typedef struct job {
     struct job *next;           /* job_queue / done_list link (queue.h) */
     struct conn *conn;          /* I/O thread only */
+    /* Another front end than conn.c (searchd/http.c): when set, the I/O
+     * thread hands the finished job to done (which answers and frees it)
+     * instead of answering on conn; ctx is done's. */
+    void (*done)(struct job *j, struct server *s);
+    void *ctx;
     const atomic_int *gone;     /* set by the I/O thread when the client
                                    disconnected: workers skip the job */
     const struct method *method;
@@ -71,8 +77,14 @@ typedef struct job {
  * I/O thread. */
 job *job_new(struct conn *c, const struct method *m, uint32_t msgid);
 
-/* Frees the job and everything it owns (NULL is fine).  Any thread that
- * currently owns the job. */
+/* Frees the job and everything it owns (NULL is fine; not ctx).  Any
+ * thread that currently owns the job. */
 void job_free(job *j);
+
+/* Turns a successful read job whose answer comes after its deadline
+ * (now_us > j->deadline_us) into a timeout error naming deadline_ms.  A
+ * write job keeps its success: it is applied, saying otherwise would be a
+ * lie.  I/O thread, before answering. */
+void job_expire(job *j, uint64_t now_us, uint64_t deadline_ms);
 
 #endif

@@ -37,6 +37,8 @@ static void relisten_cb(evutil_socket_t fd, short what, void *arg)
     if (s->shutting_down) return;
     for (unsigned i = 0; i < s->nlisteners; i++)
         evconnlistener_enable(s->listeners[i]);
+    for (unsigned i = 0; i < s->nhttp_listeners; i++)
+        evconnlistener_enable(s->http_listeners[i]);
     s->listeners_paused = 0;
     ps_log(PS_LOG_INFO, "accepting connections again");
 }
@@ -53,6 +55,8 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
             ps_log(PS_LOG_WARN, "accept: %s: not accepting for 1 s", strerror(e));
             for (unsigned i = 0; i < s->nlisteners; i++)
                 evconnlistener_disable(s->listeners[i]);
+            for (unsigned i = 0; i < s->nhttp_listeners; i++)
+                evconnlistener_disable(s->http_listeners[i]);
             s->listeners_paused = 1;
             struct timeval one = { 1, 0 };
             evtimer_add(s->relisten, &one);
@@ -114,14 +118,16 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len,
     return -1;
 }
 
-static int open_tcp(server *s, const char *addr)
+int listener_bind_tcp(server *s, const char *addr, const char *flag,
+                      struct evconnlistener **out)
 {
     struct sockaddr_storage ss;
     int len = 0;
     char why[320];
+    *out = NULL;
     if (parse_addr(addr, &ss, &len, why, sizeof why) != 0) {
-        ps_log(PS_LOG_ERROR, "bad --listen address '%s' (want HOST:PORT or "
-               "[V6]:PORT with a numeric host): %s", addr, why);
+        ps_log(PS_LOG_ERROR, "bad %s address '%s' (want HOST:PORT or "
+               "[V6]:PORT with a numeric host): %s", flag, addr, why);
         return EX_USAGE;
     }
     if (!is_loopback((struct sockaddr *)&ss))
@@ -136,6 +142,16 @@ static int open_tcp(server *s, const char *addr)
         ps_log(PS_LOG_ERROR, "cannot listen on %s: %s", addr, strerror(e));
         return (e == EADDRINUSE || e == EADDRNOTAVAIL) ? EX_UNAVAILABLE : EX_OSERR;
     }
+    evconnlistener_set_error_cb(l, accept_error_cb);
+    *out = l;
+    return 0;
+}
+
+static int open_tcp(server *s, const char *addr)
+{
+    struct evconnlistener *l;
+    int rc = listener_bind_tcp(s, addr, "--listen", &l);
+    if (rc) return rc;
     add_listener(s, l);
     return 0;
 }
@@ -215,14 +231,14 @@ static int open_unix(server *s, const char *path)
     return 0;
 }
 
-static int write_port_file(server *s)
+int listener_write_port_file(const char *pf, const char *flag,
+                             struct evconnlistener *const *ls, unsigned nls)
 {
-    const char *pf = s->cfg->port_file;
     if (!pf) return 0;
-    for (unsigned i = 0; i < s->nlisteners; i++) {
+    for (unsigned i = 0; i < nls; i++) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        if (getsockname(evconnlistener_get_fd(s->listeners[i]),
+        if (getsockname(evconnlistener_get_fd(ls[i]),
                         (struct sockaddr *)&ss, &len) != 0)
             continue;
         int port;
@@ -235,13 +251,13 @@ static int write_port_file(server *s)
         char buf[16];
         int n = snprintf(buf, sizeof buf, "%d\n", port);
         if (ps_write_file_atomic(pf, buf, (size_t)n) != 0) {
-            ps_log(PS_LOG_ERROR, "cannot write --port-file %s: %s", pf,
+            ps_log(PS_LOG_ERROR, "cannot write %s %s: %s", flag, pf,
                    strerror(errno));
             return EX_CANTCREAT;
         }
         return 0;
     }
-    ps_log(PS_LOG_ERROR, "--port-file %s: no TCP listener", pf);
+    ps_log(PS_LOG_ERROR, "%s %s: no TCP listener", flag, pf);
     return EX_USAGE;
 }
 
@@ -257,7 +273,8 @@ int listeners_open(server *s)
     for (unsigned i = 0; i < s->cfg->nlisten; i++)
         ps_log(PS_LOG_INFO, "listening on %s", s->cfg->listen[i]);
     if (s->socket_path) ps_log(PS_LOG_INFO, "listening on %s", s->socket_path);
-    return write_port_file(s);
+    return listener_write_port_file(s->cfg->port_file, "--port-file",
+                                    s->listeners, s->nlisteners);
 }
 
 void listeners_close(server *s)

@@ -2,6 +2,8 @@
 #ifndef SEARCHD_LISTENER_H
 #define SEARCHD_LISTENER_H
 
+#include <event2/listener.h>
+
 #include "server.h"
 
 /* Opens every --listen address and the --socket path, and writes the
@@ -10,6 +12,23 @@
  * EX_CANTCREAT/EX_OSERR otherwise) after logging why.  I/O thread, before
  * the loop runs. */
 int listeners_open(server *s);
+
+/* Binds a TCP listener on addr (HOST:PORT or [V6]:PORT, numeric, port 0
+ * allowed: ps_addr_parse's --listen rules) accepting into conn_accept,
+ * with the EMFILE back-off of the others; flag names the option in
+ * messages ("--listen", "--http").  Logs a warning for a non-loopback
+ * address.  Returns 0 with the listener in *out (caller owns it; http.c
+ * hands it to evhttp, which sets its own accept callback), or an exit
+ * status as listeners_open after logging why.  I/O thread. */
+int listener_bind_tcp(server *s, const char *addr, const char *flag,
+                      struct evconnlistener **out);
+
+/* Writes the port of the first TCP listener of ls[0..nls) to the file pf
+ * (atomically; NULL pf: nothing).  Returns 0, EX_CANTCREAT when the file
+ * cannot be written, EX_USAGE when no listener is TCP, after logging
+ * (flag names the option).  I/O thread. */
+int listener_write_port_file(const char *pf, const char *flag,
+                             struct evconnlistener *const *ls, unsigned nls);
 
 /* Stops accepting: frees the listeners and removes the Unix socket file
  * we created (only if it is still ours).  Idempotent.  I/O thread. */

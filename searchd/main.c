@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "http.h"
 #include "listener.h"
 #include "polysearch.h"
 #include "server.h"
@@ -40,6 +41,7 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
            "requests in flight)", sig == SIGINT ? "SIGINT" : "SIGTERM", s->nconns);
     s->shutting_down = 1;
     listeners_close(s);
+    http_stop_accepting(s);
     struct timeval tv = { FORCE_EXIT_S, 0 };
     s->force_exit = evtimer_new(s->base, force_cb, s);
     if (s->force_exit) evtimer_add(s->force_exit, &tv);
@@ -175,6 +177,7 @@ static int serve(searchd_config *cfgp)
     for (int i = 0; i < 3; i++)
         if (!sigs[i] || evsignal_add(sigs[i], NULL) != 0) rc = EX_OSERR;
     if (rc == 0) rc = listeners_open(&s);
+    if (rc == 0) rc = http_open(&s);
     /* The write-ahead log: replayed after the listeners are open (a
      * second daemon on a live socket fails there, 69) and before anything
      * is answered; its delta is searched by every worker.  A --shard list
@@ -228,6 +231,7 @@ static int serve(searchd_config *cfgp)
     workers_destroy(s.pool);        /* joins; closes the delta's readers */
     writer_destroy(s.writer);       /* commits what is queued, joins */
     conn_free_all(&s);              /* their subscriptions too */
+    http_free(&s);
     alerts_destroy(s.alerts);       /* after the writer and the conns */
     subs_destroy(s.subs);
     for (int i = 0; i < 3; i++)

@@ -316,7 +316,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     msgpack_pack_map(pk, 2);
     kv_u64(pk, "p50", stats_percentile(&s->stats, 50));
     kv_u64(pk, "p99", stats_percentile(&s->stats, 99));
-    kv_u64(pk, "connections", s->nconns);
+    kv_u64(pk, "connections", s->nconns + s->http_nconns);
     kv_u64(pk, "workers", c->workers);
     kv_u64(pk, "queued", workers_queued(s->pool));
     kv_u64(pk, "reopens", workers_reopens(s->pool));
@@ -325,7 +325,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     pack_wal(pk, s);
     subs_pack_stats(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 25);
+    msgpack_pack_map(pk, 27);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -353,6 +353,8 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "max_subscriptions", c->max_subs);
     kv_u64(pk, "max_subscriptions_per_conn", c->max_subs_per_conn);
     kv_u64(pk, "max_notify_queue", c->max_notify_queue);
+    kv_u64(pk, "max_request", c->max_request);
+    kv_u64(pk, "max_headers", c->max_headers);
     msgpack_pack_str_with_body(pk, "version", 7);
     return ps_rpc_pack_str(pk, PS_VERSION);
 }

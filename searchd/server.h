@@ -17,6 +17,7 @@
 
 struct conn;
 typedef struct subs_registry subs_registry;
+struct http_front;
 
 typedef struct server {
     struct event_base *base;
@@ -41,6 +42,13 @@ typedef struct server {
     char *socket_path;          /* Unix socket we created, or NULL */
     dev_t socket_dev;
     ino_t socket_ino;
+    /* HTTP/JSON (http.c; NULL without --http).  Its listeners are owned
+     * by evhttp; listener.c pauses them with the others on EMFILE. */
+    struct http_front *http;
+    struct evconnlistener *http_listeners[SEARCHD_MAX_LISTEN];
+    unsigned nhttp_listeners;
+    unsigned http_nconns;       /* open HTTP connections (max_clients) */
+    unsigned http_pending;      /* HTTP requests waiting for their job */
     int shutting_down;
     struct event *force_exit;   /* 5 s after SIGTERM */
 } server;
