@@ -490,22 +490,23 @@ static void request_cb(struct evhttp_request *req, void *arg)
     j->ctx = h;
     j->ready_us = ps_now_us();
     j->deadline_us = start + s->cfg->deadline_ms * 1000u;
+    const char *query = evhttp_uri_get_query(u);
+    if (r->args != args_search && query && *query) {
+        j->err = ERR_BAD_REQUEST;
+        snprintf(j->errmsg, sizeof j->errmsg, "%s %s takes no query parameters",
+                 cmd_name(r->cmd), r->label);
+        answer(h, j);
+        return;
+    }
     if (!r->rpc) {
         answer(h, j);
         return;
     }
-    const struct evhttp_uri *uu = evhttp_request_get_evhttp_uri(req);
-    const char *query = evhttp_uri_get_query(uu);
     msgpack_object params;
     json_t *keep = json_array();
     char *id = NULL;
     size_t idlen = 0;
     int e = keep ? -1 : ERR_INTERNAL;
-    if (e < 0 && r->args != args_search && query && *query) {
-        e = ERR_BAD_REQUEST;
-        snprintf(j->errmsg, sizeof j->errmsg, "%s %s takes no query parameters",
-                 cmd_name(r->cmd), r->label);
-    }
     if (e < 0 && rest) {
         id = evhttp_uridecode(rest, 0, &idlen);
         if (!id) {

@@ -84,7 +84,8 @@ void job_free(job *j);
 /* Turns a successful read job whose answer comes after its deadline
  * (now_us > j->deadline_us) into a timeout error naming deadline_ms.  A
  * write job keeps its success: it is applied, saying otherwise would be a
- * lie.  I/O thread, before answering. */
+ * lie; so does a subscribe (a method with a done hook): it is registered.
+ * I/O thread, before answering. */
 void job_expire(job *j, uint64_t now_us, uint64_t deadline_ms);
 
 #endif

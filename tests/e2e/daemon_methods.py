@@ -13,7 +13,8 @@ LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_c
               "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms",
               "writer_idle_ms", "wal", "checkpoint_docs", "checkpoint_bytes",
               "checkpoint_interval_ms", "max_delta", "max_subscriptions",
-              "max_subscriptions_per_conn", "max_notify_queue"}
+              "max_subscriptions_per_conn", "max_notify_queue", "max_request",
+              "max_headers"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
                "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error"}
 
