@@ -207,6 +207,51 @@ psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
     return finish_send(c, &q, e, msgid);
 }
 
+void psc_subscribe_args_init(psc_subscribe_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->durable = -1;
+}
+
+psc_status psc_send_subscribe(psc_client *c, const psc_subscribe_args *a,
+                              uint32_t *msgid)
+{
+    psci_clear_error(c);
+    if (a == NULL || (a->q == NULL && !a->resume))
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "no query given");
+    uint32_t n = (a->q != NULL) + (a->lang != NULL) +
+                 (a->date_from != NULL) + (a->name != NULL) +
+                 (a->durable >= 0) + (a->resume != 0);
+    request q;
+    request_init(c, &q);
+    msgpack_packer *pk = &q.pk;
+    int e = begin(pk, q.id, "subscribe", n);
+    if (!e && a->q)
+        e = pack_kstr(pk, "q", a->q);
+    if (!e && a->lang)
+        e = pack_kstr(pk, "lang", a->lang);
+    if (!e && a->date_from)
+        e = pack_kstr(pk, "date_from", a->date_from);
+    if (!e && a->name)
+        e = pack_kstr(pk, "name", a->name);
+    if (!e && a->durable >= 0)
+        e = pack_kbool(pk, "durable", a->durable);
+    if (!e && a->resume)
+        e = pack_kuint(pk, "resume_from", a->resume_from);
+    return finish_send(c, &q, e, msgid);
+}
+
+psc_status psc_send_unsubscribe(psc_client *c, uint64_t subscription,
+                                uint32_t *msgid)
+{
+    psci_clear_error(c);
+    request q;
+    request_init(c, &q);
+    int e = begin(&q.pk, q.id, "unsubscribe", 1) ||
+            pack_kuint(&q.pk, "subscription", subscription);
+    return finish_send(c, &q, e, msgid);
+}
+
 /* ---- Decoding ---------------------------------------------------------- */
 
 static psc_status bad_reply(psc_client *c, psc_reply *rep, const char *why)
@@ -459,6 +504,38 @@ psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,
     return PSC_OK;
 }
 
+/* Receives a reply {subscription: uint, ...} (subscribe, unsubscribe). */
+static psc_status recv_subscription(psc_client *c, uint32_t msgid,
+                                    const char *what, uint64_t *subscription)
+{
+    if (subscription)
+        *subscription = 0;
+    psc_reply rep;
+    psc_status st = psci_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    uint64_t id;
+    if (get_count(&rep.msg.result, "subscription", &id))
+        return bad_reply(c, &rep, what);
+    psci_reply_free(&rep);
+    if (subscription)
+        *subscription = id;
+    return PSC_OK;
+}
+
+psc_status psc_recv_subscribe(psc_client *c, uint32_t msgid,
+                              uint64_t *subscription)
+{
+    return recv_subscription(c, msgid, "subscribe answered no subscription",
+                             subscription);
+}
+
+psc_status psc_recv_unsubscribe(psc_client *c, uint32_t msgid)
+{
+    return recv_subscription(c, msgid, "unsubscribe answered no subscription",
+                             NULL);
+}
+
 /* ---- Synchronous = send + recv ------------------------------------------ */
 
 psc_status psc_search(psc_client *c, const psc_search_args *a,
@@ -518,4 +595,21 @@ psc_status psc_delete(psc_client *c, const char *const *ids, size_t n,
     psc_status st = psc_send_delete(c, ids, n, &id);
     return st != PSC_OK ? st
                         : psc_recv_delete(c, id, deleted, not_found);
+}
+
+psc_status psc_subscribe(psc_client *c, const psc_subscribe_args *a,
+                         uint64_t *subscription)
+{
+    uint32_t id;
+    if (subscription)
+        *subscription = 0;
+    psc_status st = psc_send_subscribe(c, a, &id);
+    return st != PSC_OK ? st : psc_recv_subscribe(c, id, subscription);
+}
+
+psc_status psc_unsubscribe(psc_client *c, uint64_t subscription)
+{
+    uint32_t id;
+    psc_status st = psc_send_unsubscribe(c, subscription, &id);
+    return st != PSC_OK ? st : psc_recv_unsubscribe(c, id);
 }

@@ -54,6 +54,7 @@ struct psc_client {
     ps_scanner sc;
     pending_reply *pend;
     size_t npend, cappend;
+    psci_nqueue nq;         /* notifications not yet handed out */
 };
 
 const char *psc_version(void)
@@ -319,6 +320,7 @@ void psc_close(psc_client *c)
     for (size_t i = 0; i < c->npend; i++)
         free(c->pend[i].frame);
     free(c->pend);
+    psci_nqueue_clear(&c->nq);
     free(c->rbuf);
     free(c);
 }
@@ -402,10 +404,14 @@ psc_status psci_fail(psc_client *c, psc_status st, const char *code,
 /* ---- Receiving --------------------------------------------------------- */
 
 /* Reads one complete, scanner-checked frame before deadline into a new
- * malloc'd buffer. */
+ * malloc'd buffer.  When timed_out is not NULL, a deadline passing is no
+ * failure: *timed_out = 1, PSC_OK, *frame NULL, and the connection stays
+ * usable (bytes of a partial frame stay buffered).  With timed_out NULL it
+ * is PSC_ERR_TIMEOUT, which makes the connection unusable. */
 static psc_status read_frame(psc_client *c, int64_t deadline, char **frame,
-                             size_t *flen)
+                             size_t *flen, int *timed_out)
 {
+    *frame = NULL;
     for (;;) {
         if (c->rlen > 0) {
             size_t n = 0;
@@ -449,6 +455,16 @@ static psc_status read_frame(psc_client *c, int64_t deadline, char **frame,
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail(c, PSC_ERR_IO, "io", "receiving from the daemon: %s",
                         strerror(errno));
+        if (timed_out != NULL) {
+            int r = wait_fd(c->fd, POLLIN, deadline);
+            if (r < 0)
+                return fail(c, PSC_ERR_IO, "io", "poll: %s", strerror(errno));
+            if (r == 0) {
+                *timed_out = 1;
+                return PSC_OK;
+            }
+            continue;
+        }
         psc_status st = await_socket(c, POLLIN, deadline);
         if (st != PSC_OK)
             return st;
@@ -484,11 +500,14 @@ static void copy_str(char *buf, size_t cap, const msgpack_object *o,
     buf[n] = '\0';
 }
 
-/* Decodes a frame and, when its msgid is not the awaited one, keeps it.
- * Returns 1 when *msg holds the awaited reply, 0 when kept, or a negated
- * status on failure. */
-static int take_frame(psc_client *c, uint32_t msgid, char *frame, size_t len,
-                      psc_reply *rep, psc_status *st)
+/* Decodes a frame and, when it is not the reply awaited (`awaiting` and
+ * its msgid is msgid), keeps it: a reply for its own psci_recv_reply, a
+ * notification in c's notification queue.  Takes frame.  Returns 1 when
+ * *rep holds the awaited reply, 0 when kept, or -1 with *st set on
+ * failure. */
+static int take_frame(psc_client *c, int awaiting, uint32_t msgid,
+                      char *frame, size_t len, psc_reply *rep,
+                      psc_status *st)
 {
     const char *why = NULL;
     int known = 0;
@@ -501,17 +520,22 @@ static int take_frame(psc_client *c, uint32_t msgid, char *frame, size_t len,
         return -1;
     }
     if (msg.type != PS_RPC_RESPONSE) {
-        /* Notifications carry nothing we asked for; ignore them. */
-        int type = msg.type;
+        /* A notification (match, lagged) waits in the queue for
+         * psc_next_notification, whatever call is waiting now. */
+        psc_status nst = PSC_OK;
+        if (msg.type == PS_RPC_NOTIFY)
+            nst = psci_notify_keep(c, &c->nq, &msg);
+        else
+            nst = fail(c, PSC_ERR_PROTOCOL, "protocol",
+                       "unexpected request message from the daemon");
         ps_rpc_msg_destroy(&msg);
         free(frame);
-        if (type == PS_RPC_NOTIFY)
+        if (nst == PSC_OK)
             return 0;
-        *st = fail(c, PSC_ERR_PROTOCOL, "protocol",
-                   "unexpected request message from the daemon");
+        *st = nst;
         return -1;
     }
-    if (msg.msgid == msgid) {
+    if (awaiting && msg.msgid == msgid) {
         rep->frame = frame;
         rep->msg = msg;
         return 1;
@@ -549,7 +573,7 @@ psc_status psci_recv_reply(psc_client *c, uint32_t msgid, psc_reply *rep)
             continue;
         pending_reply p = c->pend[i];
         c->pend[i] = c->pend[--c->npend];
-        int r = take_frame(c, msgid, p.frame, p.len, rep, &st);
+        int r = take_frame(c, 1, msgid, p.frame, p.len, rep, &st);
         if (r < 0)
             return st;
         if (r == 1)
@@ -562,10 +586,10 @@ psc_status psci_recv_reply(psc_client *c, uint32_t msgid, psc_reply *rep)
     for (;;) {
         char *frame = NULL;
         size_t len = 0;
-        st = read_frame(c, deadline, &frame, &len);
+        st = read_frame(c, deadline, &frame, &len, NULL);
         if (st != PSC_OK)
             return st;
-        int r = take_frame(c, msgid, frame, len, rep, &st);
+        int r = take_frame(c, 1, msgid, frame, len, rep, &st);
         if (r < 0)
             return st;
         if (r == 1)
@@ -592,4 +616,31 @@ void psci_reply_free(psc_reply *rep)
     ps_rpc_msg_destroy(&rep->msg);
     free(rep->frame);
     memset(rep, 0, sizeof *rep);
+}
+
+psc_status psci_pump(psc_client *c, int64_t deadline, int *timed_out)
+{
+    *timed_out = 0;
+    if (c->broken)
+        return fail(c, PSC_ERR_IO, "io",
+                    "connection unusable after an earlier error");
+    char *frame = NULL;
+    size_t len = 0;
+    psc_status st = read_frame(c, deadline, &frame, &len, timed_out);
+    if (st != PSC_OK || *timed_out)
+        return st;
+    psc_reply unused;
+    memset(&unused, 0, sizeof unused);
+    (void)take_frame(c, 0, 0, frame, len, &unused, &st);
+    return st;
+}
+
+psci_nqueue *psci_nqueue_of(psc_client *c)
+{
+    return &c->nq;
+}
+
+int64_t psci_now_ms(void)
+{
+    return now_ms();
 }

@@ -24,7 +24,15 @@
  * The synchronous calls (psc_search, psc_get, ...) are send + recv.
  *
  * Results use the plain one-block structs of ps_types.h: free a ps_results
- * with ps_results_free() and a ps_document with ps_document_free().
+ * with ps_results_free(), a ps_document with ps_document_free() and a
+ * ps_notification with ps_notification_free().
+ *
+ * Notifications: after psc_subscribe(), the daemon pushes a notification
+ * for each new matching document ([2, "match", ...]) and when some were
+ * dropped ([2, "lagged", ...]).  They may arrive at any time, also while a
+ * call waits for its reply: every call then keeps them, in order, in the
+ * client's queue (up to PSC_MAX_NOTIFICATIONS), and psc_next_notification()
+ * hands them out one by one.  None is lost or taken for a reply.
  */
 #ifndef POLYSEARCH_CLIENT_H
 #define POLYSEARCH_CLIENT_H
@@ -212,6 +220,76 @@ psc_status psc_recv_ping(psc_client *c, uint32_t msgid);
 psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out);
 psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,
                            uint64_t *not_found);
+
+/* ---- Subscriptions (docs/ALERTS.md) ------------------------------------ */
+
+/* Most notifications kept unread per client.  Past it, new ones are
+ * dropped and counted: psc_next_notification() then hands out, after the
+ * kept ones, a lagged notification with subscription 0 and that count. */
+#define PSC_MAX_NOTIFICATIONS 65536u
+
+/* Arguments of a subscription.  Initialise with psc_subscribe_args_init();
+ * unset optional fields are not sent. */
+typedef struct psc_subscribe_args {
+    const char *q;          /* the query (search's syntax); NULL is sent as
+                               no q at all: only for resuming a durable
+                               subscription by name */
+    const char *lang;       /* only documents of this language, or NULL */
+    const char *date_from;  /* only documents dated on/after it, or NULL */
+    const char *name;       /* label echoed in each match, or NULL (the
+                               daemon uses q) */
+    int durable;            /* -1 = not sent, 0/1: a subscription kept by
+                               the daemon across connections (needs name) */
+    int resume;             /* 1: send resume_from */
+    uint64_t resume_from;   /* the last seq received: the daemon sends the
+                               durable subscription's matches after it */
+} psc_subscribe_args;
+
+/* Fills a with defaults (every field unset).  Any thread. */
+void psc_subscribe_args_init(psc_subscribe_args *a);
+
+/* Registers a subscription on this connection (method subscribe).  On
+ * PSC_OK *subscription (may be NULL) is the daemon's id of it; on failure
+ * 0.  The daemon's refusals are PSC_ERR_SERVER with its code
+ * ("query_syntax", "bad_request" also for durable/resume_from on a daemon
+ * that does not know them, "busy", "unavailable", "too_large").
+ * PSC_ERR_INVALID when a is NULL, or q is NULL without resume.  Owner
+ * thread. */
+psc_status psc_subscribe(psc_client *c, const psc_subscribe_args *a,
+                         uint64_t *subscription);
+
+/* Removes one of this connection's subscriptions: no notification of it is
+ * queued after PSC_OK (those received before stay in the queue).  An
+ * unknown id is PSC_ERR_SERVER "not_found".  Owner thread. */
+psc_status psc_unsubscribe(psc_client *c, uint64_t subscription);
+
+/* Pipelined forms of the two calls above (see "Pipelined calls"). */
+psc_status psc_send_subscribe(psc_client *c, const psc_subscribe_args *a,
+                              uint32_t *msgid);
+psc_status psc_recv_subscribe(psc_client *c, uint32_t msgid,
+                              uint64_t *subscription);
+psc_status psc_send_unsubscribe(psc_client *c, uint64_t subscription,
+                                uint32_t *msgid);
+psc_status psc_recv_unsubscribe(psc_client *c, uint32_t msgid);
+
+/* Hands out the oldest notification received on c, waiting for one up to
+ * timeout_ms (0: only what has arrived already, read without blocking;
+ * < 0: no limit).  On PSC_OK *out is a new block (caller frees with
+ * ps_notification_free), or NULL when none arrived in time: that is no
+ * failure, the connection stays usable.  Replies to pipelined calls read
+ * meanwhile are kept for their psc_recv_*.  Failures (connection closed:
+ * PSC_ERR_IO; a malformed notification: PSC_ERR_PROTOCOL) leave *out NULL
+ * and the connection unusable, as for the calls; notifications queued
+ * before the failure are still handed out first.  EINTR is retried: to stop
+ * on a signal, poll psc_fd() yourself and call this with timeout 0 (it
+ * reads everything the socket holds).  Owner thread. */
+psc_status psc_next_notification(psc_client *c, int timeout_ms,
+                                 ps_notification **out);
+
+/* Number of notifications waiting in c's queue (what
+ * psc_next_notification(c, 0, ...) would hand out without reading the
+ * socket).  Owner thread. */
+size_t psc_pending_notifications(const psc_client *c);
 
 #ifdef __cplusplus
 }

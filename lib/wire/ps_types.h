@@ -122,6 +122,37 @@ typedef struct ps_document {
 /* Frees a ps_document block (NULL is fine).  Any thread. */
 void ps_document_free(ps_document *d);
 
+/* A notification pushed by polysearchd on a connection that subscribed
+ * (docs/PROTOCOL.md, "subscribe"): one entry of [2, "match", [...]] or
+ * [2, "lagged", [...]].  ONE malloc'd block; free with
+ * ps_notification_free().  Strings are NUL-terminated UTF-8 inside it. */
+typedef enum ps_notification_kind {
+    PS_NOTIFY_MATCH = 1,    /* a new or replaced document matched */
+    PS_NOTIFY_LAGGED = 2    /* `dropped` matches were not sent */
+} ps_notification_kind;
+
+typedef struct ps_notification {
+    ps_notification_kind kind;
+    uint64_t subscription;  /* the daemon's id; 0 in a lagged notification
+                               made by the client library itself (its own
+                               queue was full) */
+    /* PS_NOTIFY_MATCH only (NULL / 0 otherwise): */
+    const char *name;       /* the subscription's name */
+    const char *id;
+    const char *title;
+    const char *lang;
+    const char *date;       /* or NULL */
+    const char *url;        /* or NULL */
+    const char *snippet;
+    uint64_t seq;           /* the change's sequence number (commit order) */
+    int replaced;           /* 1 when the id existed before */
+    /* PS_NOTIFY_LAGGED only: */
+    uint64_t dropped;
+} ps_notification;
+
+/* Frees a ps_notification block (NULL is fine).  Any thread. */
+void ps_notification_free(ps_notification *n);
+
 /* ---- Builder used by lib/core/ (read.cc, search.cc) and the client decoder - */
 
 /* Opaque builder that accumulates hits/facets and then packs everything

@@ -185,6 +185,19 @@ ps_results *ps_rpc_unpack_results(const msgpack_object *o, const char **why);
  * in *why (why may be NULL).  Any thread. */
 ps_document *ps_rpc_unpack_document(const msgpack_object *o, const char **why);
 
+/* Decodes one entry of a notification's params array (docs/PROTOCOL.md,
+ * "subscribe"): kind PS_NOTIFY_MATCH for [2, "match", [entry...]]
+ * ({subscription, name, id, title, lang, date?, url?, snippet, seq,
+ * replaced?}), PS_NOTIFY_LAGGED for [2, "lagged", [entry...]]
+ * ({subscription, dropped}).  Keys not listed are ignored (a newer daemon
+ * may add some); a listed key of the wrong type, invalid UTF-8 or a
+ * missing required key fails.  Returns a new block (caller frees with
+ * ps_notification_free; nothing points into o), or NULL with a static
+ * reason in *why (why may be NULL).  Any thread. */
+ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
+                                             const msgpack_object *o,
+                                             const char **why);
+
 #ifdef __cplusplus
 }
 #endif

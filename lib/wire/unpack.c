@@ -357,3 +357,129 @@ out:
         free(s[i]);
     return d;
 }
+
+/* ---- Notifications ---------------------------------------------------- */
+
+enum { N_SUB, N_NAME, N_ID, N_TITLE, N_LANG, N_DATE, N_URL, N_SNIPPET,
+       N_SEQ, N_REPLACED, N_DROPPED, N_COUNT };
+static const char *const note_keys[N_COUNT] = {
+    "subscription", "name", "id", "title", "lang", "date", "url", "snippet",
+    "seq", "replaced", "dropped"
+};
+
+/* Like map_fields, but keys not in names are skipped (forward
+ * compatibility of notifications); a listed key given twice fails. */
+static int map_fields_lenient(const msgpack_object *o,
+                              const char *const *names, int n,
+                              const msgpack_object **vals, const char **why)
+{
+    for (int i = 0; i < n; i++)
+        vals[i] = NULL;
+    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) {
+        *why = "notification entry is not a map";
+        return -1;
+    }
+    for (uint32_t k = 0; k < o->via.map.size; k++) {
+        int idx = key_index(&o->via.map.ptr[k].key, names, n);
+        if (idx < 0)
+            continue;
+        if (vals[idx] != NULL) {
+            *why = "duplicate key in map";
+            return -1;
+        }
+        vals[idx] = &o->via.map.ptr[k].val;
+    }
+    return 0;
+}
+
+void ps_notification_free(ps_notification *n)
+{
+    free(n);
+}
+
+ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
+                                             const msgpack_object *o,
+                                             const char **why)
+{
+    /* The string fields of a match, in the order of note_keys. */
+    static const int str_keys[] = { N_NAME, N_ID, N_TITLE, N_LANG, N_DATE,
+                                    N_URL, N_SNIPPET };
+    enum { NSTR = sizeof str_keys / sizeof str_keys[0] };
+    const char *dummy;
+    const msgpack_object *v[N_COUNT];
+    char *s[NSTR] = { NULL };
+    ps_notification *n = NULL;
+    uint64_t sub = 0, seq = 0, dropped = 0;
+    int replaced = 0;
+
+    if (why == NULL)
+        why = &dummy;
+    *why = NULL;
+    if (kind != PS_NOTIFY_MATCH && kind != PS_NOTIFY_LAGGED) {
+        *why = "unknown notification kind";
+        return NULL;
+    }
+    if (map_fields_lenient(o, note_keys, N_COUNT, v, why) != 0 ||
+        take_uint(v[N_SUB], UINT64_MAX, &sub,
+                  "notification subscription must be an unsigned integer",
+                  why) != 0)
+        return NULL;
+    if (kind == PS_NOTIFY_LAGGED) {
+        if (take_uint(v[N_DROPPED], UINT64_MAX, &dropped,
+                      "lagged dropped must be an unsigned integer", why) != 0)
+            return NULL;
+        n = calloc(1, sizeof *n);
+        if (n == NULL) {
+            *why = "out of memory";
+            return NULL;
+        }
+        n->kind = kind;
+        n->subscription = sub;
+        n->dropped = dropped;
+        return n;
+    }
+    if (take_uint(v[N_SEQ], UINT64_MAX, &seq,
+                  "match seq must be an unsigned integer", why) != 0)
+        return NULL;
+    if (v[N_REPLACED] != NULL) {
+        if (v[N_REPLACED]->type != MSGPACK_OBJECT_BOOLEAN) {
+            *why = "match replaced must be a boolean";
+            return NULL;
+        }
+        replaced = v[N_REPLACED]->via.boolean;
+    }
+    size_t size = sizeof *n;
+    for (int i = 0; i < NSTR; i++) {
+        int k = str_keys[i];
+        if (take_str(v[k], k == N_DATE || k == N_URL, &s[i],
+                     "match fields must be strings", why) != 0)
+            goto out;
+        if (s[i] != NULL)
+            size += strlen(s[i]) + 1;
+    }
+    n = malloc(size);
+    if (n == NULL) {
+        *why = "out of memory";
+        goto out;
+    }
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->subscription = sub;
+    n->seq = seq;
+    n->replaced = replaced;
+    const char **dst[NSTR] = { &n->name, &n->id, &n->title, &n->lang,
+                               &n->date, &n->url, &n->snippet };
+    char *p = (char *)(n + 1);
+    for (int i = 0; i < NSTR; i++) {
+        if (s[i] == NULL)
+            continue;
+        size_t len = strlen(s[i]) + 1;
+        memcpy(p, s[i], len);
+        *dst[i] = p;
+        p += len;
+    }
+out:
+    for (int i = 0; i < NSTR; i++)
+        free(s[i]);
+    return n;
+}

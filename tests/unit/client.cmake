@@ -5,3 +5,9 @@ ps_unit_test(test_client_output
           ${PROJECT_SOURCE_DIR}/client/cli_output.c
   LIBS ps_wire PkgConfig::JANSSON PkgConfig::UTF8PROC)
 target_include_directories(test_client_output PRIVATE ${PROJECT_SOURCE_DIR}/client)
+# Notifications in libpolysearch-client: the entry decoder (lib/wire) and
+# the client's queue against a scripted server on a Unix socket (a
+# notification interleaved with a call's reply is kept, not lost).
+ps_unit_test(test_client_notify
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_notify.c
+  LIBS polysearch-client ps_wire PkgConfig::MSGPACK Threads::Threads)
