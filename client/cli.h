@@ -57,9 +57,20 @@ void cli_print_document(FILE *out, const ps_document *d, const cli_style *st);
  * JSON object. */
 int cli_print_stats(FILE *out, const char *json);
 
+/* Human rendering of a match notification received at `when` (text such
+ * as "14:03:27"), laid out as a search hit: a blank line, "[when] TITLE",
+ * "   id: ID | lang: LANG | date: DATE | watch: NAME (replaced)", the url
+ * and at most two lines of snippet. */
+void cli_print_match(FILE *out, const ps_notification *n, const char *when,
+                     const cli_style *st);
+
 /* JSON trees (new references; NULL on allocation failure). */
 json_t *cli_results_json(const ps_results *r);
 json_t *cli_document_json(const ps_document *d);
+/* {"type":"match", subscription, name, id, title, lang, date?, url?,
+ * snippet, seq, replaced?, time} or {"type":"lagged", subscription,
+ * dropped, time}; `when` is the ISO 8601 time of arrival. */
+json_t *cli_notification_json(const ps_notification *n, const char *when);
 
 /* Writes j compactly on one line followed by '\n', and steals j. */
 void cli_emit_json(FILE *out, json_t *j);
@@ -76,6 +87,28 @@ typedef struct cli_opts {
  * code.  Files ending in .jsonl/.ndjson/.json and "-" (stdin) are JSON
  * Lines; other files are one text document each. */
 int cli_cmd_add(psc_client *c, const cli_opts *o, char **files, int nfiles);
+
+/* What `polysearch watch` subscribes to (docs/ALERTS.md). */
+typedef struct cli_watch_args {
+    const char *q;
+    const char *lang;
+    const char *date_from;
+    const char *name;       /* NULL: none */
+    int durable;            /* --durable (needs name) */
+    int resume;             /* --resume-from given */
+    uint64_t resume_from;
+} cli_watch_args;
+
+/* Runs `polysearch watch` until SIGINT/SIGTERM (then returns 0): connects,
+ * subscribes, prints each notification, reconnects with backoff when the
+ * connection is lost (resuming from the last seq when a name is given).
+ * Returns the exit code. */
+int cli_cmd_watch(const cli_opts *o, const cli_watch_args *w);
+
+/* Connects to o->server with o's timeouts.  On failure reports it as every
+ * command does (stderr, and {"error"} with --json) and returns NULL with
+ * *code the exit code. */
+psc_client *cli_connect(const cli_opts *o, int *code);
 
 /* Reports a failed call on stderr (and as {"error":...} on stdout with
  * --json) and returns its exit code. */

@@ -26,6 +26,9 @@ static const char usage_text[] =
     "                      per line; any other file is one document whose id\n"
     "                      is its name without extension\n"
     "  delete ID...        delete documents\n"
+    "  watch QUERY...      print each new document matching QUERY as it is\n"
+    "                      added, until Ctrl-C (exit 0); reconnects by\n"
+    "                      itself when the connection is lost\n"
     "\n"
     "Options:\n"
     "  -s, --server ADDR   daemon address: HOST:PORT, [V6ADDR]:PORT or\n"
@@ -39,6 +42,14 @@ static const char usage_text[] =
     "      --date-to D     only documents dated D or earlier\n"
     "      --facets        show hit counts per language\n"
     "      --no-snippet    do not ask for snippets\n"
+    "      --name NAME     watch: the subscription's name (echoed in each\n"
+    "                      match); after a reconnect, resume from the last\n"
+    "                      match received\n"
+    "      --durable       watch: a subscription the daemon keeps while\n"
+    "                      disconnected (needs --name and a daemon that\n"
+    "                      supports it)\n"
+    "      --resume-from SEQ  watch: first send the matches after SEQ (a\n"
+    "                      durable subscription's; needs --name)\n"
     "  -j, --json          one JSON object on stdout per command\n"
     "  -t, --timeout T     connect and call timeout: 500ms, 10s, 2m (default\n"
     "                      10s)\n"
@@ -77,6 +88,34 @@ int cli_report_error(psc_client *c, const cli_opts *o, psc_status st,
         cli_emit_json(stdout, json_pack("{s{ssss}}", "error", "code", code,
                                         "message", msg));
     return cli_exit_for(st, code);
+}
+
+psc_client *cli_connect(const cli_opts *o, int *code)
+{
+    psc_client *c = NULL;
+    char *err = NULL;
+    psc_status st = psc_connect(o->server, o->timeout_ms, &c, &err);
+    if (st != PSC_OK) {
+        const char *m = err ? err : "cannot connect";
+        if (st == PSC_ERR_INVALID) {
+            fprintf(stderr, "polysearch: %s\n", m);
+        } else {
+            fprintf(stderr, "polysearch: %s (is polysearchd running? start "
+                    "it with: polysearchd --db DIR)\n", m);
+            st = PSC_ERR_CONNECT; /* a connect timeout is unreachable too */
+        }
+        if (o->json)
+            cli_emit_json(stdout, json_pack("{s{ssss}}", "error", "code",
+                                            st == PSC_ERR_INVALID ? "invalid"
+                                                                  : "connect",
+                                            "message", m));
+        free(err);
+        *code = cli_exit_for(st, NULL);
+        return NULL;
+    }
+    psc_set_timeout(c, o->timeout_ms);
+    *code = EX_OK;
+    return c;
 }
 
 /* Joins argv words with single spaces into a new string. */
@@ -182,7 +221,7 @@ static int cmd_delete(psc_client *c, const cli_opts *o, char **ids, int n)
 
 enum {
     OPT_OFFSET = 256, OPT_SORT, OPT_NO_SNIPPET, OPT_FACETS, OPT_DATE_FROM,
-    OPT_DATE_TO
+    OPT_DATE_TO, OPT_NAME, OPT_DURABLE, OPT_RESUME_FROM
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +234,9 @@ static const struct option long_opts[] = {
     { "date-to", required_argument, NULL, OPT_DATE_TO },
     { "facets", no_argument, NULL, OPT_FACETS },
     { "no-snippet", no_argument, NULL, OPT_NO_SNIPPET },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "durable", no_argument, NULL, OPT_DURABLE },
+    { "resume-from", required_argument, NULL, OPT_RESUME_FROM },
     { "json", no_argument, NULL, 'j' },
     { "timeout", required_argument, NULL, 't' },
     { "help", no_argument, NULL, 'h' },
@@ -224,6 +266,8 @@ int main(int argc, char **argv)
     psc_search_args a;
     psc_search_args_init(&a);
     a.spelling = 1; /* "did you mean" when there are no hits */
+    cli_watch_args w;
+    memset(&w, 0, sizeof w);
     uint64_t v;
     int ch;
     while ((ch = getopt_long(argc, argv, "s:n:l:jt:hV", long_opts, NULL)) !=
@@ -251,6 +295,19 @@ int main(int argc, char **argv)
         case OPT_DATE_TO: a.date_to = optarg; break;
         case OPT_FACETS: a.facets = 1; break;
         case OPT_NO_SNIPPET: a.snippet = 0; break;
+        case OPT_NAME:
+            if (*optarg == '\0')
+                return usage_error("%s", "--name must not be empty");
+            w.name = optarg;
+            break;
+        case OPT_DURABLE: w.durable = 1; break;
+        case OPT_RESUME_FROM:
+            if (ps_parse_u64(optarg, 0, UINT64_MAX, &v) != 0)
+                return usage_error("invalid --resume-from '%s' (a seq "
+                                   "number)", optarg);
+            w.resume = 1;
+            w.resume_from = v;
+            break;
         case 'j': o.json = 1; break;
         case 't':
             if (ps_parse_duration_ms(optarg, 1, 3600 * 1000, &v) != 0)
@@ -270,41 +327,45 @@ int main(int argc, char **argv)
     int nargs = argc - optind - 1;
     int known = !strcmp(cmd, "search") || !strcmp(cmd, "get") ||
                 !strcmp(cmd, "stats") || !strcmp(cmd, "ping") ||
-                !strcmp(cmd, "add") || !strcmp(cmd, "delete");
+                !strcmp(cmd, "add") || !strcmp(cmd, "delete") ||
+                !strcmp(cmd, "watch");
     if (!known)
         return usage_error("unknown command '%s'", cmd);
+    if (strcmp(cmd, "watch") && (w.name || w.durable || w.resume))
+        return usage_error("%s", "--name, --durable and --resume-from are "
+                           "options of watch");
+    if (w.durable && w.name == NULL)
+        return usage_error("%s", "--durable needs --name NAME");
+    if (w.resume && w.name == NULL)
+        return usage_error("%s", "--resume-from needs --name NAME");
     if ((!strcmp(cmd, "search") && want_args(cmd, nargs, 1, -1)) ||
         (!strcmp(cmd, "get") && want_args(cmd, nargs, 1, 1)) ||
         (!strcmp(cmd, "stats") && want_args(cmd, nargs, 0, 0)) ||
         (!strcmp(cmd, "ping") && want_args(cmd, nargs, 0, 0)) ||
         (!strcmp(cmd, "add") && want_args(cmd, nargs, 1, -1)) ||
-        (!strcmp(cmd, "delete") && want_args(cmd, nargs, 1, -1)))
+        (!strcmp(cmd, "delete") && want_args(cmd, nargs, 1, -1)) ||
+        (!strcmp(cmd, "watch") && want_args(cmd, nargs, 1, -1)))
         return EX_USAGE;
     o.style.width = cli_term_width(1);
     o.style.bold = cli_use_bold(1);
 
-    psc_client *c = NULL;
-    char *err = NULL;
-    psc_status st = psc_connect(o.server, o.timeout_ms, &c, &err);
-    if (st != PSC_OK) {
-        const char *m = err ? err : "cannot connect";
-        if (st == PSC_ERR_INVALID) {
-            fprintf(stderr, "polysearch: %s\n", m);
-        } else {
-            fprintf(stderr, "polysearch: %s (is polysearchd running? start "
-                    "it with: polysearchd --db DIR)\n", m);
-            st = PSC_ERR_CONNECT; /* a connect timeout is unreachable too */
-        }
-        if (o.json)
-            cli_emit_json(stdout, json_pack("{s{ssss}}", "error", "code",
-                                            st == PSC_ERR_INVALID ? "invalid"
-                                                                  : "connect",
-                                            "message", m));
-        free(err);
-        return cli_exit_for(st, NULL);
+    if (!strcmp(cmd, "watch")) {
+        char *q = join_words(args, nargs);
+        if (q == NULL)
+            return EX_OSERR;
+        w.q = q;
+        w.lang = a.lang;
+        w.date_from = a.date_from;
+        int rc = cli_cmd_watch(&o, &w);
+        free(q);
+        if (fflush(stdout) != 0 && rc == EX_OK)
+            rc = EX_IOERR;
+        return rc;
     }
-    psc_set_timeout(c, o.timeout_ms);
     int rc;
+    psc_client *c = cli_connect(&o, &rc);
+    if (c == NULL)
+        return rc;
     if (!strcmp(cmd, "search"))
         rc = cmd_search(c, &o, &a, args, nargs);
     else if (!strcmp(cmd, "get"))

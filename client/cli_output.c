@@ -340,6 +340,24 @@ void cli_print_document(FILE *out, const ps_document *d, const cli_style *st)
     }
 }
 
+void cli_print_match(FILE *out, const ps_notification *n, const char *when,
+                     const cli_style *st)
+{
+    fprintf(out, "\n[%s] ", when);
+    put_heading(out, n->title, "   ", n->id, n->lang, n->date, st);
+    fputs(" | watch: ", out);
+    cli_put_safe(out, n->name);
+    if (n->replaced)
+        fputs(" (replaced)", out);
+    fputc('\n', out);
+    if (n->url) {
+        fputs("   url: ", out);
+        cli_put_safe(out, n->url);
+        fputc('\n', out);
+    }
+    cli_wrap(out, n->snippet, NULL, 0, st->width, 3, 2, 0);
+}
+
 /* Prints the leaves of j under prefix. */
 static void stats_leaves(FILE *out, const char *prefix, json_t *j)
 {
@@ -461,6 +479,34 @@ json_t *cli_document_json(const ps_document *d)
     set_opt_str(o, "date", d->date);
     set_opt_str(o, "url", d->url);
     set_opt_str(o, "hash", d->hash);
+    return o;
+}
+
+json_t *cli_notification_json(const ps_notification *n, const char *when)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    int match = n->kind == PS_NOTIFY_MATCH;
+    json_object_set_new(o, "type", json_string(match ? "match" : "lagged"));
+    json_object_set_new(o, "subscription",
+                        json_integer((json_int_t)n->subscription));
+    if (!match) {
+        json_object_set_new(o, "dropped", json_integer((json_int_t)n->dropped));
+        json_object_set_new(o, "time", jstr(when));
+        return o;
+    }
+    json_object_set_new(o, "name", jstr(n->name));
+    json_object_set_new(o, "id", jstr(n->id));
+    json_object_set_new(o, "title", jstr(n->title));
+    json_object_set_new(o, "lang", jstr(n->lang ? n->lang : "und"));
+    set_opt_str(o, "date", n->date);
+    set_opt_str(o, "url", n->url);
+    json_object_set_new(o, "snippet", jstr(n->snippet));
+    json_object_set_new(o, "seq", json_integer((json_int_t)n->seq));
+    if (n->replaced)
+        json_object_set_new(o, "replaced", json_true());
+    json_object_set_new(o, "time", jstr(when));
     return o;
 }
 
