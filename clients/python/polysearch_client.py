@@ -16,9 +16,22 @@ subclass of PolysearchError chosen by its code (QuerySyntaxError for
 .code and .message.  Local failures raise ConnectionError subclasses
 (PolysearchConnectionError) or PolysearchTimeout.
 
+Subscriptions (docs/ALERTS.md): subscribe() registers a query on the
+connection; each new matching document is then pushed by the daemon, and
+notifications() iterates over them (dicts with "type": "match" or
+"lagged").  Notifications arriving while another call waits for its reply
+are kept, in order, for notifications():
+
+    with Client("127.0.0.1:7117") as c:
+        c.subscribe("lyonbiopole OR santé", name="lyon")
+        for n in c.notifications():
+            if n["type"] == "match":
+                print(n["seq"], n["id"], n["title"])
+
 A Client is not thread-safe: use one per thread.
 """
 
+import collections
 import socket
 import time
 
@@ -186,6 +199,11 @@ class Client:
                                           strict_map_key=False)
         self._next_id = 1
         self._pending = {}
+        self._notes = collections.deque()
+        # The highest "seq" of the matches handed out by notifications():
+        # what a durable subscription resumes from (subscribe(name=...,
+        # resume_from=c.last_seq) on a new connection).  None before any.
+        self.last_seq = None
 
     # -- context manager --------------------------------------------------
     def __enter__(self):
@@ -225,47 +243,91 @@ class Client:
             return self._pending.pop(msgid)
         deadline = time.monotonic() + self.timeout
         while True:
-            try:
-                for msg in self._unpacker:
-                    if (not isinstance(msg, list) or len(msg) != 4 or msg[0] != 1
-                            or not isinstance(msg[1], int)):
-                        if isinstance(msg, list) and len(msg) == 3 and msg[0] == 2:
-                            continue  # a notification: nothing we asked for
-                        self.close()
-                        raise ProtocolError("unexpected message %r" % (msg,))
-                    if msg[1] == msgid:
-                        return msg
-                    self._pending[msg[1]] = msg
-            except msgpack.exceptions.BufferFull as e:
-                self.close()
-                raise ProtocolError("reply larger than max_reply") from e
-            except (msgpack.exceptions.ExtraData, ValueError) as e:
-                self.close()
-                raise ProtocolError("malformed reply: %s" % e) from e
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if self._read_some(deadline, msgid):
+                return self._pending.pop(msgid)
+
+    def _read_some(self, deadline, msgid=None):
+        """Reads what has arrived (waiting until deadline, None: no limit):
+        replies go to _pending, notifications to _notes.  Returns True once
+        the reply to msgid is pending; False when something else arrived.
+        Raises PolysearchTimeout at the deadline when msgid is set (and
+        closes); returns False at the deadline otherwise."""
+        got, found = self._drain(msgid)
+        if got:
+            return found
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            if msgid is not None:
                 self.close()
                 raise PolysearchTimeout("no reply from %s within %.1f s"
                                         % (self.addr, self.timeout))
-            try:
-                self._sock.settimeout(left)
-                data = self._sock.recv(65536)
-            except socket.timeout as e:
+            left = 0.0          # only what the socket holds already
+        if self._sock is None:
+            raise PolysearchConnectionError("client is closed")
+        try:
+            self._sock.settimeout(left)
+            data = self._sock.recv(65536)
+        except (socket.timeout, BlockingIOError) as e:
+            if msgid is None:
+                return False
+            self.close()
+            raise PolysearchTimeout("no reply from %s within %.1f s"
+                                    % (self.addr, self.timeout)) from e
+        except OSError as e:
+            self.close()
+            raise PolysearchConnectionError("receiving from %s: %s"
+                                            % (self.addr, e)) from e
+        if not data:
+            self.close()
+            raise PolysearchConnectionError("%s closed the connection" % self.addr)
+        try:
+            self._unpacker.feed(data)
+        except msgpack.exceptions.BufferFull as e:
+            self.close()
+            raise ProtocolError("reply larger than max_reply") from e
+        return self._drain(msgid)[1]
+
+    def _drain(self, msgid):
+        """Takes every complete message buffered: returns (any taken, the
+        reply to msgid is pending)."""
+        got = False
+        try:
+            for msg in self._unpacker:
+                got = True
+                if isinstance(msg, list) and len(msg) == 3 and msg[0] == 2:
+                    self._keep_note(msg)
+                    continue
+                if (not isinstance(msg, list) or len(msg) != 4 or msg[0] != 1
+                        or not isinstance(msg[1], int)):
+                    self.close()
+                    raise ProtocolError("unexpected message %r" % (msg,))
+                self._pending[msg[1]] = msg
+                if msg[1] == msgid:
+                    return True, True
+        except msgpack.exceptions.BufferFull as e:
+            self.close()
+            raise ProtocolError("reply larger than max_reply") from e
+        except (msgpack.exceptions.ExtraData, ValueError) as e:
+            self.close()
+            raise ProtocolError("malformed reply: %s" % e) from e
+        return got, False
+
+    def _keep_note(self, msg):
+        """Queues the entries of a match or lagged notification (others are
+        skipped)."""
+        kind, params = msg[1], msg[2]
+        if kind not in ("match", "lagged"):
+            return
+        if not isinstance(params, list):
+            self.close()
+            raise ProtocolError("malformed notification %r" % (msg,))
+        for entry in params:
+            if not isinstance(entry, dict) or not isinstance(entry.get("subscription"), int):
                 self.close()
-                raise PolysearchTimeout("no reply from %s within %.1f s"
-                                        % (self.addr, self.timeout)) from e
-            except OSError as e:
-                self.close()
-                raise PolysearchConnectionError("receiving from %s: %s"
-                                                % (self.addr, e)) from e
-            if not data:
-                self.close()
-                raise PolysearchConnectionError("%s closed the connection" % self.addr)
-            try:
-                self._unpacker.feed(data)
-            except msgpack.exceptions.BufferFull as e:
-                self.close()
-                raise ProtocolError("reply larger than max_reply") from e
+                raise ProtocolError("malformed notification %r" % (msg,))
+            note = dict(entry)
+            note["type"] = kind
+            self._notes.append(note)
 
     def call(self, method, **args):
         """Calls any method with named arguments; returns its result or
@@ -319,6 +381,61 @@ class Client:
         title, lang, date, url); returns {added, replaced, unchanged,
         rejected:[{index, reason}]}."""
         return self.call("add", docs=list(docs))
+
+    def subscribe(self, q=None, lang=None, date_from=None, name=None,
+                  durable=None, resume_from=None):
+        """Registers a subscription on this connection; returns
+        {subscription, name}.  From then on each new matching document is
+        pushed: read them with notifications().  durable and resume_from are
+        sent only when given (a daemon that does not know them answers
+        BadRequestError); q may be None only to resume by name."""
+        args = {}
+        for k, v in (("q", q), ("lang", lang), ("date_from", date_from),
+                     ("name", name), ("durable", durable),
+                     ("resume_from", resume_from)):
+            if v is not None:
+                args[k] = v
+        return self.call("subscribe", **args)
+
+    def unsubscribe(self, subscription):
+        """Removes one of this connection's subscriptions; raises
+        NotFoundError for an unknown id."""
+        return self.call("unsubscribe", subscription=subscription)
+
+    def subscriptions(self):
+        """This connection's subscriptions, oldest first:
+        [{subscription, name, q, lang?, date_from?}]."""
+        return self.call("subscriptions")
+
+    def next_notification(self, timeout=None):
+        """Returns the oldest notification received, waiting up to timeout
+        seconds (None: no limit, 0: only what has arrived); None when none
+        came in time.  A match is {"type": "match", subscription, name, id,
+        title, lang, date?, url?, snippet, seq, replaced?}; a lagged one
+        {"type": "lagged", subscription, dropped}.  Raises
+        PolysearchConnectionError when the connection is lost."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._notes:
+            if self._sock is None:
+                raise PolysearchConnectionError("client is closed")
+            self._read_some(deadline)
+            if not self._notes and deadline is not None and time.monotonic() >= deadline:
+                return None
+        note = self._notes.popleft()
+        if note["type"] == "match" and isinstance(note.get("seq"), int):
+            if self.last_seq is None or note["seq"] > self.last_seq:
+                self.last_seq = note["seq"]
+        return note
+
+    def notifications(self, timeout=None):
+        """Iterates over the notifications as they arrive (see
+        next_notification); ends when none arrives within timeout seconds
+        (None: never)."""
+        while True:
+            note = self.next_notification(timeout)
+            if note is None:
+                return
+            yield note
 
     def delete(self, ids):
         """Deletes documents by id; returns {deleted, not_found}."""

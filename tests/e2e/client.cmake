@@ -21,3 +21,10 @@ foreach(_t search python_client fake_server install)
                          SKIP_RETURN_CODE 77 ENVIRONMENT "${_psc_env}")
   endif()
 endforeach()
+# polysearch watch, the Python client's subscriptions, docs/examples.
+foreach(_m print lagged restart resume usage python)
+  add_test(NAME e2e_cli_watch_${_m}
+           COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/cli_watch.py ${_m})
+  set_tests_properties(e2e_cli_watch_${_m} PROPERTIES LABELS e2e TIMEOUT 300
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${_psc_env}")
+endforeach()
