@@ -24,11 +24,13 @@ static int key_index(const msgpack_object *key, const char *const *names,
 }
 
 /* Collects the values of a map whose keys must all be in names[0..n)
- * (n <= 16), each at most once.  vals[i] is NULL when key i is absent.
- * Returns 0, or -1 with *why set. */
-static int map_fields(const msgpack_object *o, const char *const *names,
-                      int n, const msgpack_object **vals, const char *what,
-                      const char **why)
+ * (n <= 16), each at most once; `lenient`: keys not in names are skipped
+ * instead (forward compatibility of notifications).  vals[i] is NULL when
+ * key i is absent.  Returns 0, or -1 with *why set (`what` when o is not a
+ * map). */
+static int map_fields_ex(const msgpack_object *o, const char *const *names,
+                         int n, const msgpack_object **vals, const char *what,
+                         int lenient, const char **why)
 {
     for (int i = 0; i < n; i++)
         vals[i] = NULL;
@@ -39,6 +41,8 @@ static int map_fields(const msgpack_object *o, const char *const *names,
     for (uint32_t k = 0; k < o->via.map.size; k++) {
         int idx = key_index(&o->via.map.ptr[k].key, names, n);
         if (idx < 0) {
+            if (lenient)
+                continue;
             *why = "unexpected key in map";
             return -1;
         }
@@ -49,6 +53,13 @@ static int map_fields(const msgpack_object *o, const char *const *names,
         vals[idx] = &o->via.map.ptr[k].val;
     }
     return 0;
+}
+
+static int map_fields(const msgpack_object *o, const char *const *names,
+                      int n, const msgpack_object **vals, const char *what,
+                      const char **why)
+{
+    return map_fields_ex(o, names, n, vals, what, 0, why);
 }
 
 /* Copies a msgpack string into a new NUL-terminated heap string, after
@@ -367,31 +378,6 @@ static const char *const note_keys[N_COUNT] = {
     "seq", "replaced", "dropped"
 };
 
-/* Like map_fields, but keys not in names are skipped (forward
- * compatibility of notifications); a listed key given twice fails. */
-static int map_fields_lenient(const msgpack_object *o,
-                              const char *const *names, int n,
-                              const msgpack_object **vals, const char **why)
-{
-    for (int i = 0; i < n; i++)
-        vals[i] = NULL;
-    if (o == NULL || o->type != MSGPACK_OBJECT_MAP) {
-        *why = "notification entry is not a map";
-        return -1;
-    }
-    for (uint32_t k = 0; k < o->via.map.size; k++) {
-        int idx = key_index(&o->via.map.ptr[k].key, names, n);
-        if (idx < 0)
-            continue;
-        if (vals[idx] != NULL) {
-            *why = "duplicate key in map";
-            return -1;
-        }
-        vals[idx] = &o->via.map.ptr[k].val;
-    }
-    return 0;
-}
-
 void ps_notification_free(ps_notification *n)
 {
     free(n);
@@ -419,7 +405,8 @@ ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
         *why = "unknown notification kind";
         return NULL;
     }
-    if (map_fields_lenient(o, note_keys, N_COUNT, v, why) != 0 ||
+    if (map_fields_ex(o, note_keys, N_COUNT, v, "notification entry is not a map", 1,
+                      why) != 0 ||
         take_uint(v[N_SUB], UINT64_MAX, &sub,
                   "notification subscription must be an unsigned integer",
                   why) != 0)
