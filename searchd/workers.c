@@ -17,9 +17,6 @@
 
 /* Sharded handles: minimum interval between two reopens of a worker. */
 #define SHARD_REOPEN_US 200000u
-/* How often an idle worker brings its view of the write-ahead log's delta
- * up to date (worker_main). */
-#define IDLE_SYNC_US 100000u
 
 typedef struct worker {
     pthread_t thread;
@@ -156,24 +153,7 @@ static void *worker_main(void *arg)
     job *j;
     /* NULL once workers_destroy shut the queue (QUEUE_DISCARD): a worker
      * stops after its current job, whatever is still queued. */
-    for (;;) {
-        /* Idle with a write-ahead log: bring the view of the delta up to
-         * date every IDLE_SYNC_US, so that the changes acknowledged while
-         * no request came are applied now, not by the next request. */
-        queue_wait qw;
-        if (p->delta) {
-            qw = queue_pop_until(&p->queue, ps_now_us() + IDLE_SYNC_US, &j);
-            if (qw == QUEUE_TIMEOUT) {
-                if (w->ctx.db && ps_db_sync_delta(w->ctx.db) != PS_OK)
-                    ps_log(PS_LOG_DEBUG, "idle sync of the delta: %s",
-                           ps_db_errmsg(w->ctx.db));
-                continue;
-            }
-            if (qw == QUEUE_STOPPED)
-                break;
-        } else if ((j = queue_pop(&p->queue)) == NULL) {
-            break;
-        }
+    while ((j = queue_pop(&p->queue)) != NULL) {
         if (j->gone && atomic_load(j->gone)) {
             j->err = ERR_INTERNAL;      /* nobody will read the answer */
             snprintf(j->errmsg, sizeof j->errmsg, "client gone");

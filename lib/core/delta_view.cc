@@ -353,21 +353,6 @@ void psi::delta_foreach_id(ps_db *db, int (*fn)(const char *, void *), void *ctx
     }
 }
 
-extern "C" ps_status ps_db_sync_delta(ps_db *rd) noexcept
-{
-    if (!rd)
-        return PS_ERR_INVALID;
-    rd->err.clear();
-    if (!rd->delta)
-        return PS_OK;
-    try {
-        delta_sync(rd);
-        return PS_OK;
-    } catch (...) {
-        return fail(rd);
-    }
-}
-
 extern "C" ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) noexcept
 {
     if (!rd)

@@ -540,15 +540,6 @@ void ps_delta_stats(ps_delta *d, ps_delta_info *out) PS_NOEXCEPT;
  * attached handles, each on its own thread. */
 ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) PS_NOEXCEPT;
 
-/* Brings rd's view of its attached delta up to date now (the operations
- * published since the last call, or a rebuild after a checkpoint), as
- * the next search or count would: for a worker with nothing to do, so
- * that the first request after a burst of writes does not pay for them
- * all.  Cheap when nothing changed (one lock of the delta).  Returns
- * PS_OK (also without a delta), else the error of the sync (message in
- * ps_db_errmsg(rd)).  Owner thread of rd. */
-ps_status ps_db_sync_delta(ps_db *rd) PS_NOEXCEPT;
-
 /* The write-ahead log seq stored by the last checkpoint in the handle's
  * revision ("polysearch.wal_seq"; a writable handle sees its uncommitted
  * value), 0 when none; on a shard set the lowest of its shards' (where
