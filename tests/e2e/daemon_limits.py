@@ -80,6 +80,19 @@ def test_busy_and_timeout(db, tmp):
     print("busy/timeout ok")
 
 
+def fds_left(d, base):
+    """What the daemon holds beyond base descriptors (for a failure message:
+    a leak, or a close that takes longer than the wait)."""
+    fds = sorted(os.listdir("/proc/%d/fd" % d.pid), key=int)
+    names = []
+    for fd in fds:
+        try:
+            names.append("%s->%s" % (fd, os.readlink("/proc/%d/fd/%s" % (d.pid, fd))))
+        except OSError:
+            names.append(fd)
+    return "%d descriptors, %d at the start: %s" % (len(fds), base, ", ".join(names[-12:]))
+
+
 def test_deadline_idle(db, tmp):
     with pstest.Daemon(db, tmp, args=["--deadline", "1s", "--idle-timeout", "1500ms"]) as d:
         base = d.fd_count()
@@ -117,7 +130,7 @@ def test_deadline_idle(db, tmp):
             dt = time.monotonic() - t0
             check(1.4 <= dt <= 4.5, "idle client closed after %.2f s (idle 1.5 s)" % dt)
             check(busy.call("ping")[1] == "pong", "active client closed as idle")
-        check(pstest.wait_until(lambda: d.fd_count() <= base, 10), "fds after deadline tests")
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 30), "fds after deadline tests: %s" % fds_left(d, base))
         check(d.stop() == 0, "exit status")
     print("deadline/idle ok")
 
@@ -149,7 +162,7 @@ def test_output_cap(db, tmp):
         s.close()
         check(cut, "a client that never reads was not cut off (sent %d bytes)" % sent)
         print("never-reading client cut after %.2f s, %d bytes sent" % (time.monotonic() - t0, sent))
-        check(pstest.wait_until(lambda: d.fd_count() <= base, 10), "fd after output cap")
+        check(pstest.wait_until(lambda: d.fd_count() <= base, 30), "fd after output cap: %s" % fds_left(d, base))
         with d.client() as c:
             check(c.call("ping")[1] == "pong", "ping after output cap")
         check(d.stop() == 0, "exit status")
