@@ -29,6 +29,7 @@
 #define DEF_CHECKPOINT_DOCS 20000u
 #define DEF_CHECKPOINT_BYTES (64u * 1024u * 1024u)
 #define DEF_CHECKPOINT_INTERVAL_MS 10000u
+#define DEF_VISIBLE_WAIT_MS 50u
 #define DEF_MAX_DELTA_BYTES (512u * 1024u * 1024u)
 #define DEF_MAX_SUBS 100000u
 #define DEF_MAX_SUBS_PER_CONN 1000u
@@ -63,6 +64,7 @@ void searchd_config_defaults(searchd_config *c)
     c->checkpoint_docs = DEF_CHECKPOINT_DOCS;
     c->checkpoint_bytes = DEF_CHECKPOINT_BYTES;
     c->checkpoint_interval_ms = DEF_CHECKPOINT_INTERVAL_MS;
+    c->visible_wait_ms = DEF_VISIBLE_WAIT_MS;
     c->max_delta_bytes = DEF_MAX_DELTA_BYTES;
     c->max_subs = DEF_MAX_SUBS;
     c->max_subs_per_conn = DEF_MAX_SUBS_PER_CONN;
@@ -142,6 +144,10 @@ void searchd_config_usage(FILE *f)
 "  --checkpoint-interval DUR ... or once the oldest is this old (10s)\n"
 "  --max-delta SIZE    while pending changes hold more than this, writers\n"
 "                      wait for a checkpoint, then get busy (512M)\n"
+"  --visible-wait DUR  answer an add/delete once every worker shows it,\n"
+"                      waiting at most this long after the log's fdatasync\n"
+"                      (50ms; 0 = answer at once: the next search of each\n"
+"                      worker applies the changes first)\n"
 "Alerts (subscribe: each new matching document pushed as a notification):\n"
 "  --max-subscriptions N  subscriptions in total (%u; busy)\n"
 "  --max-subscriptions-per-conn N\n"
@@ -187,7 +193,7 @@ enum {
     O_HELP, O_VERSION, O_MAXFRAME, O_MAXDEPTH, O_DEADLINE, O_IDLE,
     O_MAXCLIENTS, O_MAXOUTPUT, O_QUEUE, O_MAXLIMIT, O_MAXWINDOW, O_MAXQUERY,
     O_MAXWILDCARD, O_READONLY, O_MAXADDDOCS, O_MAXBODY, O_WRITEQUEUE,
-    O_COMMITDELAY, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
+    O_COMMITDELAY, O_VISIBLEWAIT, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
     O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY,
     O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS
@@ -220,6 +226,7 @@ static const struct option opts[] = {
     {"max-body", required_argument, 0, O_MAXBODY},
     {"write-queue", required_argument, 0, O_WRITEQUEUE},
     {"commit-delay", required_argument, 0, O_COMMITDELAY},
+    {"visible-wait", required_argument, 0, O_VISIBLEWAIT},
     {"writer-idle", required_argument, 0, O_WRITERIDLE},
     {"shard", required_argument, 0, O_SHARD},
     {"no-partial", no_argument, 0, O_NOPARTIAL},
@@ -346,6 +353,11 @@ static int apply_option(searchd_config *c, int ch)
             if (strcmp(optarg, "0") == 0) { c->commit_delay_ms = 0; break; }
             rc = set_u64(&c->commit_delay_ms, name, optarg, ps_parse_duration_ms,
                          0, 1000, "expected a duration in [0, 1s]");
+            break;
+        case O_VISIBLEWAIT:
+            if (strcmp(optarg, "0") == 0) { c->visible_wait_ms = 0; break; }
+            rc = set_u64(&c->visible_wait_ms, name, optarg, ps_parse_duration_ms,
+                         0, 10000, "expected a duration in [0, 10s]");
             break;
         case O_WRITERIDLE:
             rc = set_u64(&c->writer_idle_ms, name, optarg, ps_parse_duration_ms,

@@ -51,6 +51,7 @@ typedef struct searchd_config {
     uint64_t max_body;          /* --max-body bytes per document: rejected */
     unsigned write_queue;       /* --write-queue requests: busy */
     uint64_t commit_delay_ms;   /* --commit-delay: wait for more writers */
+    uint64_t visible_wait_ms;   /* --visible-wait: ack once workers show it */
     uint64_t writer_idle_ms;    /* --writer-idle: release the write lock */
     /* The write-ahead log (docs/WAL.md; checkpoint.h), on unless --no-wal
      * (or a --shard list without --wal-dir): acknowledge after one

@@ -58,6 +58,14 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     workers_hup(s->pool);
 }
 
+/* The writer's wait after publishing (writer_set_visible_wait): until
+ * every worker shows seq, at most --visible-wait.  Writer thread. */
+static void visible_wait(void *ctx, uint64_t seq)
+{
+    server *s = ctx;
+    (void)workers_wait_visible(s->pool, seq, s->cfg->visible_wait_ms * 1000u);
+}
+
 /* --create: makes an empty database at --db when none is there
  * (ps_db_create: never in a file or a directory holding other files).
  * Returns -1 to go on (made, or one was there already), else the exit
@@ -193,6 +201,8 @@ static int serve(searchd_config *cfgp)
             workers_attach_delta(s.pool, writer_delta(s.writer), err, sizeof err) != 0) {
             ps_log(PS_LOG_ERROR, "write-ahead log %s: %s", waldir, err);
             rc = EX_IOERR;
+        } else if (cfg.visible_wait_ms > 0) {
+            writer_set_visible_wait(s.writer, visible_wait, &s);
         }
     } else if (rc == 0 && s.writer && has_log) {
         char err[700];

@@ -262,7 +262,7 @@ static void pack_wal(msgpack_packer *pk, server *s)
         kv_u64(pk, "enabled", 0);
         return;
     }
-    msgpack_pack_map(pk, 15);
+    msgpack_pack_map(pk, 17);
     kv_u64(pk, "enabled", 1);
     kv_u64(pk, "bytes", ws.log.bytes);
     kv_u64(pk, "segments", ws.log.segments);
@@ -279,6 +279,8 @@ static void pack_wal(msgpack_packer *pk, server *s)
     msgpack_pack_str_with_body(pk, "last_checkpoint_error", 21);
     ps_rpc_pack_str(pk, ws.ck.last_error);
     kv_u64(pk, "sync_failures", ws.log.sync_failures);
+    kv_u64(pk, "visible_waits", workers_visible_waits(s->pool));
+    kv_u64(pk, "visible_timeouts", workers_visible_timeouts(s->pool));
 }
 
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
@@ -325,7 +327,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     pack_wal(pk, s);
     subs_pack_stats(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 27);
+    msgpack_pack_map(pk, 28);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -342,6 +344,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "max_body", c->max_body);
     kv_u64(pk, "write_queue", c->write_queue);
     kv_u64(pk, "commit_delay_ms", c->commit_delay_ms);
+    kv_u64(pk, "visible_wait_ms", c->visible_wait_ms);
     kv_u64(pk, "writer_idle_ms", c->writer_idle_ms);
     char waldir[8];
     kv_u64(pk, "wal", (uint64_t)(c->no_wal == 0 &&

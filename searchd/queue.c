@@ -35,6 +35,7 @@ int queue_init(job_queue *q, unsigned cap)
     q->len = 0;
     q->cap = cap;
     q->stop = 0;
+    q->kicks = 0;
     return 0;
 }
 
@@ -69,14 +70,17 @@ static int has_job_locked(const job_queue *q)
     return q->head && q->stop != QUEUE_DISCARD;
 }
 
-/* Waits (mu held) until a job can be handed out, the queue is shut down or
+/* Waits (mu held) until a job can be handed out, the queue is shut down,
+ * it is kicked (kick_seen not NULL and q->kicks != *kick_seen) or
  * deadline_us passes; returns which, the job check first, then shutdown,
- * then the deadline. */
-static queue_wait wait_locked(job_queue *q, uint64_t deadline_us)
+ * then the kick, then the deadline. */
+static queue_wait wait_locked(job_queue *q, uint64_t deadline_us,
+                              const uint64_t *kick_seen)
 {
     for (;;) {
         if (has_job_locked(q)) return QUEUE_READY;
         if (q->stop) return QUEUE_STOPPED;
+        if (kick_seen && q->kicks != *kick_seen) return QUEUE_KICKED;
         if (deadline_us == QUEUE_NO_DEADLINE) {
             pthread_cond_wait(&q->cv, &q->mu);
             continue;
@@ -104,10 +108,28 @@ static job *unlink_head_locked(job_queue *q)
 queue_wait queue_pop_until(job_queue *q, uint64_t deadline_us, job **out)
 {
     pthread_mutex_lock(&q->mu);
-    queue_wait r = wait_locked(q, deadline_us);
+    queue_wait r = wait_locked(q, deadline_us, NULL);
     *out = r == QUEUE_READY ? unlink_head_locked(q) : NULL;
     pthread_mutex_unlock(&q->mu);
     return r;
+}
+
+queue_wait queue_pop_kick(job_queue *q, uint64_t *kick_seen, job **out)
+{
+    pthread_mutex_lock(&q->mu);
+    queue_wait r = wait_locked(q, QUEUE_NO_DEADLINE, kick_seen);
+    *out = r == QUEUE_READY ? unlink_head_locked(q) : NULL;
+    if (r == QUEUE_KICKED) *kick_seen = q->kicks;
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}
+
+void queue_kick(job_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->kicks++;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 job *queue_pop(job_queue *q)
@@ -120,7 +142,7 @@ job *queue_pop(job_queue *q)
 queue_wait queue_wait_until(job_queue *q, uint64_t deadline_us)
 {
     pthread_mutex_lock(&q->mu);
-    queue_wait r = wait_locked(q, deadline_us);
+    queue_wait r = wait_locked(q, deadline_us, NULL);
     pthread_mutex_unlock(&q->mu);
     return r;
 }

@@ -41,7 +41,8 @@ typedef enum queue_stop_mode {
 typedef enum queue_wait {
     QUEUE_READY,        /* a job is queued (queue_pop_until: *out is it) */
     QUEUE_TIMEOUT,      /* the deadline passed with nothing queued */
-    QUEUE_STOPPED       /* shut down, and nothing (more) to return */
+    QUEUE_STOPPED,      /* shut down, and nothing (more) to return */
+    QUEUE_KICKED        /* queue_pop_kick: queue_kick was called */
 } queue_wait;
 
 /* The fields are private to queue.c: use the functions below. */
@@ -51,6 +52,7 @@ typedef struct job_queue {
     job *head, *tail;
     unsigned len, cap;
     int stop;                   /* 0 or a queue_stop_mode */
+    uint64_t kicks;             /* queue_kick calls so far */
 } job_queue;
 
 typedef struct done_list {
@@ -85,6 +87,15 @@ job *queue_pop(job_queue *q);
  * threads. */
 queue_wait queue_pop_until(job_queue *q, uint64_t deadline_us, job **out);
 
+/* Like queue_pop, but also returns when queue_kick was called since the
+ * consumer last saw a kick: QUEUE_READY with the job in *out (caller owns
+ * it; a queued job wins over a kick), QUEUE_STOPPED, or QUEUE_KICKED with
+ * *out NULL and *kick_seen updated (start it at 0).  Consumer threads. */
+queue_wait queue_pop_kick(job_queue *q, uint64_t *kick_seen, job **out);
+/* Wakes every consumer waiting in queue_pop_kick (and makes the next such
+ * call of each consumer that was not waiting return QUEUE_KICKED at
+ * once, unless a job is queued).  Any thread. */
+void queue_kick(job_queue *q);
 /* Waits until a job is queued, the queue is shut down or deadline_us
  * passes, without removing anything.  Returns QUEUE_READY, QUEUE_STOPPED or
  * QUEUE_TIMEOUT as queue_pop_until.  Consumer threads. */

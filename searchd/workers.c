@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "methods.h"
 #include "queue.h"
@@ -25,6 +26,8 @@ typedef struct worker {
     uint64_t hup_seen;
     uint64_t shard_reopen_us;   /* sharded: time of the last reopen */
     uint64_t write_seen;        /* sharded: write_gen at the last reopen */
+    uint64_t kick_seen;         /* queue_pop_kick's */
+    atomic_uint_fast64_t applied;   /* delta seq its handle shows */
 } worker;
 
 struct worker_pool {
@@ -38,7 +41,33 @@ struct worker_pool {
     unsigned n;
     worker *w;
     ps_delta *delta;            /* the write-ahead log's, or NULL */
+    /* workers_wait_visible: a waiter sleeps on vis_cv until every
+     * worker's applied reaches its seq; workers broadcast when one
+     * waits. */
+    pthread_mutex_t vis_mu;
+    pthread_cond_t vis_cv;      /* CLOCK_MONOTONIC */
+    int vis_ready;              /* vis_mu and vis_cv initialised */
+    atomic_uint waiters;
+    atomic_uint_fast64_t vis_waits, vis_timeouts;
 };
+
+/* Initialises the visibility wait's mutex and condition variable.  Returns
+ * 0 or -1. */
+static int vis_init(worker_pool *p)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0) return -1;
+    int e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (e == 0) e = pthread_cond_init(&p->vis_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (e != 0) return -1;
+    if (pthread_mutex_init(&p->vis_mu, NULL) != 0) {
+        pthread_cond_destroy(&p->vis_cv);
+        return -1;
+    }
+    p->vis_ready = 1;
+    return 0;
+}
 
 worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
                             ps_status *st, char **errmsg)
@@ -64,7 +93,16 @@ worker_pool *workers_create(const searchd_config *cfg, struct event *done_ev,
     atomic_init(&p->write_gen, 0);
     atomic_init(&p->reopens, 0);
     atomic_init(&p->retries, 0);
+    atomic_init(&p->waiters, 0);
+    atomic_init(&p->vis_waits, 0);
+    atomic_init(&p->vis_timeouts, 0);
+    if (vis_init(p) != 0) {
+        workers_destroy(p);
+        *st = PS_ERR_NOMEM;
+        return NULL;
+    }
     for (unsigned i = 0; i < cfg->workers; i++) {
+        atomic_init(&p->w[i].applied, 0);
         p->w[i].ctx.pool = p;
         *st = searchd_config_open_db(cfg, PS_DB_READ, &p->w[i].ctx.db, errmsg);
         if (*st != PS_OK) {
@@ -146,29 +184,68 @@ static int refresh(worker *w, job *j)
     return 0;
 }
 
+/* Runs one job (or answers why not) and hands it back.  Worker thread. */
+static void run_job(worker *w, job *j)
+{
+    worker_pool *p = w->ctx.pool;
+    if (j->gone && atomic_load(j->gone)) {
+        j->err = ERR_INTERNAL;      /* nobody will read the answer */
+        snprintf(j->errmsg, sizeof j->errmsg, "client gone");
+    } else if (ps_now_us() > j->deadline_us) {
+        j->err = ERR_TIMEOUT;
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "deadline of %llu ms passed while queued",
+                 (unsigned long long)p->cfg->deadline_ms);
+    } else if (refresh(w, j) == 0) {
+        j->method->exec(j, &w->ctx);
+    }
+    done_put(&p->done, j);
+}
+
+/* Brings the worker's view of the delta up to date and publishes how far
+ * it got in w->applied, waking a workers_wait_visible waiter.  A failure
+ * is retried at the next job or kick (the search path retries it too and
+ * reports it).  Worker thread. */
+static void sync_view(worker *w)
+{
+    worker_pool *p = w->ctx.pool;
+    uint64_t applied = UINT64_MAX;      /* no handle: nothing to wait for */
+    if (w->ctx.db && ps_db_sync_delta(w->ctx.db, &applied) != PS_OK)
+        ps_log(PS_LOG_DEBUG, "worker: bringing the delta up to date: %s",
+               ps_db_errmsg(w->ctx.db));
+    if (atomic_exchange(&w->applied, applied) == applied) return;
+    if (atomic_load(&p->waiters) > 0) {
+        pthread_mutex_lock(&p->vis_mu);
+        pthread_cond_broadcast(&p->vis_cv);
+        pthread_mutex_unlock(&p->vis_mu);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     worker_pool *p = w->ctx.pool;
-    job *j;
-    /* NULL once workers_destroy shut the queue (QUEUE_DISCARD): a worker
-     * stops after its current job, whatever is still queued. */
-    while ((j = queue_pop(&p->queue)) != NULL) {
-        if (j->gone && atomic_load(j->gone)) {
-            j->err = ERR_INTERNAL;      /* nobody will read the answer */
-            snprintf(j->errmsg, sizeof j->errmsg, "client gone");
-        } else if (ps_now_us() > j->deadline_us) {
-            j->err = ERR_TIMEOUT;
-            snprintf(j->errmsg, sizeof j->errmsg,
-                     "deadline of %llu ms passed while queued",
-                     (unsigned long long)p->cfg->deadline_ms);
-        } else if (refresh(w, j) == 0) {
-            j->method->exec(j, &w->ctx);
+    /* QUEUE_STOPPED once workers_destroy shut the queue (QUEUE_DISCARD): a
+     * worker stops after its current job, whatever is still queued.  With
+     * the write-ahead log a worker is also kicked when changes are
+     * published (workers_wait_visible), and brings its view of the delta
+     * up to date after every job and every kick, not at its next search. */
+    for (;;) {
+        job *j = NULL;
+        queue_wait qw;
+        if (p->delta) {
+            qw = queue_pop_kick(&p->queue, &w->kick_seen, &j);
+        } else {
+            j = queue_pop(&p->queue);
+            qw = j ? QUEUE_READY : QUEUE_STOPPED;
         }
-        done_put(&p->done, j);
+        if (qw == QUEUE_STOPPED) break;
+        if (qw == QUEUE_READY) run_job(w, j);
+        if (p->delta) sync_view(w);
     }
     return NULL;
 }
+
 
 int workers_start(worker_pool *p)
 {
@@ -210,6 +287,43 @@ int workers_attach_delta(worker_pool *p, ps_delta *d, char *err, size_t errlen)
     return 0;
 }
 
+/* 1 when every started worker shows seq.  vis_mu held. */
+static int all_applied(worker_pool *p, uint64_t seq)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (p->w[i].started && atomic_load(&p->w[i].applied) < seq) return 0;
+    return 1;
+}
+
+int workers_wait_visible(worker_pool *p, uint64_t seq, uint64_t wait_us)
+{
+    if (!p->delta || wait_us == 0) return 0;
+    queue_kick(&p->queue);
+    uint64_t deadline = ps_now_us() + wait_us;
+    int rc = 0;
+    pthread_mutex_lock(&p->vis_mu);
+    atomic_fetch_add(&p->waiters, 1);
+    atomic_fetch_add(&p->vis_waits, 1);
+    while (!all_applied(p, seq)) {
+        if (ps_now_us() >= deadline) {
+            atomic_fetch_add(&p->vis_timeouts, 1);
+            rc = -1;
+            break;
+        }
+        struct timespec ts = {
+            .tv_sec = (time_t)(deadline / 1000000u),
+            .tv_nsec = (long)(deadline % 1000000u) * 1000L,
+        };
+        pthread_cond_timedwait(&p->vis_cv, &p->vis_mu, &ts);
+    }
+    atomic_fetch_sub(&p->waiters, 1);
+    pthread_mutex_unlock(&p->vis_mu);
+    return rc;
+}
+
+uint64_t workers_visible_waits(worker_pool *p) { return atomic_load(&p->vis_waits); }
+uint64_t workers_visible_timeouts(worker_pool *p) { return atomic_load(&p->vis_timeouts); }
+
 void workers_note_write(worker_pool *p)
 {
     atomic_fetch_add(&p->write_gen, 1);
@@ -239,6 +353,10 @@ void workers_destroy(worker_pool *p)
     queue_destroy(&p->queue);   /* frees the jobs never run */
     done_destroy(&p->done);     /* ... and the answers never taken */
     for (unsigned i = 0; i < p->n; i++) ps_db_close(p->w[i].ctx.db);
+    if (p->vis_ready) {
+        pthread_mutex_destroy(&p->vis_mu);
+        pthread_cond_destroy(&p->vis_cv);
+    }
     free(p->w);
     free(p);
 }

@@ -55,6 +55,18 @@ int workers_attach_delta(worker_pool *p, ps_delta *d, char *err, size_t errlen);
  * the write, so a search sent after the answer sees it.  Any thread. */
 void workers_note_write(worker_pool *p);
 
+/* With a delta attached: kicks every worker to bring its view up to date
+ * (between jobs) and waits until each started worker shows seq, at most
+ * wait_us.  Returns 0 when they all do (also without a delta or with
+ * wait_us 0, at once), -1 after wait_us (counted).  Any thread but a
+ * worker's (the writer's, after publishing). */
+int workers_wait_visible(worker_pool *p, uint64_t seq, uint64_t wait_us);
+
+/* workers_wait_visible calls so far, and those that gave up.  Any
+ * thread. */
+uint64_t workers_visible_waits(worker_pool *p);
+uint64_t workers_visible_timeouts(worker_pool *p);
+
 /* Counters for stats: handle reopens after a commit or SIGHUP, and
  * searches retried after DatabaseModifiedError.  Any thread. */
 uint64_t workers_reopens(worker_pool *p);

@@ -54,6 +54,13 @@ void writer_set_alerts(writer *w, alerts *a)
     w->alerts = a;
 }
 
+void writer_set_visible_wait(writer *w, void (*wait)(void *ctx, uint64_t seq),
+                             void *ctx)
+{
+    w->vis_wait = wait;
+    w->vis_ctx = ctx;
+}
+
 void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
                      int replaced)
 {

@@ -93,6 +93,15 @@ ps_delta *writer_delta(writer *w);
  * answers were handed back.  Main thread, before writer_start. */
 void writer_set_alerts(writer *w, alerts *a);
 
+/* Log mode: after a group's changes are published and before its answers
+ * are handed back, the writer calls wait(ctx, seq) with the last seq
+ * published, which returns once every reader shows it (or gives up; its
+ * result is ignored): the workers' workers_wait_visible, so that an
+ * acknowledged change is already in each worker's view (NULL: answer at
+ * once).  Main thread, before writer_start. */
+void writer_set_visible_wait(writer *w, void (*wait)(void *ctx, uint64_t seq),
+                             void *ctx);
+
 /* Starts the thread (signals blocked in it).  Returns 0 or -1 with errno.
  * Main thread. */
 int writer_start(writer *w);

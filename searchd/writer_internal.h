@@ -38,6 +38,8 @@ struct writer {
     alerts *alerts;
     alert_group *ag;
     uint64_t commit_seq;
+    void (*vis_wait)(void *ctx, uint64_t seq);  /* writer_set_visible_wait */
+    void *vis_ctx;
     /* Log mode (writer_open_log): the delta shared with the workers and
      * the checkpointer, the log, this thread's read handle for outcomes,
      * the record being packed, the last record whose segments were

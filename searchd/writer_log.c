@@ -313,6 +313,11 @@ int wrlog_commit(writer *w, job *group)
                (unsigned long long)w->rec_seq, (unsigned long long)seq);
     ps_delta_publish(w->delta, UINT64_MAX);
     ckpt_group_done(w->ck, 1);
+    if (w->vis_wait) {
+        ps_delta_info di;
+        ps_delta_stats(w->delta, &di);
+        w->vis_wait(w->vis_ctx, di.published);
+    }
     return 0;
 }
 

@@ -353,6 +353,30 @@ void psi::delta_foreach_id(ps_db *db, int (*fn)(const char *, void *), void *ctx
     }
 }
 
+extern "C" ps_status ps_db_sync_delta(ps_db *rd, uint64_t *applied) noexcept
+{
+    if (applied)
+        *applied = 0;
+    if (!rd)
+        return PS_ERR_INVALID;
+    rd->err.clear();
+    if (!rd->delta) {
+        if (applied)
+            *applied = UINT64_MAX;
+        return PS_OK;
+    }
+    ps_status st = PS_OK;
+    try {
+        delta_sync(rd);
+    } catch (...) {
+        st = fail(rd);
+    }
+    const delta_view &v = *rd->delta;
+    if (applied && v.built)
+        *applied = v.applied;
+    return st;
+}
+
 extern "C" ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) noexcept
 {
     if (!rd)

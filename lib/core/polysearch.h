@@ -540,6 +540,17 @@ void ps_delta_stats(ps_delta *d, ps_delta_info *out) PS_NOEXCEPT;
  * attached handles, each on its own thread. */
 ps_status ps_db_attach_delta(ps_db *rd, ps_delta *d) PS_NOEXCEPT;
 
+/* Brings rd's view of its attached delta up to date now, as its next
+ * search would (the operations published since, or a rebuild after its
+ * revision moved), so that the next request does not pay for them: for
+ * a worker between requests.  Cheap when nothing changed (one lock of the
+ * delta).  *applied (may be NULL) gets the highest seq rd's view shows
+ * (every published operation <= it is visible on rd), also on failure (0
+ * when none yet).  Returns PS_OK (also when rd has no delta: *applied
+ * UINT64_MAX), else the error of the sync (message in ps_db_errmsg(rd);
+ * the next call retries).  Owner thread of rd. */
+ps_status ps_db_sync_delta(ps_db *rd, uint64_t *applied) PS_NOEXCEPT;
+
 /* The write-ahead log seq stored by the last checkpoint in the handle's
  * revision ("polysearch.wal_seq"; a writable handle sees its uncommitted
  * value), 0 when none; on a shard set the lowest of its shards' (where

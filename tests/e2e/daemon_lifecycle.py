@@ -32,7 +32,7 @@ def test_options(tmp, db):
     r = run(["--version"])
     check(r.returncode == 0 and r.stdout.startswith(b"polysearchd "), "--version")
     for bad in (["--bogus"], ["--workers", "0"], ["--max-frame", "12x"], ["--deadline", "-1"],
-                ["--listen", "localhost"], ["--listen", "127.0.0.1:70000"], ["extra"]):
+                ["--listen", "localhost"], ["--visible-wait", "11s"], ["--visible-wait", "5x"], ["--listen", "127.0.0.1:70000"], ["extra"]):
         r = run(["--db", db] + bad)
         check(r.returncode == 64 and r.stderr, "%r: exit %d, want 64" % (bad, r.returncode))
     r = run(["--db", os.path.join(tmp, "missing"), "--listen", "127.0.0.1:0"])

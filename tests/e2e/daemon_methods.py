@@ -10,7 +10,7 @@ from pstest import check
 
 LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_clients",
               "max_output", "queue", "max_limit", "max_window", "max_query", "max_wildcard",
-              "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms",
+              "read_only", "max_add_docs", "max_body", "write_queue", "commit_delay_ms", "visible_wait_ms",
               "writer_idle_ms", "wal", "checkpoint_docs", "checkpoint_bytes",
               "checkpoint_interval_ms", "max_delta", "max_subscriptions",
               "max_subscriptions_per_conn", "max_notify_queue", "max_request",

@@ -218,6 +218,38 @@ def case_visible(tmp):
     ok("the same state after the checkpoint")
 
 
+def case_visible_wait(tmp):
+    """--visible-wait: an add is answered once every worker shows it."""
+    db = pstest.build_index(tmp)
+    args = ["--workers", "3", "--checkpoint-interval", "60m", "--writer-idle", "60m"]
+    with pstest.Daemon(db, tmp, args=args + ["--visible-wait", "10s"], log_name="vw.log") as d:
+        w, r = d.client(), d.client()
+        before = wal_stats(r)
+        for i in range(10):
+            add(w, [{"id": "vw/%d" % i, "body": "Quokka number %d" % i}])
+        st = wal_stats(r)
+        check(st["visible_waits"] - before["visible_waits"] == 10,
+              "visible_waits %r -> %r, want +10" % (before, st))
+        check(st["visible_timeouts"] == 0, "a worker did not show a change within 10 s: %r" % st)
+        # Every worker shows them: as many searches as workers, in
+        # parallel on their own connections, all see the ten.
+        cs = [d.client() for _ in range(6)]
+        for c in cs:
+            c.request("search", {"q": "quokka", "limit": 50})
+        for c in cs:
+            msg = c.recv()
+            check(msg and msg[2] is None and len(msg[3]["hits"]) == 10,
+                  "a worker misses changes: %r" % (msg,))
+    ok("--visible-wait 10s: each add waited for every worker, none gave up")
+    with pstest.Daemon(db, tmp, args=args + ["--visible-wait", "0"], log_name="vw0.log") as d:
+        w, r = d.client(), d.client()
+        for i in range(10, 15):
+            add(w, [{"id": "vw/%d" % i, "body": "Quokka number %d" % i}])
+            check("vw/%d" % i in hits(r, "quokka"), "vw/%d not visible at once" % i)
+        check(wal_stats(r)["visible_waits"] == 0, "--visible-wait 0 still waits")
+    ok("--visible-wait 0: answered at once, still read-your-writes")
+
+
 def lock_held(db):
     r = subprocess.run([pstest.indexer_path(), "--db", db, "-"], input=b"",
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
@@ -308,6 +340,7 @@ def case_nowal(tmp):
 
 
 CASES = {"replay": case_replay, "torn": case_torn, "visible": case_visible,
+         "visible_wait": case_visible_wait,
          "lock": case_lock, "nowal": case_nowal}
 
 

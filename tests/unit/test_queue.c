@@ -1,5 +1,5 @@
 /* Unit tests of searchd/queue.c: the bounded job queue (capacity, FIFO
- * order, shutdown modes, timed waits, batch take, a producer/consumer run)
+ * order, shutdown modes, timed waits, kicks, batch take, a producer/consumer run)
  * and the done list (hand-off and wake-up of the event loop). */
 #include <pthread.h>
 #include <sched.h>
@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <event2/event.h>
@@ -133,6 +134,59 @@ static void test_timed_wait(void **state)
     assert_int_equal(queue_pop_until(&q, 1, &j), QUEUE_READY);
     assert_int_equal(j->msgid, 7);
     job_free(j);
+    queue_destroy(&q);
+}
+
+/* queue_pop_kick: a kick wakes a blocked consumer once; a job queued wins
+ * over a kick; a kick given while nobody waits is seen at the next call;
+ * shutdown still stops. */
+typedef struct kicked {
+    job_queue *q;
+    uint64_t seen;
+    queue_wait r;
+} kicked;
+
+static void *kick_waiter(void *arg)
+{
+    kicked *k = arg;
+    job *j = NULL;
+    k->r = queue_pop_kick(k->q, &k->seen, &j);
+    if (j) job_free(j);
+    return NULL;
+}
+
+static void test_kick(void **state)
+{
+    (void)state;
+    job_queue q;
+    assert_int_equal(queue_init(&q, 4), 0);
+    kicked k = {.q = &q, .seen = 0, .r = QUEUE_READY};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, kick_waiter, &k), 0);
+    usleep(20000);                  /* let it block (a late start is fine:
+                                       the kick is seen at once then) */
+    queue_kick(&q);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(k.r, QUEUE_KICKED);
+    assert_int_equal(k.seen, 1);
+    /* A kick while nobody waits is seen at the next call, once. */
+    queue_kick(&q);
+    job *j = (job *)&j;
+    assert_int_equal(queue_pop_kick(&q, &k.seen, &j), QUEUE_KICKED);
+    assert_null(j);
+    assert_int_equal(k.seen, 2);
+    /* A queued job wins over a kick. */
+    queue_kick(&q);
+    assert_int_equal(queue_push(&q, mk(5)), 0);
+    assert_int_equal(queue_pop_kick(&q, &k.seen, &j), QUEUE_READY);
+    assert_int_equal(j->msgid, 5);
+    job_free(j);
+    assert_int_equal(queue_pop_kick(&q, &k.seen, &j), QUEUE_KICKED);
+    /* Shut down: stopped, not kicked. */
+    queue_kick(&q);
+    queue_shutdown(&q, QUEUE_DISCARD);
+    assert_int_equal(queue_pop_kick(&q, &k.seen, &j), QUEUE_STOPPED);
+    assert_null(j);
     queue_destroy(&q);
 }
 
@@ -360,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_fifo),
         cmocka_unit_test(test_take),
         cmocka_unit_test(test_timed_wait),
+        cmocka_unit_test(test_kick),
         cmocka_unit_test(test_shutdown_wakes_waiters),
         cmocka_unit_test(test_shutdown_discard),
         cmocka_unit_test(test_shutdown_drain),
