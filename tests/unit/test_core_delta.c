@@ -64,21 +64,6 @@ static ps_prepared *prep(const char *id, const char *body, const char *lang,
     return p;
 }
 
-/* ps_delta_put of a freshly prepared document; returns the outcome. */
-static ps_put_outcome put(ps_delta *d, ps_db *view, uint64_t seq, const char *id,
-                          const char *body, const char *lang, const char *date)
-{
-    ps_prepared *p = prep(id, body, lang, date);
-    ps_put_outcome o = (ps_put_outcome)-1;
-    ps_status st = ps_delta_put(d, view, p, seq, &o);
-    if (st != PS_OK)
-        fprintf(stderr, "put %s seq %llu: %s\n", id, (unsigned long long)seq,
-                ps_delta_errmsg(d));
-    assert_int_equal(st, PS_OK);
-    ps_prepared_free(p);
-    return o;
-}
-
 /* Ids of the hits of q in rank order, comma separated, into buf; returns
  * the number of hits.  Checks that no id comes twice. */
 static uint32_t search_ids(ps_db *db, ps_query *q, char *buf, size_t n, uint64_t *total)
@@ -110,40 +95,6 @@ static uint32_t q_ids(ps_db *db, const char *text, char *buf, size_t n)
 {
     ps_query q = {.q = text};
     return search_ids(db, &q, buf, n, NULL);
-}
-
-static uint64_t count(ps_db *db)
-{
-    uint64_t n = 0;
-    assert_int_equal(ps_db_count(db, &n), PS_OK);
-    return n;
-}
-
-/* Body of id, or NULL when ps_db_get says PS_ERR_NOT_FOUND (caller frees). */
-static char *get_body(ps_db *db, const char *id)
-{
-    ps_document *doc = NULL;
-    ps_status st = ps_db_get(db, id, &doc);
-    if (st == PS_ERR_NOT_FOUND) {
-        assert_null(doc);
-        return NULL;
-    }
-    assert_int_equal(st, PS_OK);
-    char *b = strdup(doc->body);
-    ps_document_free(doc);
-    return b;
-}
-
-static void assert_body(ps_db *db, const char *id, const char *want)
-{
-    char *b = get_body(db, id);
-    if (!want) {
-        assert_null(b);
-        return;
-    }
-    assert_non_null(b);
-    assert_string_equal(b, want);
-    free(b);
 }
 
 static int collect_id(const char *id, void *ctx)
@@ -209,20 +160,20 @@ static void test_put_publish_visible(void **state)
     assert_int_equal(ps_db_attach_delta(r, d), PS_OK);
     char ids[1024];
 
-    assert_int_equal(put(d, view, 1, "d1", "zebra savanna", "en", "2022-06-01"),
+    assert_int_equal(tcu_delta_put(d, view, 1, "d1", "zebra savanna", "en", "2022-06-01"),
                      PS_PUT_ADDED);
     /* Unpublished: invisible to search, get, count, ids, lang counts. */
     assert_int_equal(q_ids(r, "zebra", ids, sizeof ids), 0);
-    assert_body(r, "d1", NULL);
-    assert_int_equal(count(r), 3);
+    tcu_assert_body(r, "d1", NULL);
+    assert_int_equal(tcu_count(r), 3);
     assert_ids(r, "m1,m2,m3");
     assert_langs(r, "de:1,en:1,fr:1", 3);
 
     ps_delta_publish(d, 1);
     assert_int_equal(q_ids(r, "zebra", ids, sizeof ids), 1);
     assert_string_equal(ids, "d1");
-    assert_body(r, "d1", "zebra savanna");
-    assert_int_equal(count(r), 4);
+    tcu_assert_body(r, "d1", "zebra savanna");
+    assert_int_equal(tcu_count(r), 4);
     assert_ids(r, "d1,m1,m2,m3");
     assert_langs(r, "en:2,de:1,fr:1", 4);
     /* Stemming of delta documents works as for the main ones. */
@@ -237,7 +188,7 @@ static void test_put_publish_visible(void **state)
     assert_int_equal(unchanged, 1);
     /* An unattached handle sees only the database. */
     assert_int_equal(q_ids(view, "zebra", ids, sizeof ids), 0);
-    assert_int_equal(count(view), 3);
+    assert_int_equal(tcu_count(view), 3);
 
     ps_delta_info in;
     ps_delta_stats(d, &in);
@@ -251,7 +202,7 @@ static void test_put_publish_visible(void **state)
 
     /* Detach: back to the database alone. */
     assert_int_equal(ps_db_attach_delta(r, NULL), PS_OK);
-    assert_int_equal(count(r), 3);
+    assert_int_equal(tcu_count(r), 3);
     ps_delta_stats(d, &in);
     assert_int_equal(in.attached, 0);
     ps_db_close(r);
@@ -270,14 +221,14 @@ static void test_replace(void **state)
     char ids[1024];
 
     /* Replace a main document: one hit, new content, old words gone. */
-    assert_int_equal(put(d, view, 1, "m1", "apple zebra", "en", "2020-01-01"),
+    assert_int_equal(tcu_delta_put(d, view, 1, "m1", "apple zebra", "en", "2020-01-01"),
                      PS_PUT_REPLACED);
     ps_delta_publish(d, 1);
     assert_int_equal(q_ids(r, "apple", ids, sizeof ids), 1);
     assert_string_equal(ids, "m1");
     assert_int_equal(q_ids(r, "banana", ids, sizeof ids), 0);
-    assert_body(r, "m1", "apple zebra");
-    assert_int_equal(count(r), 3);
+    tcu_assert_body(r, "m1", "apple zebra");
+    assert_int_equal(tcu_count(r), 3);
     assert_ids(r, "m1,m2,m3");
     ps_query all = {.q = "", .facets = 1};
     uint64_t total = 0;
@@ -285,7 +236,7 @@ static void test_replace(void **state)
     assert_int_equal(total, 3);
 
     /* Same content again: unchanged, nothing recorded. */
-    assert_int_equal(put(d, view, 2, "m1", "apple zebra", "en", "2020-01-01"),
+    assert_int_equal(tcu_delta_put(d, view, 2, "m1", "apple zebra", "en", "2020-01-01"),
                      PS_PUT_UNCHANGED);
     ps_delta_info in;
     ps_delta_stats(d, &in);
@@ -293,9 +244,9 @@ static void test_replace(void **state)
     assert_int_equal(in.last_seq, 2);
 
     /* Replace twice in the delta (the second before publishing). */
-    assert_int_equal(put(d, view, 3, "m1", "apple yak", "en", "2020-01-01"),
+    assert_int_equal(tcu_delta_put(d, view, 3, "m1", "apple yak", "en", "2020-01-01"),
                      PS_PUT_REPLACED);
-    assert_int_equal(put(d, view, 4, "m1", "apple walrus", "en", "2020-01-01"),
+    assert_int_equal(tcu_delta_put(d, view, 4, "m1", "apple walrus", "en", "2020-01-01"),
                      PS_PUT_REPLACED);
     assert_int_equal(q_ids(r, "zebra", ids, sizeof ids), 1); /* 3, 4 unpublished */
     ps_delta_publish(d, 4);
@@ -303,16 +254,16 @@ static void test_replace(void **state)
     assert_int_equal(q_ids(r, "zebra", ids, sizeof ids), 0);
     assert_int_equal(q_ids(r, "yak", ids, sizeof ids), 0);
     assert_int_equal(q_ids(r, "walrus", ids, sizeof ids), 1);
-    assert_body(r, "m1", "apple walrus");
-    assert_int_equal(count(r), 3);
+    tcu_assert_body(r, "m1", "apple walrus");
+    assert_int_equal(tcu_count(r), 3);
 
     /* A delta document replaced in the delta. */
-    assert_int_equal(put(d, view, 5, "d1", "narwhal one", "en", NULL), PS_PUT_ADDED);
-    assert_int_equal(put(d, view, 6, "d1", "narwhal two", "en", NULL), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 5, "d1", "narwhal one", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 6, "d1", "narwhal two", "en", NULL), PS_PUT_REPLACED);
     ps_delta_publish(d, 6);
     assert_int_equal(q_ids(r, "narwhal", ids, sizeof ids), 1);
-    assert_body(r, "d1", "narwhal two");
-    assert_int_equal(count(r), 4);
+    tcu_assert_body(r, "d1", "narwhal two");
+    assert_int_equal(tcu_count(r), 4);
     assert_ids(r, "d1,m1,m2,m3");
 
     ps_db_close(r);
@@ -337,31 +288,31 @@ static void test_delete(void **state)
     assert_int_equal(ps_delta_delete(d, view, "m2", 1), PS_OK);
     /* Deleted in the (unpublished) delta: not found any more. */
     assert_int_equal(ps_delta_delete(d, view, "m2", 2), PS_ERR_NOT_FOUND);
-    assert_body(r, "m2", "pomme cerise verger");
+    tcu_assert_body(r, "m2", "pomme cerise verger");
     ps_delta_publish(d, 1);
-    assert_body(r, "m2", NULL);
+    tcu_assert_body(r, "m2", NULL);
     assert_int_equal(q_ids(r, "pomme", ids, sizeof ids), 0);
-    assert_int_equal(count(r), 2);
+    assert_int_equal(tcu_count(r), 2);
     assert_ids(r, "m1,m3");
     assert_langs(r, "de:1,en:1", 2);
 
     /* A delta document. */
-    assert_int_equal(put(d, view, 2, "d1", "okapi forest", "fr", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 2, "d1", "okapi forest", "fr", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 2);
     assert_int_equal(q_ids(r, "okapi", ids, sizeof ids), 1);
     assert_int_equal(ps_delta_delete(d, view, "d1", 3), PS_OK);
     ps_delta_publish(d, 3);
     assert_int_equal(q_ids(r, "okapi", ids, sizeof ids), 0);
-    assert_body(r, "d1", NULL);
-    assert_int_equal(count(r), 2);
+    tcu_assert_body(r, "d1", NULL);
+    assert_int_equal(tcu_count(r), 2);
     assert_ids(r, "m1,m3");
 
     /* Put again after the delete: added. */
-    assert_int_equal(put(d, view, 4, "m2", "pomme retour", "fr", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 4, "m2", "pomme retour", "fr", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 4);
-    assert_body(r, "m2", "pomme retour");
+    tcu_assert_body(r, "m2", "pomme retour");
     assert_int_equal(q_ids(r, "pomme", ids, sizeof ids), 1);
-    assert_int_equal(count(r), 3);
+    assert_int_equal(tcu_count(r), 3);
     assert_ids(r, "m1,m2,m3");
     /* fr: d1 deleted, m2 back (the in-memory allterms count is 2). */
     assert_langs(r, "de:1,en:1,fr:1", 3);
@@ -381,19 +332,19 @@ static void test_outcomes_and_discard(void **state)
     assert_int_equal(ps_db_attach_delta(r, d), PS_OK);
     char ids[1024];
 
-    assert_int_equal(put(d, view, 1, "d1", "gnu herd", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 1, "d1", "gnu herd", "en", NULL), PS_PUT_ADDED);
     /* Against the unpublished state too. */
-    assert_int_equal(put(d, view, 2, "d1", "gnu herd", "en", NULL), PS_PUT_UNCHANGED);
-    assert_int_equal(put(d, view, 3, "m3", "apfel kirsche garten", "de", "2019-01-01"),
+    assert_int_equal(tcu_delta_put(d, view, 2, "d1", "gnu herd", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 3, "m3", "apfel kirsche garten", "de", "2019-01-01"),
                      PS_PUT_REPLACED); /* title differs: hashed */
     ps_delta_publish(d, 3);
 
     /* A group that fails its fdatasync. */
-    assert_int_equal(put(d, view, 4, "d2", "ibex cliff", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 4, "d2", "ibex cliff", "en", NULL), PS_PUT_ADDED);
     assert_int_equal(ps_delta_delete(d, view, "m1", 5), PS_OK);
-    assert_int_equal(put(d, view, 6, "d1", "gnu migration", "en", NULL), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 6, "d1", "gnu migration", "en", NULL), PS_PUT_REPLACED);
     assert_int_equal(q_ids(r, "ibex", ids, sizeof ids), 0);
-    assert_body(r, "m1", "apple banana orchard");
+    tcu_assert_body(r, "m1", "apple banana orchard");
     ps_delta_info in;
     ps_delta_stats(d, &in);
     assert_int_equal(in.ops, 2);
@@ -404,17 +355,17 @@ static void test_outcomes_and_discard(void **state)
     assert_int_equal(in.unpublished, 0);
     assert_int_equal(in.last_seq, 3);
     /* The latest state is the published one again; seq 4 is free. */
-    assert_int_equal(put(d, view, 4, "d1", "gnu herd", "en", NULL), PS_PUT_UNCHANGED);
-    assert_int_equal(put(d, view, 5, "d2", "ibex cliff", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 4, "d1", "gnu herd", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 5, "d2", "ibex cliff", "en", NULL), PS_PUT_ADDED);
     assert_int_equal(ps_delta_delete(d, view, "m1", 6), PS_OK);
     /* Publishing past the last seq recorded is clamped. */
     ps_delta_publish(d, 100);
     ps_delta_stats(d, &in);
     assert_int_equal(in.published, 6);
     assert_int_equal(q_ids(r, "ibex", ids, sizeof ids), 1);
-    assert_body(r, "d1", "gnu herd");
-    assert_body(r, "m1", NULL);
-    assert_int_equal(count(r), 4); /* m2, m3 (replaced), d1, d2 */
+    tcu_assert_body(r, "d1", "gnu herd");
+    tcu_assert_body(r, "m1", NULL);
+    assert_int_equal(tcu_count(r), 4); /* m2, m3 (replaced), d1, d2 */
 
     /* The writer's check before analysis. */
     char h[17];
@@ -452,9 +403,9 @@ static void test_facets_dates_snippets(void **state)
     uint64_t total = 0;
 
     /* d1 fr 2023, m3 replaced as Italian 2024, m1 deleted. */
-    assert_int_equal(put(d, view, 1, "d1", "garten cerise nouvelle", "fr", "2023-05-01"),
+    assert_int_equal(tcu_delta_put(d, view, 1, "d1", "garten cerise nouvelle", "fr", "2023-05-01"),
                      PS_PUT_ADDED);
-    assert_int_equal(put(d, view, 2, "m3", "giardino garten ciliegia", "it", "2024-02-01"),
+    assert_int_equal(tcu_delta_put(d, view, 2, "m3", "giardino garten ciliegia", "it", "2024-02-01"),
                      PS_PUT_REPLACED);
     assert_int_equal(ps_delta_delete(d, view, "m1", 3), PS_OK);
     ps_delta_publish(d, 3);
@@ -523,7 +474,7 @@ static void assert_once(ps_db *r, uint64_t want)
     uint64_t total = 0;
     assert_int_equal(search_ids(r, &q, ids, sizeof ids, &total), want);
     assert_int_equal(total, want);
-    assert_int_equal(count(r), want);
+    assert_int_equal(tcu_count(r), want);
 }
 
 static void test_checkpoint(void **state)
@@ -536,10 +487,10 @@ static void test_checkpoint(void **state)
     assert_int_equal(ps_db_attach_delta(r1, d), PS_OK);
     char ids[1024];
 
-    assert_int_equal(put(d, view, 1, "d1", "lynx snow", "en", NULL), PS_PUT_ADDED);
-    assert_int_equal(put(d, view, 2, "m1", "apple lynx", "en", NULL), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 1, "d1", "lynx snow", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 2, "m1", "apple lynx", "en", NULL), PS_PUT_REPLACED);
     assert_int_equal(ps_delta_delete(d, view, "m2", 3), PS_OK);
-    assert_int_equal(put(d, view, 4, "d2", "puma rock", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 4, "d2", "puma rock", "en", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 3);
     assert_once(r1, 3);
 
@@ -559,10 +510,10 @@ static void test_checkpoint(void **state)
 
     /* The database alone has the changes. */
     ps_db *fresh = open_r(p);
-    assert_int_equal(count(fresh), 3);
-    assert_body(fresh, "m1", "apple lynx");
-    assert_body(fresh, "m2", NULL);
-    assert_body(fresh, "d1", "lynx snow");
+    assert_int_equal(tcu_count(fresh), 3);
+    tcu_assert_body(fresh, "m1", "apple lynx");
+    tcu_assert_body(fresh, "m2", NULL);
+    tcu_assert_body(fresh, "d1", "lynx snow");
     assert_int_equal(q_ids(fresh, "lynx", ids, sizeof ids), 2);
     ps_db_close(fresh);
 
@@ -571,7 +522,7 @@ static void test_checkpoint(void **state)
     assert_once(r1, 3);
     assert_int_equal(ps_db_reopen(r1, NULL), PS_OK);
     assert_once(r1, 3);
-    assert_body(r1, "m1", "apple lynx");
+    tcu_assert_body(r1, "m1", "apple lynx");
 
     /* A second reader attached now. */
     assert_int_equal(ps_db_attach_delta(r2, d), PS_OK);
@@ -582,16 +533,16 @@ static void test_checkpoint(void **state)
 
     /* More changes; a checkpoint of part of them; r2 stays idle across
      * two checkpoints. */
-    assert_int_equal(put(d, view, 5, "d2", "puma river", "en", NULL), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 5, "d2", "puma river", "en", NULL), PS_PUT_REPLACED);
     assert_int_equal(ps_delta_delete(d, view, "d1", 6), PS_OK);
-    assert_int_equal(put(d, view, 7, "d3", "ocelot tree", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 7, "d3", "ocelot tree", "en", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 7);
     assert_int_equal(ps_delta_checkpoint(d, w, 5, &done), PS_OK);
     assert_int_equal(done, 5);
     assert_int_equal(wal_seq_on_disk(p), 5);
     assert_once(r1, 4);
-    assert_body(r1, "d2", "puma river");
-    assert_body(r1, "d1", NULL);
+    tcu_assert_body(r1, "d2", "puma river");
+    tcu_assert_body(r1, "d1", NULL);
     assert_int_equal(ps_db_reopen(r1, NULL), PS_OK);
     assert_once(r1, 4);
     assert_int_equal(ps_delta_checkpoint(d, w, UINT64_MAX, &done), PS_OK);
@@ -612,16 +563,16 @@ static void test_checkpoint(void **state)
     assert_int_equal(in.watermark, 7);
 
     /* The writer's view, behind the checkpoint, is reopened by put. */
-    assert_int_equal(put(d, view, 8, "d3", "ocelot tree", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 8, "d3", "ocelot tree", "en", NULL), PS_PUT_UNCHANGED);
     assert_int_equal(ps_delta_delete(d, view, "d1", 9), PS_ERR_NOT_FOUND);
     assert_int_equal(ps_delta_delete(d, view, "d2", 9), PS_OK);
     ps_delta_publish(d, 9);
     assert_once(r1, 3);
     /* Now pruned from the writer's index: answered by the view, which
      * must have been reopened past the checkpoints. */
-    assert_int_equal(put(d, view, 10, "d3", "ocelot tree", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 10, "d3", "ocelot tree", "en", NULL), PS_PUT_UNCHANGED);
     assert_int_equal(ps_delta_delete(d, view, "m2", 11), PS_ERR_NOT_FOUND);
-    assert_int_equal(put(d, view, 11, "m1", "apple lynx", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 11, "m1", "apple lynx", "en", NULL), PS_PUT_UNCHANGED);
 
     /* Refusals: a handle with changes of its own, a read handle. */
     ps_doc_in x = {.id = "own", .body = "own change", .lang = "en"};
@@ -739,7 +690,7 @@ static void test_replay(void **state)
     ps_delta *d = NULL;
     assert_int_equal(ps_delta_new(0, &d), PS_OK);
     ps_db *view = open_r(p);
-    assert_int_equal(put(d, view, 10, "d1", "heron lake", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 10, "d1", "heron lake", "en", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 10);
     assert_int_equal(ps_delta_checkpoint(d, w, 10, NULL), PS_OK);
     ps_delta_free(d);
@@ -762,11 +713,11 @@ static void test_replay(void **state)
     /* Live again: outcomes from the replayed state. */
     assert_int_equal(ps_delta_delete(d, view, "m1", 14), PS_ERR_NOT_FOUND);
     assert_int_equal(ps_delta_delete(d, view, "never-was", 14), PS_ERR_NOT_FOUND);
-    assert_int_equal(put(d, view, 14, "d1", "heron lake", "en", NULL), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 14, "d1", "heron lake", "en", NULL), PS_PUT_UNCHANGED);
     ps_db *r = open_r(p);
     assert_int_equal(ps_db_attach_delta(r, d), PS_OK);
     assert_once(r, 3);
-    assert_body(r, "m1", NULL);
+    tcu_assert_body(r, "m1", NULL);
     /* Seq 14 changed nothing, but once published it is checkpointed
      * (the log may drop it). */
     ps_delta_publish(d, 14);
@@ -859,7 +810,7 @@ static void test_checkpoint_spelling_rewrite(void **state)
     char *p = tcu_path(g_dir, "db");
     assert_int_equal(wal_seq_on_disk(p), SINGLE);
     ps_db *r = open_r(p);
-    assert_int_equal(count(r), PREFILL + SINGLE);
+    assert_int_equal(tcu_count(r), PREFILL + SINGLE);
     ps_db_close(r);
     ps_delta_free(d);
     free(p);

@@ -73,21 +73,6 @@ static const char *first_of(int k)
     return NULL;
 }
 
-static ps_put_outcome put(ps_delta *d, ps_db *view, uint64_t seq, const char *id,
-                          const char *body)
-{
-    ps_doc_in in = {.id = id, .title = id, .body = body, .lang = "en"};
-    ps_prepared *p = NULL;
-    assert_int_equal(ps_doc_prepare(&in, NULL, &p, NULL), PS_OK);
-    ps_put_outcome o = (ps_put_outcome)-1;
-    ps_status st = ps_delta_put(d, view, p, seq, &o);
-    if (st != PS_OK)
-        fprintf(stderr, "put %s: %s\n", id, ps_delta_errmsg(d));
-    assert_int_equal(st, PS_OK);
-    ps_prepared_free(p);
-    return o;
-}
-
 /* Hits of q (ids once each, checked), comma separated and sorted by id
  * into buf; returns the number; *total the estimate (exact: facets on). */
 static uint32_t hits(ps_db *db, const char *q, char *buf, size_t n, uint64_t *total)
@@ -142,38 +127,6 @@ static int has_id(const char *list, const char *id)
     return 0;
 }
 
-static uint64_t count(ps_db *db)
-{
-    uint64_t n = 0;
-    assert_int_equal(ps_db_count(db, &n), PS_OK);
-    return n;
-}
-
-/* Body of id, or NULL when not found (caller frees). */
-static char *body_of(ps_db *db, const char *id)
-{
-    ps_document *doc = NULL;
-    ps_status st = ps_db_get(db, id, &doc);
-    if (st == PS_ERR_NOT_FOUND)
-        return NULL;
-    assert_int_equal(st, PS_OK);
-    char *b = strdup(doc->body);
-    ps_document_free(doc);
-    return b;
-}
-
-static void assert_body(ps_db *db, const char *id, const char *want)
-{
-    char *b = body_of(db, id);
-    if (!want) {
-        assert_null(b);
-        return;
-    }
-    assert_non_null(b);
-    assert_string_equal(b, want);
-    free(b);
-}
-
 static int count_id(const char *id, void *ctx)
 {
     (void)id;
@@ -186,7 +139,7 @@ static void assert_consistent(ps_db *db, uint64_t want)
 {
     char buf[1024];
     uint64_t total = 0, ids = 0;
-    assert_int_equal(count(db), want);
+    assert_int_equal(tcu_count(db), want);
     assert_int_equal(hits(db, "", buf, sizeof buf, &total), want);
     assert_int_equal(total, want);
     assert_int_equal(ps_db_foreach_id(db, count_id, &ids), PS_OK);
@@ -262,7 +215,7 @@ static void test_view_and_checkpoint(void **state)
     assert_consistent(r, NMAIN);
 
     /* Replace a (docid 1 of shard 0): b and c (docid 1 of theirs) stay. */
-    assert_int_equal(put(d, view, 1, a, "zebra replaced"), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 1, a, "zebra replaced", "en", NULL), PS_PUT_REPLACED);
     ps_delta_publish(d, 1);
     assert_int_equal(hits(r, "zebra", buf, sizeof buf, NULL), 1);
     assert_string_equal(buf, a);
@@ -270,28 +223,28 @@ static void test_view_and_checkpoint(void **state)
     assert_false(has_id(buf, a));
     assert_true(has_id(buf, b));
     assert_true(has_id(buf, c));
-    assert_body(r, a, "zebra replaced");
+    tcu_assert_body(r, a, "zebra replaced");
     char want[64];
     snprintf(want, sizeof want, "mainword word%s", b + 1);
-    assert_body(r, b, want);
+    tcu_assert_body(r, b, want);
     assert_consistent(r, NMAIN);
 
     /* Delete b (docid 1 of shard 1); add a new id. */
     assert_int_equal(ps_delta_delete(d, view, b, 2), PS_OK);
     assert_int_equal(ps_delta_delete(d, view, "never", 3), PS_ERR_NOT_FOUND);
-    assert_int_equal(put(d, view, 3, "n1", "zebra new"), PS_PUT_ADDED);
-    assert_int_equal(put(d, view, 4, "n1", "zebra new"), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, view, 3, "n1", "zebra new", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 4, "n1", "zebra new", "en", NULL), PS_PUT_UNCHANGED);
     ps_delta_publish(d, 4);
-    assert_body(r, b, NULL);
+    tcu_assert_body(r, b, NULL);
     snprintf(want, sizeof want, "mainword word%s", c + 1);
-    assert_body(r, c, want);
+    tcu_assert_body(r, c, want);
     assert_int_equal(hits(r, "mainword", buf, sizeof buf, NULL), NMAIN - 2);
     assert_true(has_id(buf, c));
     assert_false(has_id(buf, b));
     assert_int_equal(hits(r, "zebra", buf, sizeof buf, NULL), 2);
     assert_consistent(r, NMAIN);  /* -b +n1 */
     /* The writer's outcomes see the delta and every shard. */
-    assert_int_equal(put(d, view, 5, c, "okapi"), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 5, c, "okapi", "en", NULL), PS_PUT_REPLACED);
     assert_int_equal(ps_delta_delete(d, view, b, 6), PS_ERR_NOT_FOUND);
     ps_delta_publish(d, 5);
     assert_int_equal(hits(r, "okapi", buf, sizeof buf, NULL), 1);
@@ -320,8 +273,8 @@ static void test_view_and_checkpoint(void **state)
     assert_int_equal(in.watermark, 5);
     /* The reader, on the old revisions, reopens by itself. */
     assert_consistent(r, NMAIN);
-    assert_body(r, a, "zebra replaced");
-    assert_body(r, b, NULL);
+    tcu_assert_body(r, a, "zebra replaced");
+    tcu_assert_body(r, b, NULL);
     assert_int_equal(ps_db_reopen(r, NULL), PS_OK);
     assert_consistent(r, NMAIN);
     assert_int_equal(hits(r, "okapi", buf, sizeof buf, NULL), 1);
@@ -346,8 +299,8 @@ static void test_replay_from_lowest(void **state)
     ps_db *view = open_set(p, PS_DB_READ);
     ps_delta *d = NULL;
     assert_int_equal(ps_delta_new(0, &d), PS_OK);
-    assert_int_equal(put(d, view, 1, "x1", "heron one"), PS_PUT_ADDED);
-    assert_int_equal(put(d, view, 2, b, "heron bee"), PS_PUT_REPLACED);
+    assert_int_equal(tcu_delta_put(d, view, 1, "x1", "heron one", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, view, 2, b, "heron bee", "en", NULL), PS_PUT_REPLACED);
     ps_delta_publish(d, 2);
     ps_db *w = open_set(p, PS_DB_WRITE);
     assert_int_equal(ps_delta_checkpoint(d, w, UINT64_MAX, NULL), PS_OK);
@@ -358,9 +311,9 @@ static void test_replay_from_lowest(void **state)
     ps_db *w0 = NULL;
     assert_int_equal(ps_db_open(s0, PS_DB_WRITE, &w0, NULL), PS_OK);
     assert_int_equal(ps_delta_new(2, &d), PS_OK);
-    assert_int_equal(put(d, NULL, 3, a, "heron alpha"), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, NULL, 3, a, "heron alpha", "en", NULL), PS_PUT_ADDED);
     assert_int_equal(ps_delta_delete(d, NULL, a, 4), PS_OK);
-    assert_int_equal(put(d, NULL, 5, a, "heron again"), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, NULL, 5, a, "heron again", "en", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 5);
     assert_int_equal(ps_delta_checkpoint(d, w0, UINT64_MAX, NULL), PS_OK);
     assert_int_equal(ps_db_close(w0), PS_OK);
@@ -376,17 +329,17 @@ static void test_replay_from_lowest(void **state)
     assert_int_equal(ps_db_get_wal_seq(view, &s), PS_OK);
     assert_int_equal(s, 2);
     assert_int_equal(ps_delta_new(s, &d), PS_OK);
-    assert_int_equal(put(d, NULL, 3, a, "heron alpha"), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, NULL, 3, a, "heron alpha", "en", NULL), PS_PUT_ADDED);
     assert_int_equal(ps_delta_delete(d, NULL, a, 4), PS_OK);
-    assert_int_equal(put(d, NULL, 5, a, "heron again"), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, NULL, 5, a, "heron again", "en", NULL), PS_PUT_ADDED);
     assert_int_equal(ps_delta_delete(d, NULL, b, 6), PS_OK);
     ps_delta_publish(d, 6);
     ps_db *r = open_set(p, PS_DB_READ);
     assert_int_equal(ps_db_attach_delta(r, d), PS_OK);
     char buf[1024];
     assert_int_equal(hits(r, "heron", buf, sizeof buf, NULL), 2);  /* x1, a */
-    assert_body(r, a, "heron again");
-    assert_body(r, b, NULL);
+    tcu_assert_body(r, a, "heron again");
+    tcu_assert_body(r, b, NULL);
     assert_consistent(r, NMAIN + 1 - 1);
     w = open_set(p, PS_DB_WRITE);
     uint64_t done = 0;
@@ -399,7 +352,7 @@ static void test_replay_from_lowest(void **state)
     assert_placed(p, "x1", 1);
     assert_int_equal(ps_db_reopen(r, NULL), PS_OK);
     assert_consistent(r, NMAIN);
-    assert_body(r, a, "heron again");
+    tcu_assert_body(r, a, "heron again");
     assert_int_equal(ps_db_close(w), PS_OK);
     ps_db_close(r);
     ps_db_close(view);
@@ -426,7 +379,7 @@ static void test_shard_down(void **state)
     ps_delta *d = NULL;
     assert_int_equal(ps_delta_new(0, &d), PS_OK);
     assert_int_equal(ps_db_attach_delta(r, d), PS_OK);
-    assert_int_equal(put(d, NULL, 1, "y1", "yak"), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, NULL, 1, "y1", "yak", "en", NULL), PS_PUT_ADDED);
     ps_delta_publish(d, 1);
     char buf[256];
     assert_int_equal(hits(r, "yak", buf, sizeof buf, NULL), 1);
@@ -437,10 +390,10 @@ static void test_shard_down(void **state)
      * is down: a delete is recorded (an absent id's changes nothing), a
      * put counts as added. */
     assert_int_equal(ps_delta_delete(d, r, lost, 2), PS_OK);
-    assert_int_equal(put(d, r, 3, lost, "yak back"), PS_PUT_ADDED);
-    assert_int_equal(put(d, r, 4, lost, "yak back"), PS_PUT_UNCHANGED);
+    assert_int_equal(tcu_delta_put(d, r, 3, lost, "yak back", "en", NULL), PS_PUT_ADDED);
+    assert_int_equal(tcu_delta_put(d, r, 4, lost, "yak back", "en", NULL), PS_PUT_UNCHANGED);
     ps_delta_publish(d, 4);
-    assert_body(r, lost, "yak back");
+    tcu_assert_body(r, lost, "yak back");
     ps_db_close(r);
     ps_delta_free(d);
     free(s0);

@@ -4,6 +4,7 @@
 #define TEST_CORE_UTIL_H
 
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,62 @@ static __attribute__((unused)) ps_status tcu_put_big_and_commit(ps_db *w)
     if (st == PS_OK)
         st = ps_db_commit(w);
     return st;
+}
+
+/* ps_db_count of db (asserted to succeed). */
+static __attribute__((unused)) uint64_t tcu_count(ps_db *db)
+{
+    uint64_t n = 0;
+    assert_int_equal(ps_db_count(db, &n), PS_OK);
+    return n;
+}
+
+/* Body of id, or NULL when ps_db_get says PS_ERR_NOT_FOUND (caller frees). */
+static __attribute__((unused)) char *tcu_body(ps_db *db, const char *id)
+{
+    ps_document *doc = NULL;
+    ps_status st = ps_db_get(db, id, &doc);
+    if (st == PS_ERR_NOT_FOUND) {
+        assert_null(doc);
+        return NULL;
+    }
+    assert_int_equal(st, PS_OK);
+    char *b = strdup(doc->body);
+    ps_document_free(doc);
+    return b;
+}
+
+/* The body of id is want (NULL: id not found). */
+static __attribute__((unused)) void tcu_assert_body(ps_db *db, const char *id,
+                                                    const char *want)
+{
+    char *b = tcu_body(db, id);
+    if (!want) {
+        assert_null(b);
+        return;
+    }
+    assert_non_null(b);
+    assert_string_equal(b, want);
+    free(b);
+}
+
+/* ps_delta_put of a freshly prepared document (title = id); asserts it
+ * succeeds and returns the outcome. */
+static __attribute__((unused)) ps_put_outcome tcu_delta_put(
+    ps_delta *d, ps_db *view, uint64_t seq, const char *id, const char *body,
+    const char *lang, const char *date)
+{
+    ps_doc_in in = {.id = id, .title = id, .body = body, .lang = lang, .date = date};
+    ps_prepared *p = NULL;
+    assert_int_equal(ps_doc_prepare(&in, NULL, &p, NULL), PS_OK);
+    ps_put_outcome o = (ps_put_outcome)-1;
+    ps_status st = ps_delta_put(d, view, p, seq, &o);
+    if (st != PS_OK)
+        fprintf(stderr, "put %s seq %llu: %s\n", id, (unsigned long long)seq,
+                ps_delta_errmsg(d));
+    assert_int_equal(st, PS_OK);
+    ps_prepared_free(p);
+    return o;
 }
 #endif
 
