@@ -46,26 +46,14 @@ case "$snippet" in ""|on|off) ;; *) echo "search_profile.sh: --snippet wants on 
 command -v perf > /dev/null || { echo "search_profile.sh: perf missing (apt-get install linux-perf)" >&2; exit 69; }
 log() { echo "search_profile.sh: $*" >&2; }
 
-if [ -z "${PS_BIN_DIR:-}" ]; then
-    PS_BIN_DIR=$root/build-writer-rel
-    cmake -S "$root" -B "$PS_BIN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    nice -n 10 cmake --build "$PS_BIN_DIR" -j2 --target polysearchd ps-loadgen >/dev/null
-fi
-psd=$PS_BIN_DIR/searchd/polysearchd
+. "$here/lib.sh"
+prof_build polysearchd ps-loadgen
 loadgen=$(find "$PS_BIN_DIR" -type f -name ps-loadgen -perm -u+x | head -1)
 queries=$bench/data/queries.txt
 [ -s "$queries" ] || python3 "$bench/make_queries.py"
 
 rm -rf "$out"; mkdir -p "$out"
-dpid=""
-cleanup() { [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-"$psd" --db "$db" --read-only --listen 127.0.0.1:0 --port-file "$out/port" \
-    --workers "$workers" --quiet 2> "$out/daemon.log" &
-dpid=$!
-for _ in $(seq 300); do [ -s "$out/port" ] && break; sleep 0.1; done
-[ -s "$out/port" ] || { log "polysearchd did not start"; cat "$out/daemon.log" >&2; exit 70; }
+prof_start --db "$db" --read-only --workers "$workers"
 # The warm-up pass (each query once) first, unmeasured.
 "$loadgen" --port-file "$out/port" --queries "$queries" --connections 1 \
     --duration 1s > /dev/null 2>&1 || true
@@ -73,31 +61,22 @@ ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }
 rbytes() { awk '/^read_bytes/ {print $2}' "/proc/$dpid/io"; }
 t0=$(ticks); r0=$(rbytes); load0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "$conns connection(s), ${secs}s under perf record ..."
-perf record -F 499 -g --call-graph dwarf,16384 -p "$dpid" -o "$out/perf.data" \
-    -- sleep "$secs" > /dev/null 2>&1 &
-ppid=$!
+prof_record "$secs"
 args=(); [ -n "$snippet" ] && args=(--snippet "$snippet")
 "$loadgen" --port-file "$out/port" --queries "$queries" --connections "$conns" \
     --duration "${secs}s" --no-warmup "${args[@]}" > "$out/loadgen.json" 2> "$out/loadgen.log"
 wait "$ppid" || true
 t1=$(ticks); r1=$(rbytes); load1=$(cut -d' ' -f1-3 /proc/loadavg)
-kill "$dpid"; wait "$dpid" || true; dpid=""
-perf report -i "$out/perf.data" --children --sort sym --stdio -g none 2> /dev/null \
-    > "$out/children.txt"
+prof_report
 hz=$(getconf CLK_TCK)
 
-python3 - "$out/children.txt" "$out/loadgen.json" "$db" "$workers" "$conns" "$secs" \
+PYTHONPATH=$here python3 - "$out/children.txt" "$out/loadgen.json" "$db" "$workers" "$conns" "$secs" \
     "$((t1 - t0))" "$hz" "$((r1 - r0))" "$load0" "$load1" "${snippet:-default}" \
     > "$out/section.md" <<'EOF'
-import json, os, re, subprocess, sys, time
+import json, os, subprocess, sys, time
+import perf_rows
 (children, lg, db, workers, conns, secs, ticks, hz, rbytes, l0, l1, snip) = sys.argv[1:13]
-incl = {}
-for line in open(children):
-    m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[[.k]\]\s+(.*\S)", line)
-    if m:
-        incl.setdefault(m.group(3), float(m.group(1)))
-def share(*names):
-    return max((incl.get(n, 0.0) for n in names), default=0.0)
+incl = perf_rows.load(children)
 r = json.loads(open(lg).read().strip().splitlines()[-1])
 size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(db) for f in fs)
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -111,21 +90,17 @@ print(f"Figures of the profiled run: {r['qps']:,.0f} QPS, p50 {r['p50_us'] / 1e3
       f"p99 {r['p99_us'] / 1e3:.1f} ms; daemon CPU {cpu:.0f} % of one core (of {int(workers) * 100} % "
       f"its workers could use); read from the disk during the run: {int(rbytes) / 1e6:,.0f} MB "
       f"({int(rbytes) / max(1, r['qps'] * float(secs)) / 1024:.0f} KiB per query).\n")
-rows = [
-    ("a search (ps_search)", share("ps_search")),
-    ("  matching: Xapian's get_mset (posting lists, weights)", share("Xapian::Enquire::Internal::get_mset")),
-    ("  query parsing (one parse per language)", share("Xapian::QueryParser::parse_query")),
-    ("  snippets (document text, highlighting)", share("ps_snippet_make_ex")),
-    ("  document data (get_data)", share("Xapian::Document::get_data")),
-    ("  spelling suggestions", share("Xapian::Database::get_spelling_suggestion")),
-    ("  decompression (zlib inflate)", share("inflate")),
-    ("  reading blocks (pread, kernel)", share("__libc_pread64", "pread64", "__pread64")),
-    ("I/O thread (libevent)", share("event_base_loop")),
-]
-print("| part of the work | share of the daemon's CPU samples |")
-print("|---|---:|")
-for name, v in rows:
-    print(f"| {name} | {v:.1f} % |")
+perf_rows.print_table(incl, [
+    ("a search (ps_search)", ["ps_search"]),
+    ("  matching: Xapian's get_mset (posting lists, weights)", ["Xapian::Enquire::Internal::get_mset"]),
+    ("  query parsing (one parse per language)", ["Xapian::QueryParser::parse_query"]),
+    ("  snippets (document text, highlighting)", ["ps_snippet_make_ex"]),
+    ("  document data (get_data)", ["Xapian::Document::get_data"]),
+    ("  spelling suggestions", ["Xapian::Database::get_spelling_suggestion"]),
+    ("  decompression (zlib inflate)", ["inflate"]),
+    ("  reading blocks (pread, kernel)", ["__libc_pread64", "pread64", "__pread64"]),
+    ("I/O thread (libevent)", ["event_base_loop"]),
+])
 EOF
 cat "$out/section.md"
 if [ "$write_results" = 1 ]; then

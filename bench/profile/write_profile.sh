@@ -40,38 +40,21 @@ case "$secs$batch" in *[!0-9]*) echo "write_profile.sh: --seconds and --batch wa
 command -v perf > /dev/null || { echo "write_profile.sh: perf missing (apt-get install linux-perf)" >&2; exit 69; }
 log() { echo "write_profile.sh: $*" >&2; }
 
-if [ -z "${PS_BIN_DIR:-}" ]; then
-    PS_BIN_DIR=$root/build-writer-rel
-    cmake -S "$root" -B "$PS_BIN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    nice -n 10 cmake --build "$PS_BIN_DIR" -j2 --target polysearchd polysearch-index >/dev/null
-fi
-psd=$PS_BIN_DIR/searchd/polysearchd
+. "$here/lib.sh"
+prof_build polysearchd polysearch-index
 psindex=$PS_BIN_DIR/indexer/polysearch-index
 
 rm -rf "$out"; mkdir -p "$out"
-dpid=""
-cleanup() { [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
 head -n 1000 "$corpus" > "$out/base.jsonl"
 "$psindex" --db "$out/db" "$out/base.jsonl" > /dev/null 2>&1
-"$psd" --db "$out/db" --listen 127.0.0.1:0 --port-file "$out/port" --workers 2 \
-    --quiet 2> "$out/daemon.log" &
-dpid=$!
-for _ in $(seq 100); do [ -s "$out/port" ] && break; sleep 0.1; done
-[ -s "$out/port" ] || { log "polysearchd did not start"; cat "$out/daemon.log" >&2; exit 70; }
+prof_start --db "$out/db" --workers 2
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "8 writers + 8 searchers for ${secs}s under perf record ..."
-perf record -F 499 -g --call-graph dwarf,16384 -p "$dpid" -o "$out/perf.data" \
-    -- sleep "$((secs - 1))" > /dev/null 2>&1 &
-ppid=$!
+prof_record "$((secs - 1))"
 /usr/bin/python3 "$bench/write_bench.py" --phase w8 "$(cat "$out/port")" "$corpus" \
     "$secs" "$batch" 8 8 "$out/phase.jsonl"
-wait "$ppid" || true
-kill "$dpid"; wait "$dpid" || true; dpid=""
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
-perf report -i "$out/perf.data" --children --sort sym --stdio -g none 2> /dev/null \
-    > "$out/children.txt"
+prof_report
 
 alt=""
 if /usr/bin/python3 -c 'import xapian' 2> /dev/null; then
@@ -79,17 +62,12 @@ if /usr/bin/python3 -c 'import xapian' 2> /dev/null; then
 else
     log "python3-xapian missing: no delta-cost line"
 fi
-python3 - "$out/children.txt" "$out/phase.jsonl" "$load0" "$load1" "$secs" "$batch" "$alt" \
+PYTHONPATH=$here python3 - "$out/children.txt" "$out/phase.jsonl" "$load0" "$load1" "$secs" "$batch" "$alt" \
     > "$out/section.md" <<'EOF'
-import json, re, subprocess, sys, time
+import json, subprocess, sys, time
+import perf_rows
 children, phase, l0, l1, secs, batch = sys.argv[1:7]
-incl = {}
-for line in open(children):
-    m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[[.k]\]\s+(.*\S)", line)
-    if m:
-        incl.setdefault(m.group(3), float(m.group(1)))
-def share(*names):
-    return max((incl.get(n, 0.0) for n in names), default=0.0)
+incl = perf_rows.load(children)
 ph = json.loads(open(phase).read().splitlines()[-1])
 rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 print(f"### Write path profile ({time.strftime('%Y-%m-%d %H:%M %Z')}, commit {rev})\n")
@@ -101,21 +79,17 @@ print(f"polysearchd --workers 2 with the write-ahead log, 8 writing clients ({ba
 print(f"Figures of the profiled phase: {ph['docs_s']:.0f} docs/s, {ph['searches_s']:.0f} searches/s, "
       f"ack p50 {ph['a_p50']:.0f} ms, visible p50 {ph['v_p50']:.0f} ms / p99 {ph['v_p99']:.0f} ms, "
       f"search p50 {ph['s_p50']:.1f} ms / p99 {ph['s_p99']:.0f} ms.\n")
-rows = [
-    ("workers: bringing their view of the delta up to date (psi::delta_sync)", share("psi::delta_sync")),
+perf_rows.print_table(incl, [
+    ("workers: bringing their view of the delta up to date (psi::delta_sync)", ["psi::delta_sync"]),
     ("  of which adding documents to the worker's in-memory Xapian database",
-     share("Xapian::Database::Internal::replace_document")),
-    ("  of which unserialising the documents", share("Xapian::Document::unserialise")),
-    ("workers: the search itself (match, snippets, spelling)", share("search_once (inlined)", "search_once")),
-    ("writer thread (analysis, the delta, the log)", share("writer_main")),
-    ("  of which analysis (ps_doc_prepare)", share("ps_doc_prepare")),
-    ("checkpointer: committing the delta to the database", share("ckpt_main")),
-    ("I/O thread (libevent: reading, decoding, answering)", share("event_base_loop")),
-]
-print("| part of the work | share of the daemon's CPU samples |")
-print("|---|---:|")
-for name, v in rows:
-    print(f"| {name} | {v:.1f} % |")
+     ["Xapian::Database::Internal::replace_document"]),
+    ("  of which unserialising the documents", ["Xapian::Document::unserialise"]),
+    ("workers: the search itself (match, snippets, spelling)", ["search_once (inlined)", "search_once"]),
+    ("writer thread (analysis, the delta, the log)", ["writer_main"]),
+    ("  of which analysis (ps_doc_prepare)", ["ps_doc_prepare"]),
+    ("checkpointer: committing the delta to the database", ["ckpt_main"]),
+    ("I/O thread (libevent: reading, decoding, answering)", ["event_base_loop"]),
+])
 print()
 print("- Reading: every worker keeps its own in-memory Xapian database of the changes "
       "acknowledged since the last checkpoint and adds each new document to it before its "
