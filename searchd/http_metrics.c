@@ -101,6 +101,9 @@ int http_metrics_write(const http_metrics *m, server *s,
         evbuffer_add_printf(o, "polysearch_errors_total{code=\"%s\"} %llu\n",
                             searchd_err_code((searchd_err)e),
                             (unsigned long long)s->stats.errors[e]);
+    one(o, "polysearch_auth_failures_total", "counter",
+        "Requests refused for a wrong token (both protocols).",
+        s->auth_failures);
     one(o, "polysearch_documents", "gauge",
         "Documents in the database, changes waiting in the log included.",
         x->documents);
