@@ -17,7 +17,7 @@ static const uint64_t bucket_us[HTTP_METRIC_BUCKETS] = {
 
 /* The statuses counted one by one; the last slot is "any other". */
 static const int statuses[HTTP_METRIC_STATUSES] = {
-    200, 400, 404, 405, 413, 429, 500, 503, 504, 401, 0
+    200, 400, 404, 405, 413, 429, 500, 503, 504, 401, 403, 0
 };
 
 void http_metrics_init(http_metrics *m, const http_metric_route *routes,

@@ -420,6 +420,9 @@ def main():
             check(metric(hp, "polysearch_auth_failures_total") == fails, "metrics counter")
             check(metric(hp, 'polysearch_errors_total{code="forbidden"}') > 0,
                   "errors_total{forbidden}")
+            for c in ("401", "403"):
+                check(metric(hp, 'polysearch_http_requests_total{method="POST",route="/docs",'
+                          'code="%s"}' % c) > 0, "http_requests_total code %s" % c)
             fails += reload_tokens(d, tokfile)
             st = d.client().call("stats", {"token": TOK["read"]})[1]
             check(st["auth"]["failed_attempts"] == fails, "failed_attempts after reload")
