@@ -360,6 +360,31 @@ def reload_tokens(d, tokfile):
     return 1   # wrong attempts made here
 
 
+def python_client(d):
+    """clients/python/polysearch_client.py: token= authenticates, the error
+    classes by code."""
+    import sys
+    sys.path.insert(0, os.path.join(pstest.source_dir(), "clients", "python"))
+    import polysearch_client as pc
+    addr = "127.0.0.1:%d" % d.port
+    with pc.Client(addr) as c:
+        try:
+            c.search("innovation")
+            fail("python client: search without a token answered")
+        except pc.UnauthorizedError:
+            pass
+    with pc.Client(addr, token=TOK["read"]) as c:
+        check(c.search("innovation", limit=1)["total"] >= 1, "python client search")
+        try:
+            c.delete(["auth/none"])
+            fail("python client: delete with a read token answered")
+        except pc.ForbiddenError as e:
+            check(e.code == "forbidden", "code %r" % e.code)
+    with pc.Client("unix:" + d.socket_path, token=TOK["write"]) as c:
+        check(c.delete(["auth/none"])["not_found"] == 1, "python client delete")
+    print("python client: token=, UnauthorizedError, ForbiddenError")
+
+
 def no_tokens(db, tmp):
     """Without a token file: as before on loopback and the Unix socket."""
     with pstest.Daemon(db, tmp, socket=True, log_name="open.log",
@@ -405,6 +430,7 @@ def main():
             check(err is None, "add: %r" % (err,))
             rpc_matrix(d, False)
             rpc_matrix(d, True)
+            python_client(d)
             http_matrix(hp)
             http_url_token(hp)
             before = d.client().call("stats", {"token": TOK["read"]})[1]["auth"]
