@@ -169,6 +169,24 @@ void searchd_config_usage(FILE *f)
 "                      `xapian-tcpsrv --writable` on the same database (its\n"
 "                      one connection is the writer's); without it, remote\n"
 "                      shards are read-only (add/delete: unavailable)\n"
+"Access control (docs/PROTOCOL.md, \"Access control\"):\n"
+"  --auth-token-file FILE\n"
+"                      tokens, one \"ROLE TOKEN\" per line (ROLE read, write\n"
+"                      or admin; TOKEN 16 to 512 visible ASCII characters;\n"
+"                      # comments); FILE must be mode 0600 or 0400 (else exit\n"
+"                      78).  Then every method but ping and auth needs a\n"
+"                      token: MessagePack-RPC `auth {token}` for the\n"
+"                      connection, or a token argument on a call; HTTP\n"
+"                      `Authorization: Bearer TOKEN` (never in the URL).\n"
+"                      read: search, get, stats, subscribe, unsubscribe,\n"
+"                      subscriptions (HTTP /healthz needs none); write:\n"
+"                      add, delete; admin: reload (re-reads FILE, as SIGHUP\n"
+"                      does) and everything else.  No token (unauthorized;\n"
+"                      HTTP 401), a role too low (forbidden; HTTP 403), a\n"
+"                      wrong token (unauthorized after 1 s, then closed).\n"
+"                      Without it, anyone who can connect may do anything:\n"
+"                      a non-loopback --listen or --http with writes\n"
+"                      enabled is refused (exit 78) unless --read-only\n"
 "Settings file:\n"
 "  --config FILE       read settings from FILE first: one per line, the long\n"
 "                      option without -- and its value (`listen 0.0.0.0:7117`,\n"
@@ -180,7 +198,8 @@ void searchd_config_usage(FILE *f)
 "69 address or socket in use, 71 other start-up failure, 73 cannot create\n"
 "the database (--create), the socket or the port file, 75 --create while\n"
 "another writer holds the new database's lock, 74 the write-ahead log\n"
-"cannot be opened, replayed or synced, 78 bad --config file.\n",
+"cannot be opened, replayed or synced, 78 bad --config file, a bad\n"
+"--auth-token-file, or a non-loopback address with writes and no tokens.\n",
             PS_RPC_DEFAULT_MAX_DEPTH, PS_RPC_MAX_DEPTH_LIMIT, DEF_MAX_CLIENTS,
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
@@ -196,7 +215,7 @@ enum {
     O_COMMITDELAY, O_VISIBLEWAIT, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
     O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY,
-    O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS
+    O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS, O_AUTHTOKENFILE
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -247,6 +266,7 @@ static const struct option opts[] = {
     {"http-port-file", required_argument, 0, O_HTTPPORTFILE},
     {"max-request", required_argument, 0, O_MAXREQUEST},
     {"max-headers", required_argument, 0, O_MAXHEADERS},
+    {"auth-token-file", required_argument, 0, O_AUTHTOKENFILE},
     {0, 0, 0, 0}
 };
 
@@ -292,7 +312,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_MAXHEADERS) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_AUTHTOKENFILE) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -420,6 +440,9 @@ static int apply_option(searchd_config *c, int ch)
             rc = set_u64(&c->max_headers, name, optarg, ps_parse_size,
                          1024, 1024 * 1024, "expected a size in [1k, 1M]");
             break;
+        case O_AUTHTOKENFILE:
+            if (!*optarg) return bad(name, optarg, "empty path");
+            c->auth_token_file = optarg; break;
         case O_CONFIG: break;   /* read before the others: config_file.c */
         case O_CREATE: c->create = 1; break;
         default:

@@ -31,6 +31,9 @@ typedef struct searchd_config {
     uint64_t max_request;       /* --max-request bytes of an HTTP body: 413 */
     uint64_t max_headers;       /* --max-headers bytes of an HTTP request's
                                    line and headers: 413 */
+    /* Access control (auth.h, access.h): NULL = none (everything
+     * allowed; refused at start on a non-loopback address with writes). */
+    const char *auth_token_file; /* --auth-token-file FILE */
     unsigned workers;           /* --workers; default online cores */
     int log_level;              /* ps_log_level; --quiet / --verbose */
     /* Limits (each reported by stats and shown by --help). */

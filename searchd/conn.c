@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 #include <msgpack.h>
 
+#include "access.h"
 #include "job.h"
 #include "methods.h"
 #include "rpc.h"
@@ -96,6 +97,7 @@ typedef struct conn {
                                    the writer and the alert thread
                                    (j->gone), which skip its jobs */
     sub_conn *subs;             /* its subscriptions (subs.h), or NULL */
+    auth_role role;             /* granted by auth (access.h) */
 } conn;
 
 static void conn_close(conn *c, const char *why);
@@ -341,7 +343,22 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
     }
     j->ready_us = now;
     j->deadline_us = start_us + s->cfg->deadline_ms * 1000u;
-    int e = me->parse(j, &m->params, s->cfg);
+    msgpack_object params;
+    int failed = 0;
+    int e = access_rpc(s, &c->role, me, &m->params, j, &params, &failed);
+    if (failed) {
+        /* A wrong token: answered after the delay (a timer; everyone else
+         * is served meanwhile), then the connection closes. */
+        j->err = e;
+        start_closing(c, "wrong token");
+        arm(c, s->cfg->deadline_ms + ACCESS_FAIL_DELAY_MS);
+        if (access_delay(s, j) == 0)
+            c->pending++;
+        else
+            answer(c, j);
+        return;
+    }
+    if (e < 0) e = me->parse(j, &params, s->cfg);
     if (e < 0 && me->io) e = me->io(j, s);
     if (e == -2) {              /* handed to another thread (subscribe) */
         c->pending++;
@@ -583,6 +600,7 @@ void conn_accept(server *s, evutil_socket_t fd)
     if (!c) { evutil_closesocket(fd); return; }
     c->srv = s;
     c->state = CONN_READING;
+    c->role = access_conn_role(s);
     c->id = ++s->conn_seq;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->timer = evtimer_new(s->base, timer_cb, c);
@@ -628,30 +646,34 @@ void conn_done_cb(evutil_socket_t fd, short what, void *arg)
     }
     while (j) {
         job *next = j->next;
-        if (j->done) {              /* another front end's (http.c) */
-            j->done(j, s);
-            j = next;
-            continue;
-        }
-        conn *c = j->conn;
-        if (!c) {                   /* notifications (subs.h) */
-            subs_deliver(s, j);
-            j = next;
-            continue;
-        }
-        if (j->method->done) j->method->done(j, s);
-        c->pending--;
-        if (c->state == CONN_ORPHANED) {    /* client went away */
-            job_free(j);
-            if (c->pending == 0) {
-                conn_set_state(c, CONN_CLOSED, "last job returned");
-                conn_unlink_free(c);
-            }
-        } else {
-            answer(c, j);
-            (void)check_done(c);
-        }
+        conn_job_back(s, j);
         j = next;
+    }
+}
+
+void conn_job_back(server *s, job *j)
+{
+    j->next = NULL;
+    if (j->done) {                  /* another front end's (http.c) */
+        j->done(j, s);
+        return;
+    }
+    conn *c = j->conn;
+    if (!c) {                       /* notifications (subs.h) */
+        subs_deliver(s, j);
+        return;
+    }
+    if (j->method->done) j->method->done(j, s);
+    c->pending--;
+    if (c->state == CONN_ORPHANED) {        /* client went away */
+        job_free(j);
+        if (c->pending == 0) {
+            conn_set_state(c, CONN_CLOSED, "last job returned");
+            conn_unlink_free(c);
+        }
+    } else {
+        answer(c, j);
+        (void)check_done(c);
     }
 }
 

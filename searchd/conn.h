@@ -33,6 +33,13 @@ void conn_maybe_exit(server *s);
  * done event's callback). */
 void conn_done_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Takes back one finished job (from a worker, the writer, the alert
+ * thread, or a delayed refusal of access.h): hands it to its front end's
+ * done hook (HTTP), delivers it (notifications), or answers it on its
+ * connection (dropped when the client went away) and frees it.  I/O
+ * thread. */
+void conn_job_back(server *s, job *j);
+
 /* Starts a graceful shutdown: no more reading; connections close once
  * their in-flight requests are answered and flushed.  Calls
  * event_base_loopexit when none is left.  I/O thread. */

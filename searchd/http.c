@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
+#include "access.h"
 #include "conn.h"
 #include "http_args.h"
 #include "http_conns.h"
@@ -74,6 +75,8 @@ static int status_of(int err)
     case ERR_BAD_REQUEST: case ERR_QUERY_SYNTAX: case ERR_TOO_MANY_TERMS:
         return 400;
     case ERR_TOO_LARGE: return 413;
+    case ERR_UNAUTHORIZED: return 401;
+    case ERR_FORBIDDEN: return 403;
     case ERR_NOT_FOUND: case ERR_UNKNOWN_METHOD: return 404;
     case ERR_BUSY: return 429;
     case ERR_TIMEOUT: return 504;
@@ -404,16 +407,6 @@ static int path_match(const http_route *r, const char *path, const char **rest)
     return 1;
 }
 
-/* Access control hook (issue 16, phase 3: tokens): returns 0 when req may
- * use route r, else an HTTP status after filling msg.  Everything is
- * allowed for now, as on the MessagePack-RPC listeners. */
-static int authorize(http_front *f, struct evhttp_request *req,
-                     const http_route *r, char *msg, size_t msglen)
-{
-    (void)f; (void)req; (void)r; (void)msg; (void)msglen;
-    return 0;
-}
-
 static void request_cb(struct evhttp_request *req, void *arg)
 {
     http_front *f = arg;
@@ -461,11 +454,6 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     const http_route *r = &http_routes[ri];
-    int st = authorize(f, req, r, msg, sizeof msg);
-    if (st) {
-        send_error(f, req, ri, start, st, ERR_BAD_REQUEST, msg);
-        return;
-    }
     if (s->shutting_down) {
         send_error(f, req, ri, start, 503, ERR_UNAVAILABLE, "shutting down");
         return;
@@ -490,6 +478,18 @@ static void request_cb(struct evhttp_request *req, void *arg)
     j->ctx = h;
     j->ready_us = ps_now_us();
     j->deadline_us = start + s->cfg->deadline_ms * 1000u;
+    /* Access control (access.h): a wrong token is answered after a delay. */
+    int failed = 0;
+    int ae = access_http(s, req, r->rpc, j, &failed);
+    if (ae >= 0) {
+        j->err = ae;
+        if (failed && access_delay(s, j) == 0) {
+            s->http_pending++;
+            return;
+        }
+        answer(h, j);
+        return;
+    }
     const char *query = evhttp_uri_get_query(u);
     if (r->args != args_search && query && *query) {
         j->err = ERR_BAD_REQUEST;

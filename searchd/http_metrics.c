@@ -17,7 +17,7 @@ static const uint64_t bucket_us[HTTP_METRIC_BUCKETS] = {
 
 /* The statuses counted one by one; the last slot is "any other". */
 static const int statuses[HTTP_METRIC_STATUSES] = {
-    200, 400, 404, 405, 413, 429, 500, 503, 504, 401, 0
+    200, 400, 404, 405, 413, 429, 500, 503, 504, 401, 403, 0
 };
 
 void http_metrics_init(http_metrics *m, const http_metric_route *routes,
@@ -101,6 +101,9 @@ int http_metrics_write(const http_metrics *m, server *s,
         evbuffer_add_printf(o, "polysearch_errors_total{code=\"%s\"} %llu\n",
                             searchd_err_code((searchd_err)e),
                             (unsigned long long)s->stats.errors[e]);
+    one(o, "polysearch_auth_failures_total", "counter",
+        "Requests refused for a wrong token (both protocols).",
+        s->auth_failures);
     one(o, "polysearch_documents", "gauge",
         "Documents in the database, changes waiting in the log included.",
         x->documents);

@@ -14,7 +14,7 @@
 #define HTTP_METRIC_ROUTES 16
 /* Latency buckets (upper bounds in microseconds) and statuses counted. */
 #define HTTP_METRIC_BUCKETS 14
-#define HTTP_METRIC_STATUSES 11
+#define HTTP_METRIC_STATUSES 12
 
 typedef struct http_metric_route {
     const char *method;         /* "GET", ... ("" for the other row) */

@@ -55,6 +55,8 @@ typedef struct job {
     uint64_t sub;               /* subscribe, unsubscribe: the subscription
                                    id (subscribe: the query is in q) */
     const char *name;           /* subscribe: its name (in the zone) */
+    int role;                   /* the request's role (auth_role, access.h);
+                                   auth: the role granted */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through

@@ -118,6 +118,15 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, int *len,
     return -1;
 }
 
+int listener_addr_is_loopback(const char *addr)
+{
+    struct sockaddr_storage ss;
+    int len = 0;
+    char why[320];
+    if (parse_addr(addr, &ss, &len, why, sizeof why) != 0) return -1;
+    return is_loopback((struct sockaddr *)&ss);
+}
+
 int listener_bind_tcp(server *s, const char *addr, const char *flag,
                       struct evconnlistener **out)
 {

@@ -23,6 +23,11 @@ int listeners_open(server *s);
 int listener_bind_tcp(server *s, const char *addr, const char *flag,
                       struct evconnlistener **out);
 
+/* Whether the --listen/--http address addr is a loopback one
+ * (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104): 1 yes, 0 no, -1 when it does
+ * not parse (the listener reports that when it binds).  Any thread. */
+int listener_addr_is_loopback(const char *addr);
+
 /* Writes the port of the first TCP listener of ls[0..nls) to the file pf
  * (atomically; NULL pf: nothing).  Returns 0, EX_CANTCREAT when the file
  * cannot be written, EX_USAGE when no listener is TCP, after logging

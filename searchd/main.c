@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "access.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -56,6 +57,10 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
     ps_log(PS_LOG_INFO, "SIGHUP: every worker reopens %s before its next request",
            searchd_config_db_name(s->cfg));
     workers_hup(s->pool);
+    char err[512];
+    if (access_reload(s, err, sizeof err) != 0)
+        ps_log(PS_LOG_ERROR, "SIGHUP: --auth-token-file: %s (the old tokens "
+               "stay)", err);
 }
 
 /* The writer's wait after publishing (writer_set_visible_wait): until
@@ -125,20 +130,25 @@ static int serve(searchd_config *cfgp)
         ps_log(PS_LOG_ERROR, "libevent without thread support");
         return EX_SOFTWARE;
     }
+    /* Access control first: an exposed listener without tokens, or a
+     * bad token file, stops the start before anything is opened. */
+    if ((rc = access_check_exposure(&cfg)) != -1) return rc;
     server s;
     memset(&s, 0, sizeof s);
     s.cfg = &cfg;
+    if ((rc = access_open(&s)) != -1) return rc;
     stats_init(&s.stats);
     s.base = event_base_new();
-    if (!s.base) return EX_OSERR;
+    if (!s.base) { access_free(&s); return EX_OSERR; }
     s.done_ev = event_new(s.base, -1, 0, conn_done_cb, &s);
-    if (!s.done_ev) return EX_OSERR;
+    if (!s.done_ev) { access_free(&s); event_base_free(s.base); return EX_OSERR; }
 
     ps_status st;
     char *msg = NULL;
     if (cfg.create && (rc = create_db(&cfg)) != -1) {
         event_free(s.done_ev);
         event_base_free(s.base);
+        access_free(&s);
         return rc;
     }
     s.pool = workers_create(&cfg, s.done_ev, &st, &msg);
@@ -147,6 +157,7 @@ static int serve(searchd_config *cfgp)
         free(msg);
         event_free(s.done_ev);
         event_base_free(s.base);
+        access_free(&s);
         return st == PS_ERR_NO_DB ? EX_NOINPUT
              : st == PS_ERR_CORRUPT ? EX_DATAERR : EX_UNAVAILABLE;
     }
@@ -155,6 +166,7 @@ static int serve(searchd_config *cfgp)
         workers_destroy(s.pool);
         event_free(s.done_ev);
         event_base_free(s.base);
+        access_free(&s);
         return EX_OSERR;
     }
     /* Alerts: matched on their own thread, for a writer on one database
@@ -165,6 +177,7 @@ static int serve(searchd_config *cfgp)
         workers_destroy(s.pool);
         event_free(s.done_ev);
         event_base_free(s.base);
+        access_free(&s);
         return EX_OSERR;
     }
     if (!(s.subs = subs_create(&cfg, s.alerts))) {
@@ -173,6 +186,7 @@ static int serve(searchd_config *cfgp)
         workers_destroy(s.pool);
         event_free(s.done_ev);
         event_base_free(s.base);
+        access_free(&s);
         return EX_OSERR;
     }
     if (s.writer) writer_set_alerts(s.writer, s.alerts);
@@ -242,6 +256,7 @@ static int serve(searchd_config *cfgp)
     writer_destroy(s.writer);       /* commits what is queued, joins */
     conn_free_all(&s);              /* their subscriptions too */
     http_free(&s);
+    access_free(&s);                /* refusals still held, the tokens */
     alerts_destroy(s.alerts);       /* after the writer and the conns */
     subs_destroy(s.subs);
     for (int i = 0; i < 3; i++)

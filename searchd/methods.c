@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "docmap.h"
 #include "docvalid.h"
 #include "polysearch.h"
@@ -286,7 +287,7 @@ static void pack_wal(msgpack_packer *pk, server *s)
 static int stats_finish(job *j, msgpack_packer *pk, server *s)
 {
     const searchd_config *c = s->cfg;
-    msgpack_pack_map(pk, 17 + (j->shards != NULL));
+    msgpack_pack_map(pk, 18 + (j->shards != NULL));
     kv_u64(pk, "documents", j->ndocs);
     if (j->shards) {
         /* Sharded database: [{"spec": S, "state": "up"|"down"}, ...]. */
@@ -325,6 +326,12 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "retries", workers_retries(s->pool));
     pack_writer(pk, s);
     pack_wal(pk, s);
+    /* "auth": access control (access.h); never a token. */
+    msgpack_pack_str_with_body(pk, "auth", 4);
+    msgpack_pack_map(pk, 3);
+    kv_u64(pk, "enabled", s->tokens != NULL);
+    kv_u64(pk, "tokens", auth_tokens_count(s->tokens));
+    kv_u64(pk, "failed_attempts", s->auth_failures);
     subs_pack_stats(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
     msgpack_pack_map(pk, 28);
@@ -563,6 +570,10 @@ static const method table[] = {
     {"unsubscribe", subs_unsubscribe_parse, NULL, subs_unsubscribe_finish, 0,
      subs_unsubscribe_io, NULL},
     {"subscriptions", noargs_parse, NULL, subs_list_finish, 0, NULL, NULL},
+    /* access.c: access control (the token argument is taken out before
+     * parse, so auth's {token} parses as no arguments) */
+    {"auth", noargs_parse, NULL, access_auth_finish, 0, NULL, NULL},
+    {"reload", noargs_parse, NULL, access_reload_finish, 0, access_reload_io, NULL},
 };
 
 const method *methods_find(const char *name, size_t len)

@@ -16,6 +16,8 @@
 #include "writer.h"
 
 struct conn;
+struct auth_tokens;
+struct access_held;
 typedef struct subs_registry subs_registry;
 struct http_front;
 
@@ -49,6 +51,11 @@ typedef struct server {
     unsigned nhttp_listeners;
     unsigned http_nconns;       /* open HTTP connections (max_clients) */
     unsigned http_pending;      /* HTTP requests waiting for their job */
+    /* Access control (access.h): the tokens (NULL: none), failed
+     * attempts, refused jobs waiting for their delayed answer. */
+    struct auth_tokens *tokens;
+    uint64_t auth_failures;
+    struct access_held *auth_held;
     int shutting_down;
     struct event *force_exit;   /* 5 s after SIGTERM */
 } server;

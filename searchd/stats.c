@@ -8,7 +8,7 @@
 static const char *const codes[ERR_COUNT] = {
     "bad_request", "too_large", "query_syntax", "too_many_terms",
     "not_found", "busy", "timeout", "unknown_method", "internal",
-    "unavailable", "io_error"
+    "unavailable", "io_error", "unauthorized", "forbidden"
 };
 
 const char *searchd_err_code(searchd_err e)

@@ -10,7 +10,7 @@
 typedef enum searchd_err {
     ERR_BAD_REQUEST = 0, ERR_TOO_LARGE, ERR_QUERY_SYNTAX, ERR_TOO_MANY_TERMS,
     ERR_NOT_FOUND, ERR_BUSY, ERR_TIMEOUT, ERR_UNKNOWN_METHOD, ERR_INTERNAL,
-    ERR_UNAVAILABLE, ERR_IO_ERROR, ERR_COUNT
+    ERR_UNAVAILABLE, ERR_IO_ERROR, ERR_UNAUTHORIZED, ERR_FORBIDDEN, ERR_COUNT
 } searchd_err;
 
 /* Wire word of an error code ("bad_request", ...).  Static; any thread. */

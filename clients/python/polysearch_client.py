@@ -103,6 +103,15 @@ class UnavailableError(PolysearchError):
     """The daemon cannot serve this now (e.g. no writable index)."""
 
 
+class UnauthorizedError(PolysearchError):
+    """The daemon needs a token (--auth-token-file), or this one is wrong
+    (then the daemon closes the connection after a delay)."""
+
+
+class ForbiddenError(PolysearchError):
+    """The token's role (read, write, admin) is too low for the method."""
+
+
 _BY_CODE = {
     "query_syntax": QuerySyntaxError,
     "too_many_terms": TooManyTermsError,
@@ -114,6 +123,8 @@ _BY_CODE = {
     "unknown_method": UnknownMethodError,
     "internal": InternalError,
     "unavailable": UnavailableError,
+    "unauthorized": UnauthorizedError,
+    "forbidden": ForbiddenError,
 }
 
 
@@ -171,7 +182,11 @@ class Client:
     its reply; replies to other msgids (none in this synchronous use) are
     kept.  Use as a context manager or call close()."""
 
-    def __init__(self, addr=DEFAULT_ADDR, timeout=10, max_reply=DEFAULT_MAX_REPLY):
+    def __init__(self, addr=DEFAULT_ADDR, timeout=10, max_reply=DEFAULT_MAX_REPLY,
+                 token=None):
+        """token: a token of the daemon's --auth-token-file; when given,
+        the connection is authenticated with auth() at once (raising
+        UnauthorizedError, connection closed, for a wrong one)."""
         self.addr = addr
         self.timeout = float(timeout)
         family, sa = parse_address(addr)
@@ -204,6 +219,12 @@ class Client:
         # what a durable subscription resumes from (subscribe(name=...,
         # resume_from=c.last_seq) on a new connection).  None before any.
         self.last_seq = None
+        if token is not None:
+            try:
+                self.auth(token)
+            except BaseException:
+                self.close()
+                raise
 
     # -- context manager --------------------------------------------------
     def __enter__(self):
@@ -368,6 +389,11 @@ class Client:
     def stats(self):
         """Returns the daemon's statistics and limits (a dict)."""
         return self.call("stats")
+
+    def auth(self, token):
+        """Gives this connection the role of token (docs/PROTOCOL.md,
+        "Access control"); returns the role ("read", "write", "admin")."""
+        return self.call("auth", token=token)
 
     def ping(self):
         """Returns True when the daemon answers "pong"."""

@@ -5,7 +5,7 @@ if(TARGET polysearch-index)
 else()
   set(_ps_indexer "")
 endif()
-foreach(_t methods pipeline hostile limits lifecycle create)
+foreach(_t methods pipeline hostile limits lifecycle create auth)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/daemon_${_t}.py)
     add_test(NAME e2e_daemon_${_t}
              COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_${_t}.py)

@@ -16,7 +16,8 @@ LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_c
               "max_subscriptions_per_conn", "max_notify_queue", "max_request",
               "max_headers"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
-               "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error"}
+               "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error",
+               "unauthorized", "forbidden"}
 
 
 def expect_error(c, method, params, code):
@@ -48,7 +49,7 @@ def exercise(c, label):
     err, st = c.call("stats", {})
     check(err is None, label + ": stats error %r" % (err,))
     for k in ("documents", "languages", "revision", "uptime_s", "requests", "errors",
-              "latency_us", "connections", "limits", "version", "alerts"):
+              "latency_us", "connections", "limits", "version", "alerts", "auth"):
         check(k in st, label + ": stats lacks " + k)
     check(st["documents"] >= 5, "stats documents %r" % st["documents"])
     check(sum(st["languages"].values()) == st["documents"], "language counts do not add up")

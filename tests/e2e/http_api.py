@@ -18,6 +18,8 @@ http.client for the rest.  Checked:
     headers (400, closed) while a bystander keeps searching over HTTP and
     MessagePack-RPC with no error, and the descriptors come back;
   - /metrics parses as Prometheus text and its counters move;
+  - 401 without a token and 403 for a read token on a write (the whole
+    access-control matrix is e2e_daemon_auth's);
   - docs/openapi.yaml: every route and status in it was served as
     described (required fields present), and nothing was served that it
     does not describe.
@@ -499,6 +501,31 @@ def abuse(d):
               "garbage: %r" % data[:80])
 
 
+# ---- access control: 401 and 403 (the whole matrix: daemon_auth.py) ---------
+
+def access(tmp, db):
+    tok = os.path.join(tmp, "tokens")
+    with open(tok, "w") as f:
+        f.write("read  http-api-read-token-0123456789\n"
+                "write http-api-write-token-0123456789\n")
+    os.chmod(tok, 0o600)
+    with http_daemon(db, tmp, ["--auth-token-file", tok], "auth") as d:
+        hp = d.hport
+        st, hdrs, res = hjson(hp, "GET", "/stats")
+        check(st == 401 and error_code(res) == "unauthorized" and
+              hdrs.get("www-authenticate", "").startswith("Bearer"), "no token: %d %r" % (st, hdrs))
+        st, hdrs, res = hjson(hp, "POST", "/docs", b'{"id": "a/1", "body": "x"}',
+                              {"Authorization": "Bearer http-api-read-token-0123456789"})
+        check(st == 403 and error_code(res) == "forbidden", "read token on POST /docs: %d" % st)
+        st, hdrs, res = hjson(hp, "GET", "/search?q=innovation", None,
+                              {"Authorization": "Bearer http-api-read-token-0123456789"})
+        check(st == 200 and "hits" in res, "read token on /search: %d" % st)
+        st, hdrs, res = hjson(hp, "GET", "/healthz")
+        check(st == 200, "/healthz needs no token: %d" % st)
+        check(d.stop() == 0, "auth daemon exit status")
+    print("access control: 401 without a token, 403 for a read token on a write")
+
+
 # ---- docs/openapi.yaml -------------------------------------------------------
 
 def openapi():
@@ -597,6 +624,7 @@ def main():
         max_clients(tmp, base)
         flood(tmp, base)
         hostile(tmp, base)
+        access(tmp, base)
         openapi()
     print("ok")
 

@@ -4,3 +4,7 @@ ps_unit_test(test_searchd SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_searchd.c
 # The alert thread (searchd/alerts.c): order, a full queue, removal.
 ps_unit_test(test_alerts SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_alerts.c
              LIBS searchd_common)
+# Access control: the token file (searchd/auth.c), token matching, the
+# role table and the exposure check (searchd/access.c).
+ps_unit_test(test_auth SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_auth.c
+             LIBS searchd_common)
