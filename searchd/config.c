@@ -189,7 +189,7 @@ void searchd_config_usage(FILE *f)
 "                      enabled is refused (exit 78) unless --read-only\n"
 "Settings file:\n"
 "  --config FILE       read settings from FILE first: one per line, the long\n"
-"                      option without -- and its value (`listen 0.0.0.0:7117`,\n"
+"                      option without -- and its value (`listen 127.0.0.1:7117`,\n"
 "                      `read-only`), # comments; options on the command line\n"
 "                      override single settings and add to repeatable ones\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"

@@ -30,7 +30,7 @@ typedef struct searchd_config {
     const char *http_port_file; /* --http-port-file F or NULL */
     uint64_t max_request;       /* --max-request bytes of an HTTP body: 413 */
     uint64_t max_headers;       /* --max-headers bytes of an HTTP request's
-                                   line and headers: 413 */
+                                   line and headers: 400 */
     /* Access control (auth.h, access.h): NULL = none (everything
      * allowed; refused at start on a non-loopback address with writes). */
     const char *auth_token_file; /* --auth-token-file FILE */
