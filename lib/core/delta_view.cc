@@ -113,9 +113,18 @@ void rebuild_view(ps_db *db, delta_view &v)
     v.sup_dids.clear();
     v.hide_valid = false;
     v.mem = Xapian::WritableDatabase(std::string(), Xapian::DB_BACKEND_INMEMORY);
+    // The in-memory database first, and searches check at least all of
+    // its documents (delta_check_at_least): Xapian 1.4.22 matches the
+    // sub-databases one after the other, and once its minimum weight has
+    // risen (after the first offset + limit matches), the pruning of an
+    // in-memory database's postlist tree can crash (SIGSEGV in get_mset;
+    // e.g. "strictement OR orden" after 100 French documents were added:
+    // an OR of per-language branches some of whose terms the in-memory
+    // database lacks).  Matching it first with no minimum weight keeps
+    // the matcher out of that path; the main database is pruned as usual.
     Xapian::Database c;
-    c.add_database(db->rdb);
     c.add_database(v.mem);
+    c.add_database(db->rdb);
     v.combined = c;
     v.applied = v.main_seq;
     v.by_id = db->sharded;
@@ -228,6 +237,15 @@ void psi::delta_sync(ps_db *db)
 Xapian::Database &psi::read_db(ps_db *db)
 {
     return db->delta ? db->delta->combined : db->db();
+}
+
+Xapian::doccount psi::delta_check_at_least(ps_db *db, Xapian::doccount want)
+{
+    const delta_view *v = db->delta.get();
+    if (!v || !v->built)
+        return want;
+    Xapian::doccount n = v->mem.get_lastdocid();  // docids never reused
+    return n > UINT32_MAX - want ? UINT32_MAX : n + want;
 }
 
 const Xapian::MatchDecider *psi::delta_decider(ps_db *db)

@@ -478,6 +478,14 @@ Xapian::Database &read_db(ps_db *db);
 // is remote (Xapian runs no MatchDecider there: see delta_filter).
 const Xapian::MatchDecider *delta_decider(ps_db *db);
 
+// The check_at_least a search of offset + limit hits must pass to
+// get_mset: at least want, and with an in-memory delta at least its
+// document count + want, so that the matcher never raises its minimum
+// weight while it is still in the in-memory database (see delta_view.cc:
+// Xapian 1.4.22 crashes in the pruning of an in-memory database's
+// postlists).
+Xapian::doccount delta_check_at_least(ps_db *db, Xapian::doccount want);
+
 // q, or, when a shard is remote and the delta superseded main documents,
 // q without them (q AND_NOT their id terms outside the delta).
 Xapian::Query delta_filter(ps_db *db, const Xapian::Query &q);

@@ -285,9 +285,10 @@ ps_status search_once(search_ctx &c, ps_results **out)
     // With a delta, a decider (or with remote shards the filter above)
     // hides the main documents it superseded (before the match spy, so
     // facets count what is shown).
-    Xapian::MSet mset = enq.get_mset(q->offset, c.limit,
-                                     q->facets ? d.get_doccount() : 0, nullptr,
-                                     delta_decider(c.db));
+    Xapian::MSet mset = enq.get_mset(
+        q->offset, c.limit,
+        q->facets ? d.get_doccount() : delta_check_at_least(c.db, q->offset + c.limit),
+        nullptr, delta_decider(c.db));
 
     snippet_words sw;
     if (q->snippets && !match_all)

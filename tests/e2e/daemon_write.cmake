@@ -31,6 +31,12 @@ add_test(NAME e2e_daemon_wal COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daem
 set_tests_properties(e2e_daemon_wal PROPERTIES LABELS e2e TIMEOUT 300
                      SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
 
+# Searches over the database and the log's in-memory delta together
+# (Xapian 1.4.22 crashed pruning an in-memory database's postlists).
+add_test(NAME e2e_daemon_delta_search COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_delta_search.py)
+set_tests_properties(e2e_daemon_delta_search PROPERTIES LABELS e2e TIMEOUT 300
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+
 # Alerts (subscribe): notifications of new matching documents, with the
 # log and --no-wal, 1,000 subscriptions, a slow subscriber, hostile
 # arguments, pynvim's session.
