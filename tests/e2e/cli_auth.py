@@ -21,11 +21,12 @@ Checked:
   - polysearch watch with a read token gets the match of a document added
     with the write token, and after the daemon is restarted on the same
     port it authenticates again and gets the next one; without a token:
-    77 at once;
+    77 at once; docs/examples/watch.c (psc_auth with $POLYSEARCH_TOKEN)
+    gets a match;
   - no token (good or wrong) ever appears in the stdout or stderr of the
     CLI or the indexer, nor in the daemon's log (--verbose).
 
-Environment: PS_CLI, PS_DAEMON, PS_INDEXER, PS_SOURCE_DIR.
+Environment: PS_CLI, PS_DAEMON, PS_INDEXER, PS_SOURCE_DIR, PS_BUILD_DIR.
 """
 import json
 import os
@@ -246,6 +247,33 @@ def add(srv, tmp, tf, doc_id, text):
     expect(CLI, ["-s", srv, "--token-file", tf["write"], "add", jl], 0)
 
 
+def example_c(srv, tmp, tf):
+    """docs/examples/watch.c: psc_auth with $POLYSEARCH_TOKEN, then a match."""
+    exe = os.path.join(os.environ.get("PS_BUILD_DIR", ""), "client", "example_watch")
+    check(os.access(exe, os.X_OK), "example_watch not built at %s" % exe)
+    errf = os.path.join(tmp, "example.err")
+    e = dict(ENV)
+    e["POLYSEARCH_TOKEN"] = TOK["read"]
+    with open(errf, "wb") as ef:
+        p = subprocess.Popen([exe, srv, "wombatfeed", "1"], stdout=subprocess.PIPE, stderr=ef,
+                             env=e)
+    try:
+        ok = pstest.wait_until(lambda: p.poll() is not None or
+                               b"subscription" in open(errf, "rb").read(), 30)
+        check(ok and p.poll() is None, "example_watch did not subscribe (exit %r): %r"
+              % (p.poll(), open(errf, "rb").read()))
+        add(srv, tmp, tf, "watch/3", "Un troisième wombatfeed.")
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    err = open(errf, "rb").read().decode(errors="replace")
+    RUNS.append(("example_watch", out.decode(errors="replace"), err))
+    check(p.returncode == 0 and b"\twatch/3\t" in out,
+          "example_watch: exit %r, stdout %r, stderr %r" % (p.returncode, out, err))
+
+
 def watch(db, tmp, tf, dargs):
     port = free_port()
     listen = ("127.0.0.1:%d" % port,)
@@ -274,12 +302,14 @@ def watch(db, tmp, tf, dargs):
         check(ids == ["watch/1", "watch/2"], "watch matches %r" % ids)
         check(w.finish() == 0, "watch exit status")
         w = None
+        example_c(srv, tmp, tf)
         log = d.log_text()
     finally:
         if w:
             w.finish(signal.SIGKILL)
         d.__exit__()
-    print("watch: a read token gets matches, and again after a reconnect; no token 77")
+    print("watch: a read token gets matches, and again after a reconnect; no token 77; "
+          "docs/examples/watch.c authenticates with psc_auth")
     return log
 
 
