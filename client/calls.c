@@ -252,6 +252,38 @@ psc_status psc_send_unsubscribe(psc_client *c, uint64_t subscription,
     return finish_send(c, &q, e, msgid);
 }
 
+/* auth {token}.  The buffer is allocated at its final size up front, so
+ * msgpack never reallocates it (which would leave a copy of the token in
+ * freed memory), and wiped once sent. */
+static psc_status send_auth(psc_client *c, const char *token,
+                            uint32_t *msgid)
+{
+    psci_clear_error(c);
+    if (token == NULL || token[0] == '\0')
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "no token given");
+    size_t tlen = strlen(token);
+    if (tlen > UINT32_MAX - 64)
+        return psci_fail(c, PSC_ERR_INVALID, "invalid", "token too long");
+    request q;
+    request_init(c, &q);
+    size_t cap = tlen + 64; /* envelope, "auth", {"token": str32 header} */
+    q.sb.data = malloc(cap);
+    if (q.sb.data == NULL)
+        return psci_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
+    q.sb.alloc = cap;
+    int e = begin(&q.pk, q.id, "auth", 1) || pack_key(&q.pk, "token") ||
+            msgpack_pack_str(&q.pk, tlen) ||
+            msgpack_pack_str_body(&q.pk, token, tlen) || q.sb.alloc != cap;
+    psc_status st;
+    if (e)
+        st = psci_fail(c, PSC_ERR_NOMEM, "nomem", "cannot encode request");
+    else
+        st = psci_send_packed(c, &q.sb, q.id, msgid);
+    explicit_bzero(q.sb.data, q.sb.alloc);
+    msgpack_sbuffer_destroy(&q.sb);
+    return st;
+}
+
 /* ---- Decoding ---------------------------------------------------------- */
 
 static psc_status bad_reply(psc_client *c, psc_reply *rep, const char *why)
@@ -536,6 +568,27 @@ psc_status psc_recv_unsubscribe(psc_client *c, uint32_t msgid)
                              NULL);
 }
 
+static psc_status recv_auth(psc_client *c, uint32_t msgid, psc_role *role)
+{
+    static const char *const names[] = { "read", "write", "admin" };
+    static const psc_role roles[] = { PSC_ROLE_READ, PSC_ROLE_WRITE,
+                                      PSC_ROLE_ADMIN };
+    psc_reply rep;
+    psc_status st = psci_recv_reply(c, msgid, &rep);
+    if (st != PSC_OK)
+        return st;
+    const msgpack_object *o = &rep.msg.result;
+    for (size_t i = 0; o->type == MSGPACK_OBJECT_STR && i < 3; i++) {
+        if (o->via.str.size == strlen(names[i]) &&
+            memcmp(o->via.str.ptr, names[i], o->via.str.size) == 0) {
+            psci_reply_free(&rep);
+            *role = roles[i];
+            return PSC_OK;
+        }
+    }
+    return bad_reply(c, &rep, "auth did not answer read, write or admin");
+}
+
 /* ---- Synchronous = send + recv ------------------------------------------ */
 
 psc_status psc_search(psc_client *c, const psc_search_args *a,
@@ -612,4 +665,16 @@ psc_status psc_unsubscribe(psc_client *c, uint64_t subscription)
     uint32_t id;
     psc_status st = psc_send_unsubscribe(c, subscription, &id);
     return st != PSC_OK ? st : psc_recv_unsubscribe(c, id);
+}
+
+psc_status psc_auth(psc_client *c, const char *token, psc_role *role)
+{
+    uint32_t id;
+    psc_role r = PSC_ROLE_NONE;
+    psc_status st = send_auth(c, token, &id);
+    if (st == PSC_OK)
+        st = recv_auth(c, id, &r);
+    if (role)
+        *role = r;
+    return st;
 }

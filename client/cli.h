@@ -81,6 +81,9 @@ typedef struct cli_opts {
     int json;
     int timeout_ms;
     cli_style style;
+    const char *token;      /* access token, or NULL (never printed) */
+    const char *token_from; /* where it came from: "token file F" or
+                               "$POLYSEARCH_TOKEN" (for messages) */
 } cli_opts;
 
 /* Runs `polysearch add FILE...|-` on a connected client; returns the exit
@@ -105,10 +108,16 @@ typedef struct cli_watch_args {
  * Returns the exit code. */
 int cli_cmd_watch(const cli_opts *o, const cli_watch_args *w);
 
-/* Connects to o->server with o's timeouts.  On failure reports it as every
+/* Connects to o->server with o's timeouts and, when o->token is set,
+ * authenticates the connection (cli_auth).  On failure reports it as every
  * command does (stderr, and {"error"} with --json) and returns NULL with
  * *code the exit code. */
 psc_client *cli_connect(const cli_opts *o, int *code);
+
+/* Sends o->token on c (psc_auth) when there is one.  A daemon older than
+ * access control (unknown_method) needs none: PSC_OK.  Returns the status
+ * of the call; the failure is recorded on c, not reported. */
+psc_status cli_auth(psc_client *c, const cli_opts *o);
 
 /* Reports a failed call on stderr (and as {"error":...} on stdout with
  * --json) and returns its exit code. */

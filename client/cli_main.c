@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "tokenfile.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -53,12 +54,20 @@ static const char usage_text[] =
     "  -j, --json          one JSON object on stdout per command\n"
     "  -t, --timeout T     connect and call timeout: 500ms, 10s, 2m (default\n"
     "                      10s)\n"
+    "      --token-file FILE  send the access token on the first line of\n"
+    "                      FILE (a polysearchd with --auth-token-file needs\n"
+    "                      one); FILE must be private (chmod 600).  Default:\n"
+    "                      $POLYSEARCH_TOKEN when set.  There is no --token:\n"
+    "                      a token on the command line shows in ps\n"
     "  -h, --help          show this help\n"
     "  -V, --version       show the version\n"
     "\n"
     "Exit status: 0 success (also zero hits), 64 usage, 65 bad query or\n"
     "rejected input, 66 document not found, 69 daemon unreachable, 70 other\n"
-    "daemon error, 75 timeout or daemon busy, 76 protocol error.\n";
+    "daemon error, 75 timeout or daemon busy, 76 protocol error, 77 no\n"
+    "token, a wrong token or a token whose role does not allow the command\n"
+    "(unauthorized, forbidden), 78 bad token file (readable by group or\n"
+    "others, not a token) or $POLYSEARCH_TOKEN.\n";
 
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
@@ -77,7 +86,19 @@ int cli_report_error(psc_client *c, const cli_opts *o, psc_status st,
 {
     const char *code = psc_last_error_code(c);
     const char *msg = psc_last_error_message(c);
-    if (st == PSC_ERR_SERVER && !strcmp(code, "unknown_method"))
+    if (st == PSC_ERR_SERVER && !strcmp(code, "unauthorized") &&
+        o->token == NULL)
+        fprintf(stderr, "polysearch: %s: this polysearchd requires an "
+                "access token: give --token-file FILE or set "
+                "POLYSEARCH_TOKEN (unauthorized: %s)\n", what, msg);
+    else if (st == PSC_ERR_SERVER && !strcmp(code, "unauthorized"))
+        fprintf(stderr, "polysearch: %s: the daemon refused the token of "
+                "%s: wrong or revoked (unauthorized: %s)\n", what,
+                o->token_from, msg);
+    else if (st == PSC_ERR_SERVER && !strcmp(code, "forbidden"))
+        fprintf(stderr, "polysearch: %s: not allowed with the token of %s: "
+                "%s (forbidden)\n", what, o->token_from, msg);
+    else if (st == PSC_ERR_SERVER && !strcmp(code, "unknown_method"))
         fprintf(stderr, "polysearch: %s: this polysearchd does not support "
                 "it (%s)\n", what, msg);
     else if (st == PSC_ERR_SERVER)
@@ -114,8 +135,25 @@ psc_client *cli_connect(const cli_opts *o, int *code)
         return NULL;
     }
     psc_set_timeout(c, o->timeout_ms);
+    st = cli_auth(c, o);
+    if (st != PSC_OK) {
+        *code = cli_report_error(c, o, st, "auth");
+        psc_close(c);
+        return NULL;
+    }
     *code = EX_OK;
     return c;
+}
+
+psc_status cli_auth(psc_client *c, const cli_opts *o)
+{
+    if (o->token == NULL)
+        return PSC_OK;
+    psc_status st = psc_auth(c, o->token, NULL);
+    if (st == PSC_ERR_SERVER &&
+        !strcmp(psc_last_error_code(c), "unknown_method"))
+        return PSC_OK;  /* no access control there: nothing to send */
+    return st;
 }
 
 /* Joins argv words with single spaces into a new string. */
@@ -221,7 +259,8 @@ static int cmd_delete(psc_client *c, const cli_opts *o, char **ids, int n)
 
 enum {
     OPT_OFFSET = 256, OPT_SORT, OPT_NO_SNIPPET, OPT_FACETS, OPT_DATE_FROM,
-    OPT_DATE_TO, OPT_NAME, OPT_DURABLE, OPT_RESUME_FROM
+    OPT_DATE_TO, OPT_NAME, OPT_DURABLE, OPT_RESUME_FROM, OPT_TOKEN_FILE,
+    OPT_TOKEN
 };
 
 static const struct option long_opts[] = {
@@ -239,6 +278,9 @@ static const struct option long_opts[] = {
     { "resume-from", required_argument, NULL, OPT_RESUME_FROM },
     { "json", no_argument, NULL, 'j' },
     { "timeout", required_argument, NULL, 't' },
+    { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+    /* Refused: see the case below. */
+    { "token", optional_argument, NULL, OPT_TOKEN },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 }
@@ -255,7 +297,46 @@ static int want_args(const char *cmd, int n, int min, int max)
     return 0;
 }
 
+/* Reads the token (--token-file FILE, else $POLYSEARCH_TOKEN) into
+ * o->token.  Returns 0, or the exit code after the message. */
+static int load_token(cli_opts *o, const char *file, char **token,
+                      char *from, size_t fromlen)
+{
+    char err[4608];
+    int rc = ps_token_get(file, token, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "polysearch: %s\n", err);
+        if (o->json)
+            cli_emit_json(stdout, json_pack("{s{ssss}}", "error", "code",
+                                            "token", "message", err));
+        return rc;
+    }
+    if (*token != NULL) {
+        if (file)
+            snprintf(from, fromlen, "token file %s", file);
+        else
+            snprintf(from, fromlen, "$%s", PS_TOKEN_ENV);
+        o->token = *token;
+        o->token_from = from;
+    }
+    return 0;
+}
+
+static int run(int argc, char **argv, char **token, char *from,
+               size_t fromlen);
+
 int main(int argc, char **argv)
+{
+    char *token = NULL;
+    char from[4200];
+    int rc = run(argc, argv, &token, from, sizeof from);
+    ps_token_free(token);
+    return rc;
+}
+
+/* The program, with the token it reads kept in *token for main to wipe. */
+static int run(int argc, char **argv, char **token, char *from,
+               size_t fromlen)
 {
     cli_opts o;
     memset(&o, 0, sizeof o);
@@ -268,6 +349,7 @@ int main(int argc, char **argv)
     a.spelling = 1; /* "did you mean" when there are no hits */
     cli_watch_args w;
     memset(&w, 0, sizeof w);
+    const char *token_file = NULL;
     uint64_t v;
     int ch;
     while ((ch = getopt_long(argc, argv, "s:n:l:jt:hV", long_opts, NULL)) !=
@@ -315,6 +397,18 @@ int main(int argc, char **argv)
                                    optarg);
             o.timeout_ms = (int)v;
             break;
+        case OPT_TOKEN_FILE:
+            if (*optarg == '\0')
+                return usage_error("%s", "--token-file needs a file name");
+            token_file = optarg;
+            break;
+        case OPT_TOKEN:
+            /* Never echo the value: it is a secret already exposed. */
+            return usage_error("%s", "--token is not supported: a token on "
+                               "the command line is visible to every user "
+                               "(ps, /proc); put it alone in a file only you "
+                               "can read (chmod 600) and give --token-file "
+                               "FILE, or set POLYSEARCH_TOKEN");
         case 'h': fputs(usage_text, stdout); return EX_OK;
         case 'V': printf("polysearch %s\n", psc_version()); return EX_OK;
         default: fputs("Try 'polysearch --help'.\n", stderr); return EX_USAGE;
@@ -348,6 +442,9 @@ int main(int argc, char **argv)
         return EX_USAGE;
     o.style.width = cli_term_width(1);
     o.style.bold = cli_use_bold(1);
+    int trc = load_token(&o, token_file, token, from, fromlen);
+    if (trc != 0)
+        return trc;
 
     if (!strcmp(cmd, "watch")) {
         char *q = join_words(args, nargs);

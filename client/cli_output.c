@@ -36,6 +36,8 @@ int cli_exit_for(psc_status st, const char *code)
         return EX_DATAERR;
     if (!strcmp(code, "not_found"))
         return EX_NOINPUT;
+    if (!strcmp(code, "unauthorized") || !strcmp(code, "forbidden"))
+        return EX_NOPERM;
     if (!strcmp(code, "timeout") || !strcmp(code, "busy") ||
         !strcmp(code, "unavailable"))
         return EX_TEMPFAIL;

@@ -1,6 +1,7 @@
 /* cli_watch.c: `polysearch watch`: subscribe, print each notification as
- * it arrives, reconnect and resubscribe when the connection is lost, stop
- * on SIGINT/SIGTERM (docs/ALERTS.md, docs/man/polysearch.1).
+ * it arrives, reconnect (sending the token again) and resubscribe when the
+ * connection is lost, stop on SIGINT/SIGTERM (docs/ALERTS.md,
+ * docs/man/polysearch.1).
  *
  * One thread.  Signals reach the loop through a self-pipe polled with the
  * socket, so a Ctrl-C stops a watch that waits for matches at once; a
@@ -175,6 +176,18 @@ static int reconnect(watch *x)
             continue;
         }
         psc_set_timeout(x->c, x->o->timeout_ms);
+        /* A new connection has no role: send the token again. */
+        st = cli_auth(x->c, x->o);
+        if (st != PSC_OK) {
+            int rc = 0;
+            if (!transient(st, psc_last_error_code(x->c)))
+                rc = cli_report_error(x->c, x->o, st, "watch: auth");
+            psc_close(x->c);
+            x->c = NULL;
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         uint64_t from = 0;
         int resume = resume_point(x, &from);
         st = subscribe(x, resume, from);

@@ -192,6 +192,43 @@ psc_status psc_add_packed(psc_client *c, const void *params, size_t len,
 psc_status psc_delete(psc_client *c, const char *const *ids, size_t n,
                       uint64_t *deleted, uint64_t *not_found);
 
+/* ---- Access control (docs/PROTOCOL.md, "Access control") -------------- */
+
+/* The role a daemon gives a connection; each includes the ones below. */
+typedef enum psc_role {
+    PSC_ROLE_NONE = 0,      /* no token: ping and auth only */
+    PSC_ROLE_READ = 1,      /* search, get, stats, subscriptions */
+    PSC_ROLE_WRITE = 2,     /* and add, delete */
+    PSC_ROLE_ADMIN = 3      /* and reload; every call on a daemon without
+                               --auth-token-file */
+} psc_role;
+
+/* Authenticates the connection: sends auth {token} and waits for the
+ * answer (at most the call timeout).  On PSC_OK every later call on c has
+ * the token's role, and *role (may be NULL) receives it (PSC_ROLE_ADMIN
+ * from a daemon without tokens).  A new connection (psc_connect after a
+ * failure) starts without a role: call psc_auth on it again.
+ *
+ * token (NUL-terminated, caller owns) is copied into the request only;
+ * the library keeps no copy and wipes the request's buffer once sent.  It
+ * never puts a token in an error message.
+ *
+ * Failures (*role = PSC_ROLE_NONE): PSC_ERR_INVALID when token is NULL or
+ * empty (nothing sent); PSC_ERR_SERVER with the daemon's code:
+ * "unauthorized" for a token the daemon does not know (answered after
+ * about 1 s; the daemon then closes the connection, so later calls fail
+ * with PSC_ERR_IO: close it), "bad_request", or "unknown_method" from a
+ * polysearchd older than access control (which asks no token: c stays
+ * usable with every call allowed); PSC_ERR_PROTOCOL when the answer is
+ * not one of the roles above; the other statuses as for every call.
+ *
+ * On a daemon with tokens, every call except psc_ping needs a role: one
+ * made without it fails with PSC_ERR_SERVER and code "unauthorized" (no
+ * token on this connection), or "forbidden" (the token's role is too low;
+ * the message names the role needed and the role held).  Both leave c
+ * usable.  Owner thread. */
+psc_status psc_auth(psc_client *c, const char *token, psc_role *role);
+
 /* ---- Pipelined calls --------------------------------------------------- */
 
 /* Each psc_send_* writes one request (waiting at most the call timeout for

@@ -5,6 +5,7 @@
 #include "polysearch.h"
 #include "remote.h"
 #include "run.h"
+#include "tokenfile.h"
 #include "util.h"
 #include "watch.h"
 
@@ -99,6 +100,13 @@ static void usage(FILE *f)
 "                       rejected documents fail with a warning.  Not with\n"
 "                       --prune (the protocol cannot list ids), --db or\n"
 "                       --boilerplate (the daemon's list applies)\n"
+"  --token-file FILE    with --server: authenticate with the access token on\n"
+"                       the first line of FILE (a polysearchd with\n"
+"                       --auth-token-file needs one; adding and deleting\n"
+"                       need the write role).  FILE must be private (chmod\n"
+"                       600).  Default: $POLYSEARCH_TOKEN when set.  There\n"
+"                       is no --token: a token on the command line shows\n"
+"                       in ps\n"
 "  --watch DIR          index DIR (incrementally), then keep watching it\n"
 "                       (inotify): new and changed .txt/.md files are\n"
 "                       indexed, deleted ones removed, new subdirectories\n"
@@ -143,6 +151,10 @@ static void usage(FILE *f)
 "      message names it: stop it, or use --server ADDR), or DIR/wal holds\n"
 "      changes polysearchd acknowledged before it died (start it once on\n"
 "      DIR: it applies them); --server: the daemon stayed busy\n"
+"  77  --server: the daemon refused for want of a token (none given, or a\n"
+"      wrong one) or of a role (a read token cannot add or delete)\n"
+"  78  --server: the token file is readable by group or others (chmod\n"
+"      600), or it or $POLYSEARCH_TOKEN holds no valid token\n"
 "  130, 143  interrupted by SIGINT, SIGTERM\n",
             DEFAULT_BATCH, default_jobs(), BULK_AUTO_WRITERS,
             (unsigned long long)(BULK_AUTO_MIN_BYTES >> 20), BULK_MAX_WRITERS,
@@ -152,7 +164,8 @@ static void usage(FILE *f)
 
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
        OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS,
-       OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS, OPT_PARALLEL };
+       OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS, OPT_PARALLEL,
+       OPT_TOKEN_FILE, OPT_TOKEN };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -199,7 +212,7 @@ static int server_addr_check(const char *spec)
  * runs.  settle < 0: not given.  Returns the exit code. */
 static int run_live(run_opts *o, int argc, char **argv, const char *query,
                     int limit_set, int db_set, const char *server,
-                    const char *watch, int settle)
+                    const char *watch, int settle, const char *token_file)
 {
     if (settle >= 0 && watch == NULL)
         return bad_usage("--settle only applies to --watch");
@@ -227,10 +240,26 @@ static int run_live(run_opts *o, int argc, char **argv, const char *query,
         return bad_usage("--jsonl does not apply to --watch");
     if (watch == NULL && optind >= argc)
         return bad_usage("no input: give directories, files or - (stdin)");
+    char *token = NULL;
+    char from[4200] = "";
+    if (server != NULL) {
+        char err[4608];
+        int trc = ps_token_get(token_file, &token, err, sizeof err);
+        if (trc != 0) {
+            ps_log(PS_LOG_ERROR, "%s", err);
+            return trc;
+        }
+        if (token_file)
+            snprintf(from, sizeof from, "token file %s", token_file);
+        else
+            snprintf(from, sizeof from, "$%s", PS_TOKEN_ENV);
+    }
     remote *rm = NULL;
-    int rc = server ? remote_open(server, o->batch, &rm) : 0;
-    if (rc != 0)
+    int rc = server ? remote_open(server, o->batch, token, from, &rm) : 0;
+    if (rc != 0) {
+        ps_token_free(token);
         return rc;
+    }
     if (watch != NULL) {
         rc = watch_run(o, watch,
                        settle >= 0 ? (unsigned)settle : WATCH_DEFAULT_SETTLE_MS,
@@ -242,6 +271,7 @@ static int run_live(run_opts *o, int argc, char **argv, const char *query,
         o->sink = NULL;
     }
     remote_close(rm);
+    ps_token_free(token);
     return rc;
 }
 
@@ -268,6 +298,9 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "watch", required_argument, NULL, OPT_WATCH },
         { "settle", required_argument, NULL, OPT_SETTLE },
         { "shards", required_argument, NULL, OPT_SHARDS },
+        { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+        /* Refused: see the case below. */
+        { "token", optional_argument, NULL, OPT_TOKEN },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
@@ -280,7 +313,7 @@ static int run_cli(int argc, char **argv, char **excludes)
     const char *query = NULL;
     uint64_t limit = DEFAULT_LIMIT;
     int limit_set = 0;
-    const char *server = NULL, *watch = NULL;
+    const char *server = NULL, *watch = NULL, *token_file = NULL;
     uint64_t settle = WATCH_DEFAULT_SETTLE_MS;
     int settle_set = 0, db_set = 0, verbose = 0, parallel_set = 0;
 
@@ -372,6 +405,18 @@ static int run_cli(int argc, char **argv, char **excludes)
         case OPT_WATCH:
             watch = optarg;
             break;
+        case OPT_TOKEN_FILE:
+            if (optarg[0] == '\0')
+                return bad_usage("--token-file needs a file name");
+            token_file = optarg;
+            break;
+        case OPT_TOKEN:
+            /* Never echo the value: it is a secret already exposed. */
+            return bad_usage("--token is not supported: a token on the "
+                             "command line is visible to every user (ps, "
+                             "/proc); put it alone in a file only you can "
+                             "read (chmod 600) and give --token-file FILE, "
+                             "or set POLYSEARCH_TOKEN");
         case OPT_SHARDS: {
             uint64_t ns;
             if (parse_count("--shards", optarg, "", 1, 1024, &ns))
@@ -417,9 +462,12 @@ static int run_cli(int argc, char **argv, char **excludes)
             return bad_usage("--parallel-build %d needs --jobs 2 or more (the "
                              "analysis runs on its own threads)", o.parallel);
     }
+    if (token_file != NULL && server == NULL)
+        return bad_usage("--token-file only applies to --server (a local "
+                         "database needs no token)");
     if (server != NULL || watch != NULL || settle_set)
         return run_live(&o, argc, argv, query, limit_set, db_set, server,
-                        watch, settle_set ? (int)settle : -1);
+                        watch, settle_set ? (int)settle : -1, token_file);
     if (query != NULL) {
         if (optind < argc)
             return bad_usage("--query takes no PATH arguments (got '%s')",

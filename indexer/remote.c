@@ -24,6 +24,8 @@
 
 struct remote {
     char *addr;
+    const char *token;      /* NULL: none (owned by the caller) */
+    const char *token_from; /* where it came from, for messages */
     psc_client *c;          /* NULL after a broken connection */
     ps_add_batch *b;        /* documents not sent yet, with their `where` */
 };
@@ -40,7 +42,33 @@ static void sleep_ms(unsigned ms)
     }
 }
 
-/* (Re)connects rm->c.  Returns 0, or an exit code after logging. */
+/* Logs a refusal for want of a token or of a role (s, code, msg: the
+ * failed call's) when it is one, and returns EX_NOPERM; otherwise 0.
+ * `what` says what was refused ("a batch of 3 documents"). */
+static int refused(const remote *rm, psc_status s, const char *code,
+                   const char *msg, const char *what)
+{
+    if (s != PSC_ERR_SERVER)
+        return 0;
+    if (strcmp(code, "unauthorized") == 0 && rm->token == NULL)
+        ps_log(PS_LOG_ERROR, "the daemon at %s requires an access token "
+               "and refused %s: give --token-file FILE or set "
+               "POLYSEARCH_TOKEN (unauthorized: %s)", rm->addr, what, msg);
+    else if (strcmp(code, "unauthorized") == 0)
+        ps_log(PS_LOG_ERROR, "the daemon at %s refused the token of %s: "
+               "wrong or revoked (unauthorized: %s)", rm->addr,
+               rm->token_from, msg);
+    else if (strcmp(code, "forbidden") == 0)
+        ps_log(PS_LOG_ERROR, "the daemon at %s refused %s: the token of %s "
+               "does not allow it: %s (forbidden; adding and deleting need "
+               "the write role)", rm->addr, what, rm->token_from, msg);
+    else
+        return 0;
+    return EX_NOPERM;
+}
+
+/* (Re)connects rm->c and sends the token.  Returns 0, or an exit code
+ * after logging. */
 static int reconnect(remote *rm)
 {
     char *err = NULL;
@@ -54,10 +82,38 @@ static int reconnect(remote *rm)
              : s == PSC_ERR_NOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
     }
     psc_set_timeout(rm->c, CALL_TIMEOUT_MS);
-    return 0;
+    if (rm->token == NULL)
+        return 0;
+    psc_role role = PSC_ROLE_NONE;
+    s = psc_auth(rm->c, rm->token, &role);
+    if (s == PSC_OK && role >= PSC_ROLE_WRITE)
+        return 0;
+    if (s == PSC_OK) {
+        /* Refused now rather than at the first batch, after reading. */
+        ps_log(PS_LOG_ERROR, "the daemon at %s gives the token of %s the "
+               "read role: adding and deleting documents need the write "
+               "role (forbidden)", rm->addr, rm->token_from);
+        psc_close(rm->c);
+        rm->c = NULL;
+        return EX_NOPERM;
+    }
+    const char *code = psc_last_error_code(rm->c);
+    const char *msg = psc_last_error_message(rm->c);
+    if (s == PSC_ERR_SERVER && strcmp(code, "unknown_method") == 0)
+        return 0;   /* a daemon without access control needs no token */
+    int rc = refused(rm, s, code, msg, "the connection");
+    if (rc == 0) {
+        ps_log(PS_LOG_ERROR, "the daemon at %s did not take the token: "
+               "%s: %s", rm->addr, code, msg);
+        rc = s == PSC_ERR_NOMEM ? EX_SOFTWARE : EX_UNAVAILABLE;
+    }
+    psc_close(rm->c);
+    rm->c = NULL;
+    return rc;
 }
 
-int remote_open(const char *addr, uint64_t batch, remote **out)
+int remote_open(const char *addr, uint64_t batch, const char *token,
+                const char *token_from, remote **out)
 {
     *out = NULL;
     remote *rm = calloc(1, sizeof *rm);
@@ -66,6 +122,8 @@ int remote_open(const char *addr, uint64_t batch, remote **out)
         ps_log(PS_LOG_ERROR, "out of memory");
         return EX_SOFTWARE;
     }
+    rm->token = token;
+    rm->token_from = token_from ? token_from : "the token";
     size_t cap = batch == 0 || batch > REMOTE_MAX_BATCH ? REMOTE_MAX_BATCH
                                                          : (size_t)batch;
     rm->b = ps_add_batch_new(cap, PS_ADD_BATCH_MAX_BYTES);
@@ -194,6 +252,10 @@ static int send_docs(remote *rm, size_t first, size_t n, run_stats *st)
             pause = pause < 1000 ? pause * 2 : 1000;
             continue;
         }
+        char what[64];
+        snprintf(what, sizeof what, "a batch of %zu documents", n);
+        if ((rc = refused(rm, s, code, msg, what)) != 0)
+            break;
         if (s == PSC_ERR_SERVER && strcmp(code, "unknown_method") == 0) {
             ps_log(PS_LOG_ERROR, "the daemon at %s does not support adding "
                    "documents (%s: %s); index locally with --db instead",
@@ -309,6 +371,10 @@ int remote_delete(remote *rm, const char *const *ids, size_t n,
             pause = pause < 1000 ? pause * 2 : 1000;
             continue;
         }
+        char what[64];
+        snprintf(what, sizeof what, "deleting %zu documents", n);
+        if ((rc = refused(rm, s, code, msg, what)) != 0)
+            return rc;
         if (s == PSC_ERR_SERVER || s == PSC_ERR_INVALID ||
             s == PSC_ERR_NOMEM) {
             ps_log(PS_LOG_ERROR, "the daemon at %s refused to delete %zu "

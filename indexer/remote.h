@@ -13,6 +13,12 @@
  * (add is insert-or-replace by id, so a repeat is harmless); `busy`
  * answers are retried with a growing pause for about 10 s.
  *
+ * With a token (--token-file FILE or $POLYSEARCH_TOKEN), every connection
+ * is authenticated (auth {token}) right after it is made, also after a
+ * reconnect.  A refusal for want of a token or of a role (unauthorized,
+ * forbidden) is fatal: EX_NOPERM, with a message that never quotes the
+ * token.
+ *
  * One thread at a time per remote (the thread running run_index()).
  */
 #ifndef PS_INDEXER_REMOTE_H
@@ -29,12 +35,17 @@ typedef struct remote remote;
 #define REMOTE_MAX_BATCH 1000u
 
 /* Connects to the daemon at addr ("host:port", "host", "[v6]:port",
- * "unix:/path") and checks it answers ping.  batch is the number of
- * documents per add call (capped at REMOTE_MAX_BATCH).  On success returns
- * 0 and *out is a new handle (caller owns; remote_close).  Otherwise logs
- * an error naming the address and returns EX_UNAVAILABLE (unreachable),
- * EX_USAGE (malformed address) or EX_SOFTWARE (out of memory). */
-int remote_open(const char *addr, uint64_t batch, remote **out);
+ * "unix:/path"), authenticates with token when not NULL, and checks it
+ * answers ping.  batch is the number of documents per add call (capped at
+ * REMOTE_MAX_BATCH).  token and token_from (where the token came from, for
+ * messages: "token file F", "$POLYSEARCH_TOKEN") are not copied: they must
+ * outlive the handle.  On success returns 0 and *out is a new handle
+ * (caller owns; remote_close).  Otherwise logs an error naming the address
+ * and returns EX_UNAVAILABLE (unreachable), EX_USAGE (malformed address),
+ * EX_NOPERM (the token was refused, or its role is read: adding needs
+ * write) or EX_SOFTWARE (out of memory). */
+int remote_open(const char *addr, uint64_t batch, const char *token,
+                const char *token_from, remote **out);
 
 /* Frees the handle and closes the connection; documents not yet flushed
  * are dropped (call remote_flush() first).  NULL is fine. */
@@ -48,7 +59,8 @@ run_sink remote_sink(remote *rm);
  * and counted failed), copies it (and `where`) into the batch, sends the
  * batch when full.  Returns 0 or a <sysexits.h> code (EX_UNAVAILABLE:
  * connection lost twice or daemon without `add`; EX_TEMPFAIL: busy for
- * too long; EX_PROTOCOL: unexpected answer; EX_SOFTWARE: out of memory). */
+ * too long; EX_NOPERM: unauthorized or forbidden; EX_PROTOCOL: unexpected
+ * answer; EX_SOFTWARE: out of memory). */
 int remote_put(void *rm, const ps_doc_in *d, const char *where,
                run_stats *st);
 

@@ -4,7 +4,10 @@
  *   cc watch.c $(pkg-config --cflags --libs polysearch-client) -o watch
  *   ./watch [ADDR] QUERY [COUNT]
  *
- * Stops after COUNT matches (0 or absent: never).  Built with the project
+ * Stops after COUNT matches (0 or absent: never).  A daemon with
+ * --auth-token-file needs a token with the read role: it is taken from
+ * $POLYSEARCH_TOKEN (never from the command line, where ps shows it).
+ * Built with the project
  * (target example_watch) so that it keeps compiling; e2e_cli_watch_python
  * runs it.
  */
@@ -26,6 +29,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err ? err : "cannot connect");
         free(err);
         return 69;
+    }
+    const char *token = getenv("POLYSEARCH_TOKEN");
+    if (token != NULL && token[0] != '\0' &&
+        psc_auth(c, token, NULL) != PSC_OK) {
+        fprintf(stderr, "auth: %s (%s)\n", psc_last_error_message(c),
+                psc_last_error_code(c));
+        psc_close(c);
+        return 77;
     }
     psc_subscribe_args a;
     psc_subscribe_args_init(&a);

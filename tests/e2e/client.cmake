@@ -1,6 +1,8 @@
 # End-to-end tests of the client module: the polysearch CLI and the Python
 # client against a real polysearchd (index built by polysearch-index from
-# corpus/), and the CLI against a scripted server.  Skip (77) when a
+# corpus/), and the CLI against a scripted server.  cli_auth.py: the CLI and
+# polysearch-index --server sending tokens to a daemon with
+# --auth-token-file.  Skip (77) when a
 # program they need is not built.
 if(TARGET polysearch-index)
   set(_psc_indexer $<TARGET_FILE:polysearch-index>)
@@ -13,7 +15,7 @@ else()
   set(_psc_daemon "")
 endif()
 set(_psc_env "PS_CLI=$<TARGET_FILE:polysearch>;PS_DAEMON=${_psc_daemon};PS_INDEXER=${_psc_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_BUILD_DIR=${PROJECT_BINARY_DIR}")
-foreach(_t search python_client fake_server install)
+foreach(_t search python_client fake_server install auth)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/cli_${_t}.py)
     add_test(NAME e2e_cli_${_t}
              COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/cli_${_t}.py)

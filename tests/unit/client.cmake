@@ -11,3 +11,8 @@ target_include_directories(test_client_output PRIVATE ${PROJECT_SOURCE_DIR}/clie
 ps_unit_test(test_client_notify
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_notify.c
   LIBS polysearch-client ps_wire PkgConfig::MSGPACK Threads::Threads)
+# psc_auth (auth {token}) against a scripted server: the request, each
+# role, refusals, an answer that is no role, bad arguments.
+ps_unit_test(test_client_auth
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_auth.c
+  LIBS polysearch-client PkgConfig::MSGPACK)
