@@ -681,6 +681,15 @@ ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *q, void *us
  * may be NULL) or 0 when there is no such query.  Owner thread. */
 int ps_matcher_remove(ps_matcher *m, uint64_t id, void **user) PS_NOEXCEPT;
 
+/* The synonym table that queries added from now on are expanded with, as
+ * ps_search expands them (unless their q->no_synonyms): db's, as db's
+ * current revision holds it (the table is shared, not copied, and stays
+ * valid when db moves or is closed); NULL db: none (the default).
+ * Queries added before keep their expansion.  Returns PS_OK, or an
+ * error reading db (message in ps_db_errmsg(db); the matcher's table is
+ * then unchanged).  Owner thread of m and of db. */
+ps_status ps_matcher_set_synonyms(ps_matcher *m, ps_db *db) PS_NOEXCEPT;
+
 /* Number of queries held.  Owner thread. */
 uint64_t ps_matcher_count(const ps_matcher *m) PS_NOEXCEPT;
 

@@ -12,6 +12,7 @@ Environment: PS_CLI, PS_DAEMON, PS_INDEXER, PS_SOURCE_DIR.
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -198,6 +199,28 @@ def check_daemon(d, hpf, db, tmp):
         check({x["id"] for x in r["hits"]} == {"002_3a6c8b53a02b138e", "003_653f2c5ef5783ed2"},
               "python synonyms=False %r" % r)
         check(c.synonyms("health")["groups"][0][0] == "gesundheit", "python synonyms()")
+
+    # Subscriptions are expanded as searches are (synonyms: false not).
+    with d.client() as s, d.client() as w:
+        err, a = s.call("subscribe", {"q": "KMU", "name": "with"})
+        check(err is None, "subscribe: %r" % (err,))
+        err, b = s.call("subscribe", {"q": "KMU", "name": "without", "synonyms": False})
+        check(err is None, "subscribe synonyms false: %r" % (err,))
+        err, res = w.call("add", {"docs": [{"id": "live-it2", "lang": "it",
+                                           "body": "Nuove piccole e medie imprese a Torino."}]})
+        check(err is None, "add: %r" % (err,))
+        got = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                msg = s.recv(0.5)
+            except socket.timeout:
+                msg = None
+            if msg is not None and msg[0] == 2:
+                got.append((msg[2][0]["name"], msg[2][0]["id"]))
+                deadline = min(deadline, time.monotonic() + 1.0)
+        check(got == [("with", "live-it2")], "match notifications: %r" % got)
+        err, res = w.call("delete", {"ids": ["live-it2"]})
 
     # Replacing the table while the daemon runs (its write lock is
     # released after --writer-idle): the old groups are gone at once.

@@ -289,6 +289,43 @@ static void test_reader_sees_new_table(void **state)
     assert_int_equal(ps_db_set_synonyms(g_db, g_groups, 4), PS_OK);
 }
 
+static int count_match(void *ctx, const ps_match *m)
+{
+    (void)m;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* The alert matcher expands a saved query with the table it was given,
+ * when it is added (not with synonyms off). */
+static void test_matcher(void **state)
+{
+    (void)state;
+    ps_matcher *m = NULL;
+    assert_int_equal(ps_matcher_new(&m), PS_OK);
+    ps_query plain = {.q = "KMU"};
+    ps_query off = {.q = "KMU", .no_synonyms = 1};
+    assert_int_equal(ps_matcher_add(m, 1, &plain, NULL, NULL), PS_OK);
+    assert_int_equal(ps_matcher_set_synonyms(m, g_db), PS_OK);
+    assert_int_equal(ps_matcher_add(m, 2, &plain, NULL, NULL), PS_OK);
+    assert_int_equal(ps_matcher_add(m, 3, &off, NULL, NULL), PS_OK);
+    ps_doc_in d = {.id = "new", .lang = "it",
+                   .body = "Nuove piccole e medie imprese a Torino."};
+    ps_prepared *p = NULL;
+    assert_int_equal(ps_doc_prepare(&d, NULL, &p, NULL), PS_OK);
+    ps_match_doc md = {p, NULL, 1, 0};
+    int n = 0;
+    ps_match_stats st;
+    assert_int_equal(ps_matcher_match(m, &md, 1, 0, count_match, &n, &st), PS_OK);
+    assert_int_equal(n, 1);     /* query 2 only */
+    n = 0;
+    assert_int_equal(ps_matcher_match(m, &md, 1, 1, count_match, &n, &st), PS_OK);
+    assert_int_equal(n, 1);     /* all queries run: the same */
+    assert_int_equal(ps_matcher_set_synonyms(m, NULL), PS_OK);
+    ps_prepared_free(p);
+    ps_matcher_free(m);
+}
+
 static void test_shards(void **state)
 {
     (void)state;
@@ -325,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_not_expanded),
         cmocka_unit_test(test_errors_and_replace),
         cmocka_unit_test(test_reader_sees_new_table),
+        cmocka_unit_test(test_matcher),
         cmocka_unit_test(test_shards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
