@@ -21,6 +21,7 @@ void psc_search_args_init(psc_search_args *a)
     a->snippet = -1;
     a->facets = -1;
     a->spelling = -1;
+    a->synonyms = -1;
 }
 
 /* ---- Packing ----------------------------------------------------------- */
@@ -94,7 +95,7 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
     uint32_t n = 1 + (a->offset != 0) + (a->limit != 0) + (a->lang != NULL) +
                  (a->sort != NULL) + (a->date_from != NULL) +
                  (a->date_to != NULL) + (a->snippet >= 0) +
-                 (a->facets >= 0) + (a->spelling >= 0);
+                 (a->facets >= 0) + (a->spelling >= 0) + (a->synonyms >= 0);
     request q;
     request_init(c, &q);
     msgpack_packer *pk = &q.pk;
@@ -117,6 +118,8 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
         e = pack_kbool(pk, "facets", a->facets);
     if (!e && a->spelling >= 0)
         e = pack_kbool(pk, "spelling", a->spelling);
+    if (!e && a->synonyms >= 0)
+        e = pack_kbool(pk, "synonyms", a->synonyms);
     return finish_send(c, &q, e, msgid);
 }
 
@@ -128,6 +131,23 @@ psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid)
     request q;
     request_init(c, &q);
     int e = begin(&q.pk, q.id, "get", 1) || pack_kstr(&q.pk, "id", id);
+    return finish_send(c, &q, e, msgid);
+}
+
+psc_status psc_send_synonyms(psc_client *c, const char *word, uint32_t offset,
+                             uint32_t limit, uint32_t *msgid)
+{
+    psci_clear_error(c);
+    uint32_t n = (word != NULL) + (offset != 0) + (limit != 0);
+    request q;
+    request_init(c, &q);
+    int e = begin(&q.pk, q.id, "synonyms", n);
+    if (!e && word)
+        e = pack_kstr(&q.pk, "word", word);
+    if (!e && offset)
+        e = pack_kuint(&q.pk, "offset", offset);
+    if (!e && limit)
+        e = pack_kuint(&q.pk, "limit", limit);
     return finish_send(c, &q, e, msgid);
 }
 
@@ -409,7 +429,9 @@ static json_t *to_json(const msgpack_object *o)
     }
 }
 
-psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
+/* Receives the reply to msgid, a map, as JSON text (stats, synonyms). */
+static psc_status recv_json_map(psc_client *c, uint32_t msgid,
+                                const char *notmap, char **json_out)
 {
     *json_out = NULL;
     psc_reply rep;
@@ -417,7 +439,7 @@ psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
     if (st != PSC_OK)
         return st;
     if (rep.msg.result.type != MSGPACK_OBJECT_MAP)
-        return bad_reply(c, &rep, "stats is not a map");
+        return bad_reply(c, &rep, notmap);
     json_t *j = to_json(&rep.msg.result);
     psci_reply_free(&rep);
     char *s = j ? json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
@@ -426,6 +448,16 @@ psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
         return psci_fail(c, PSC_ERR_NOMEM, "nomem", "out of memory");
     *json_out = s;
     return PSC_OK;
+}
+
+psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out)
+{
+    return recv_json_map(c, msgid, "stats is not a map", json_out);
+}
+
+psc_status psc_recv_synonyms(psc_client *c, uint32_t msgid, char **json_out)
+{
+    return recv_json_map(c, msgid, "synonyms is not a map", json_out);
 }
 
 psc_status psc_recv_ping(psc_client *c, uint32_t msgid)
@@ -614,6 +646,15 @@ psc_status psc_stats(psc_client *c, char **json_out)
     *json_out = NULL;
     psc_status st = psc_send_stats(c, &id);
     return st != PSC_OK ? st : psc_recv_stats(c, id, json_out);
+}
+
+psc_status psc_synonyms(psc_client *c, const char *word, uint32_t offset,
+                        uint32_t limit, char **json_out)
+{
+    uint32_t id;
+    *json_out = NULL;
+    psc_status st = psc_send_synonyms(c, word, offset, limit, &id);
+    return st != PSC_OK ? st : psc_recv_synonyms(c, id, json_out);
 }
 
 psc_status psc_ping(psc_client *c)

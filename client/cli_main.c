@@ -27,6 +27,9 @@ static const char usage_text[] =
     "                      per line; any other file is one document whose id\n"
     "                      is its name without extension\n"
     "  delete ID...        delete documents\n"
+    "  synonyms [WORD...]  list the synonym groups, one per line (members\n"
+    "                      separated by ' = '), or the group of WORD (exit\n"
+    "                      66 when no group holds it)\n"
     "  watch QUERY...      print each new document matching QUERY as it is\n"
     "                      added, until Ctrl-C (exit 0); reconnects by\n"
     "                      itself when the connection is lost\n"
@@ -43,6 +46,7 @@ static const char usage_text[] =
     "      --date-to D     only documents dated D or earlier\n"
     "      --facets        show hit counts per language\n"
     "      --no-snippet    do not ask for snippets\n"
+    "      --no-synonyms   search: no synonym expansion (the words only)\n"
     "      --name NAME     watch: the subscription's name (echoed in each\n"
     "                      match); after a reconnect, resume from the last\n"
     "                      match received\n"
@@ -225,6 +229,60 @@ static int cmd_stats(psc_client *c, const cli_opts *o)
     return EX_OK;
 }
 
+/* synonyms [WORD...]: every group, page by page (the daemon's max_limit
+ * a call), or the group of the words joined. */
+static int cmd_synonyms(psc_client *c, const cli_opts *o, char **words, int n)
+{
+    char *word = n > 0 ? join_words(words, n) : NULL;
+    if (n > 0 && word == NULL)
+        return EX_OSERR;
+    json_t *all = json_array();
+    json_int_t total = 0;
+    int rc = all ? EX_OK : EX_OSERR;
+    for (uint32_t offset = 0; rc == EX_OK;) {
+        char *js = NULL;
+        psc_status st = psc_synonyms(c, word, offset, 0, &js);
+        if (st != PSC_OK) {
+            rc = cli_report_error(c, o, st, "synonyms");
+            break;
+        }
+        json_t *j = json_loads(js, 0, NULL);
+        free(js);
+        json_t *g = json_object_get(j, "groups");
+        total = json_integer_value(json_object_get(j, "total"));
+        size_t got = json_array_size(g);
+        json_array_extend(all, g);
+        json_decref(j);
+        offset += (uint32_t)got;
+        if (got == 0 || offset >= (uint64_t)total)
+            break;
+    }
+    if (rc == EX_OK && o->json) {
+        cli_emit_json(stdout, json_pack("{sIsO}", "total", total, "groups",
+                                        all));
+    } else if (rc == EX_OK) {
+        size_t i;
+        json_t *g;
+        json_array_foreach(all, i, g) {
+            size_t k;
+            json_t *m;
+            json_array_foreach(g, k, m) {
+                if (k)
+                    fputs(" = ", stdout);
+                cli_put_safe(stdout, json_string_value(m));
+            }
+            fputc('\n', stdout);
+        }
+    }
+    if (rc == EX_OK && word != NULL && json_array_size(all) == 0) {
+        fprintf(stderr, "polysearch: synonyms: no group holds '%s'\n", word);
+        rc = EX_NOINPUT;
+    }
+    json_decref(all);
+    free(word);
+    return rc;
+}
+
 static int cmd_ping(psc_client *c, const cli_opts *o)
 {
     uint64_t t0 = ps_now_us();
@@ -260,7 +318,7 @@ static int cmd_delete(psc_client *c, const cli_opts *o, char **ids, int n)
 enum {
     OPT_OFFSET = 256, OPT_SORT, OPT_NO_SNIPPET, OPT_FACETS, OPT_DATE_FROM,
     OPT_DATE_TO, OPT_NAME, OPT_DURABLE, OPT_RESUME_FROM, OPT_TOKEN_FILE,
-    OPT_TOKEN
+    OPT_TOKEN, OPT_NO_SYNONYMS
 };
 
 static const struct option long_opts[] = {
@@ -273,6 +331,7 @@ static const struct option long_opts[] = {
     { "date-to", required_argument, NULL, OPT_DATE_TO },
     { "facets", no_argument, NULL, OPT_FACETS },
     { "no-snippet", no_argument, NULL, OPT_NO_SNIPPET },
+    { "no-synonyms", no_argument, NULL, OPT_NO_SYNONYMS },
     { "name", required_argument, NULL, OPT_NAME },
     { "durable", no_argument, NULL, OPT_DURABLE },
     { "resume-from", required_argument, NULL, OPT_RESUME_FROM },
@@ -377,6 +436,7 @@ static int run(int argc, char **argv, char **token, char *from,
         case OPT_DATE_TO: a.date_to = optarg; break;
         case OPT_FACETS: a.facets = 1; break;
         case OPT_NO_SNIPPET: a.snippet = 0; break;
+        case OPT_NO_SYNONYMS: a.synonyms = 0; break;
         case OPT_NAME:
             if (*optarg == '\0')
                 return usage_error("%s", "--name must not be empty");
@@ -422,7 +482,7 @@ static int run(int argc, char **argv, char **token, char *from,
     int known = !strcmp(cmd, "search") || !strcmp(cmd, "get") ||
                 !strcmp(cmd, "stats") || !strcmp(cmd, "ping") ||
                 !strcmp(cmd, "add") || !strcmp(cmd, "delete") ||
-                !strcmp(cmd, "watch");
+                !strcmp(cmd, "watch") || !strcmp(cmd, "synonyms");
     if (!known)
         return usage_error("unknown command '%s'", cmd);
     if (strcmp(cmd, "watch") && (w.name || w.durable || w.resume))
@@ -473,6 +533,8 @@ static int run(int argc, char **argv, char **token, char *from,
         rc = cmd_ping(c, &o);
     else if (!strcmp(cmd, "add"))
         rc = cli_cmd_add(c, &o, args, nargs);
+    else if (!strcmp(cmd, "synonyms"))
+        rc = cmd_synonyms(c, &o, args, nargs);
     else
         rc = cmd_delete(c, &o, args, nargs);
     psc_close(c);

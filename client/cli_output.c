@@ -293,6 +293,18 @@ void cli_print_results(FILE *out, const ps_results *r, uint32_t offset,
         }
         fputc('\n', out);
     }
+    for (uint32_t i = 0; i < r->nexpanded; i++) {
+        const ps_expansion *e = &r->expanded[i];
+        fputs(i ? "; " : "synonyms: ", out);
+        cli_put_safe(out, e->from);
+        fputs(" =", out);
+        for (uint32_t k = 0; k < e->nto; k++) {
+            fputs(k ? ", " : " ", out);
+            cli_put_safe(out, e->to[k]);
+        }
+        if (i + 1 == r->nexpanded)
+            fputc('\n', out);
+    }
     if (r->nhits == 0 && r->suggestion && *r->suggestion) {
         fputs("did you mean: ", out);
         put_bold(out, r->suggestion, st);
@@ -306,6 +318,15 @@ void cli_print_results(FILE *out, const ps_results *r, uint32_t offset,
         if (h->url) {
             fputs("   url: ", out);
             cli_put_safe(out, h->url);
+            fputc('\n', out);
+        }
+        if (h->nsynonyms > 0) {
+            fputs("   synonyms: ", out);
+            for (uint32_t k = 0; k < h->nsynonyms; k++) {
+                if (k)
+                    fputs(", ", out);
+                cli_put_safe(out, h->synonyms[k]);
+            }
             fputc('\n', out);
         }
         cli_wrap(out, h->snippet, h->highlights, h->nhighlights, st->width, 3,
@@ -454,6 +475,12 @@ json_t *cli_results_json(const ps_results *r)
                                                 (json_int_t)h->highlights[k].off,
                                                 (json_int_t)h->highlights[k].len));
         json_object_set_new(jh, "highlights", hl);
+        if (h->nsynonyms > 0) {
+            json_t *sy = json_array();
+            for (uint32_t k = 0; k < h->nsynonyms; k++)
+                json_array_append_new(sy, jstr(h->synonyms[k]));
+            json_object_set_new(jh, "synonyms", sy);
+        }
         json_array_append_new(hits, jh);
     }
     json_object_set_new(o, "hits", hits);
@@ -465,6 +492,18 @@ json_t *cli_results_json(const ps_results *r)
         json_object_set_new(o, "facets", json_pack("{so}", "lang", lang));
     }
     set_opt_str(o, "suggestion", r->suggestion);
+    if (r->nexpanded > 0) {
+        json_t *ex = json_array();
+        for (uint32_t i = 0; i < r->nexpanded; i++) {
+            json_t *to = json_array();
+            for (uint32_t k = 0; k < r->expanded[i].nto; k++)
+                json_array_append_new(to, jstr(r->expanded[i].to[k]));
+            json_array_append_new(ex, json_pack("{soso}", "from",
+                                                jstr(r->expanded[i].from),
+                                                "to", to));
+        }
+        json_object_set_new(o, "expanded", ex);
+    }
     json_object_set_new(o, "took_us", json_integer((json_int_t)r->took_us));
     return o;
 }

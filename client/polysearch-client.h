@@ -126,6 +126,8 @@ typedef struct psc_search_args {
     int snippet;            /* -1 = not sent, 0 = no snippets, 1 = snippets */
     int facets;             /* -1 = not sent, 0/1 */
     int spelling;           /* -1 = not sent, 0/1 */
+    int synonyms;           /* -1 = not sent (daemon default: expanded),
+                               0 = no synonym expansion, 1 */
 } psc_search_args;
 
 /* Fills a with defaults (q NULL, every optional field unset).  Any thread. */
@@ -173,6 +175,14 @@ psc_status psc_stats(psc_client *c, char **json_out);
 
 /* Sends ping and checks that the answer is "pong".  Owner thread. */
 psc_status psc_ping(psc_client *c);
+
+/* Lists the daemon's synonym groups (docs/PROTOCOL.md, "synonyms"): all,
+ * or the group of word (NULL: all), groups offset..offset+limit-1 (limit
+ * 0: not sent, the daemon's max_limit).  On PSC_OK *json_out is the
+ * result as a JSON object text {"total": N, "groups": [[...], ...]}
+ * (caller frees with free()).  Owner thread. */
+psc_status psc_synonyms(psc_client *c, const char *word, uint32_t offset,
+                        uint32_t limit, char **json_out);
 
 /* Adds or replaces n documents in one call.  On PSC_OK *out is a new block
  * (caller frees with psc_add_result_free).  Owner thread. */
@@ -238,6 +248,8 @@ psc_status psc_send_search(psc_client *c, const psc_search_args *a,
                            uint32_t *msgid);
 psc_status psc_send_get(psc_client *c, const char *id, uint32_t *msgid);
 psc_status psc_send_stats(psc_client *c, uint32_t *msgid);
+psc_status psc_send_synonyms(psc_client *c, const char *word, uint32_t offset,
+                             uint32_t limit, uint32_t *msgid);
 psc_status psc_send_ping(psc_client *c, uint32_t *msgid);
 psc_status psc_send_add(psc_client *c, const psc_doc *docs, size_t n,
                         uint32_t *msgid);
@@ -253,6 +265,7 @@ psc_status psc_send_delete(psc_client *c, const char *const *ids, size_t n,
 psc_status psc_recv_search(psc_client *c, uint32_t msgid, ps_results **out);
 psc_status psc_recv_get(psc_client *c, uint32_t msgid, ps_document **out);
 psc_status psc_recv_stats(psc_client *c, uint32_t msgid, char **json_out);
+psc_status psc_recv_synonyms(psc_client *c, uint32_t msgid, char **json_out);
 psc_status psc_recv_ping(psc_client *c, uint32_t msgid);
 psc_status psc_recv_add(psc_client *c, uint32_t msgid, psc_add_result **out);
 psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,

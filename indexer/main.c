@@ -6,6 +6,7 @@
 #include "remote.h"
 #include "run.h"
 #include "tokenfile.h"
+#include "synonyms.h"
 #include "util.h"
 #include "watch.h"
 
@@ -85,6 +86,13 @@ static void usage(FILE *f)
 "  --max-doc-bytes SIZE skip files and JSON lines larger than SIZE\n"
 "                       (k/m/g suffixes; default 10m)\n"
 "  --boilerplate FILE   extra boilerplate line patterns, one per line\n"
+"  --synonyms FILE      replace the database's synonym table by the groups\n"
+"                       of FILE (one per line, members separated by '=':\n"
+"                       PME = KMU = SME; '#' comment lines), in one commit\n"
+"                       (every shard of a shard set).  Alone (no PATH) or\n"
+"                       after an indexing run; the file is checked first\n"
+"                       (errors name FILE:LINE; exit 65).  Not with\n"
+"                       --server, --watch or --query\n"
 "  --exclude PATTERN    in directories, skip files and subdirectories whose\n"
 "                       name matches the shell PATTERN (repeatable; e.g.\n"
 "                       --exclude README.md)\n"
@@ -140,9 +148,9 @@ static void usage(FILE *f)
 "  0   success\n"
 "  64  usage error\n"
 "  65  some inputs failed (the others were indexed and committed);\n"
-"      with --query: invalid query\n"
-"  66  an input path, the boilerplate file or (--query) the database is\n"
-"      missing\n"
+"      with --query: invalid query; the --synonyms file is invalid\n"
+"  66  an input path, the boilerplate or synonym file or (--query) the\n"
+"      database is missing\n"
 "  69  --server: the daemon is unreachable or cannot add documents\n"
 "  70  internal error (out of memory, ...)\n"
 "  73  the database cannot be created\n"
@@ -165,7 +173,7 @@ static void usage(FILE *f)
 enum { OPT_DB = 256, OPT_LANG, OPT_PRUNE, OPT_JSONL, OPT_BATCH, OPT_MAXDOC,
        OPT_BOILER, OPT_EXCLUDE, OPT_QUERY, OPT_LIMIT, OPT_JOBS,
        OPT_SERVER, OPT_WATCH, OPT_SETTLE, OPT_SHARDS, OPT_PARALLEL,
-       OPT_TOKEN_FILE, OPT_TOKEN };
+       OPT_TOKEN_FILE, OPT_TOKEN, OPT_SYNONYMS };
 
 static int bad_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -275,6 +283,52 @@ static int run_live(run_opts *o, int argc, char **argv, const char *query,
     return rc;
 }
 
+/* --synonyms FILE: checks the file, runs the indexing of the PATH
+ * arguments when there are some, then replaces the synonym table.
+ * Returns the exit code. */
+static int run_synonyms(run_opts *o, const char *file, int argc, char **argv)
+{
+    syn_limits lim;
+    syn_file sf;
+    char err[512];
+    syn_limits_init(&lim);
+    int rc = syn_load(file, &lim, &sf, err, sizeof err);
+    if (rc != 0) {
+        ps_log(PS_LOG_ERROR, "%s", err);
+        return rc;
+    }
+    if (optind < argc) {
+        rc = run_index(o, argv + optind, (size_t)(argc - optind), NULL);
+        if (rc != 0 && rc != EX_DATAERR) {
+            ps_log(PS_LOG_ERROR, "synonym table of %s left as it was",
+                   o->db_path);
+            syn_file_free(&sf);
+            return rc;
+        }
+    }
+    ps_db *db = NULL;
+    int orc = run_open_db(o, &db);
+    if (orc != 0) {
+        syn_file_free(&sf);
+        return orc;
+    }
+    ps_status st = ps_db_set_synonyms(db, sf.groups, sf.n);
+    if (st != PS_OK) {
+        ps_log(PS_LOG_ERROR, "cannot replace the synonym table of %s: %s",
+               o->db_path, ps_db_errmsg(db));
+        orc = st == PS_ERR_INVALID ? EX_DATAERR : run_status_exit(st);
+    } else {
+        ps_log(PS_LOG_INFO, "synonyms: %zu groups (%zu members) from %s "
+               "replaced the synonym table of %s", sf.n, sf.nmembers, file,
+               o->db_path);
+    }
+    ps_status cst = ps_db_close(db);
+    if (orc == 0 && cst != PS_OK)
+        orc = run_status_exit(cst);
+    syn_file_free(&sf);
+    return orc != 0 ? orc : rc;
+}
+
 /* Parses the command line and runs; `excludes` has room for argc + 1
  * pointers.  Returns the exit code. */
 static int run_cli(int argc, char **argv, char **excludes)
@@ -289,6 +343,7 @@ static int run_cli(int argc, char **argv, char **excludes)
         { "parallel-build", required_argument, NULL, OPT_PARALLEL },
         { "max-doc-bytes", required_argument, NULL, OPT_MAXDOC },
         { "boilerplate", required_argument, NULL, OPT_BOILER },
+        { "synonyms", required_argument, NULL, OPT_SYNONYMS },
         { "exclude", required_argument, NULL, OPT_EXCLUDE },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -316,6 +371,7 @@ static int run_cli(int argc, char **argv, char **excludes)
     const char *server = NULL, *watch = NULL, *token_file = NULL;
     uint64_t settle = WATCH_DEFAULT_SETTLE_MS;
     int settle_set = 0, db_set = 0, verbose = 0, parallel_set = 0;
+    const char *synonyms = NULL;
 
     size_t nexcl = 0;
     int c;
@@ -372,6 +428,9 @@ static int run_cli(int argc, char **argv, char **excludes)
                               &o.max_doc_bytes) != 0)
                 return bad_usage("--max-doc-bytes: '%s' is not a size in "
                                  "1..1g", optarg);
+            break;
+        case OPT_SYNONYMS:
+            synonyms = optarg;
             break;
         case OPT_BOILER:
             o.boilerplate = optarg;
@@ -465,6 +524,12 @@ static int run_cli(int argc, char **argv, char **excludes)
     if (token_file != NULL && server == NULL)
         return bad_usage("--token-file only applies to --server (a local "
                          "database needs no token)");
+    if (synonyms != NULL && (server != NULL || watch != NULL || query != NULL))
+        return bad_usage("--synonyms writes the local database: not with "
+                         "--server, --watch or --query (stop polysearchd, or "
+                         "wait until it released the write lock)");
+    if (synonyms != NULL)
+        return run_synonyms(&o, synonyms, argc, argv);
     if (server != NULL || watch != NULL || settle_set)
         return run_live(&o, argc, argv, query, limit_set, db_set, server,
                         watch, settle_set ? (int)settle : -1, token_file);

@@ -34,7 +34,7 @@ auth_role access_method_role(const char *name)
         {"ping", AUTH_NONE}, {"auth", AUTH_NONE},
         {"search", AUTH_READ}, {"get", AUTH_READ}, {"stats", AUTH_READ},
         {"subscribe", AUTH_READ}, {"unsubscribe", AUTH_READ},
-        {"subscriptions", AUTH_READ},
+        {"subscriptions", AUTH_READ}, {"synonyms", AUTH_READ},
         {"add", AUTH_WRITE}, {"delete", AUTH_WRITE},
         {"reload", AUTH_ADMIN},
     };

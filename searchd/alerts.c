@@ -35,6 +35,9 @@ struct alerts {
     size_t nremoved, capremoved;
     alerts_stats st;
     ps_matcher *m;              /* alert thread only (after start) */
+    ps_db *syn_db;              /* alert thread: a read handle for the
+                                   synonym table (opened at first use) */
+    int syn_warned;
 };
 
 /* ---- groups (writer thread) ------------------------------------------- */
@@ -192,6 +195,32 @@ static void apply_removals(alerts *a)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* Gives the matcher the database's synonym table as it is now (the
+ * handle reopened at its latest commit), so a new subscription is
+ * expanded as a search is.  A database that cannot be read costs the
+ * expansion (warned once), not the subscription. */
+static void sync_synonyms(alerts *a)
+{
+    ps_status st = PS_OK;
+    if (a->syn_db == NULL) {
+        char *msg = NULL;
+        st = ps_db_open_dir(a->cfg->db_path, PS_DB_READ, 0, &a->syn_db, &msg);
+        free(msg);
+    } else {
+        st = ps_db_reopen(a->syn_db, NULL);
+    }
+    if (st == PS_OK)
+        st = ps_matcher_set_synonyms(a->m, a->syn_db);
+    if (st != PS_OK) {
+        ps_matcher_set_synonyms(a->m, NULL);
+        if (!a->syn_warned)
+            ps_log(PS_LOG_WARN, "alerts: subscriptions are not expanded with "
+                   "synonyms: %s", a->syn_db ? ps_db_errmsg(a->syn_db)
+                                             : ps_status_str(st));
+        a->syn_warned = 1;
+    }
+}
+
 static void do_subscribe(alerts *a, job *j)
 {
     if (j->gone && atomic_load(j->gone)) {     /* its connection closed */
@@ -199,6 +228,8 @@ static void do_subscribe(alerts *a, job *j)
         snprintf(j->errmsg, sizeof j->errmsg, "client gone");
         return;
     }
+    if (!j->q.no_synonyms)
+        sync_synonyms(a);
     char *name = strdup(j->name ? j->name : "");
     char *msg = NULL;
     ps_status st = name ? ps_matcher_add(a->m, j->sub, &j->q, name, &msg) : PS_ERR_NOMEM;
@@ -312,6 +343,7 @@ void alerts_destroy(alerts *a)
     /* The names of the queries left (connections freed at exit). */
     free(a->removed);
     ps_matcher_free(a->m);
+    ps_db_close(a->syn_db);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -233,6 +233,18 @@ static int args_search(http_call *h, job *j, const char *rest, size_t restlen,
     return -1;
 }
 
+static int args_synonyms(http_call *h, job *j, const char *rest, size_t restlen,
+                         msgpack_object *params, json_t *keep)
+{
+    (void)rest; (void)restlen; (void)keep;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(h->req);
+    if (http_query_params(evhttp_uri_get_query(u), http_synonyms_types,
+                          http_synonyms_ntypes, j->zone, params, j->errmsg,
+                          sizeof j->errmsg) != 0)
+        return ERR_BAD_REQUEST;
+    return -1;
+}
+
 static int args_none(http_call *h, job *j, const char *rest, size_t restlen,
                      msgpack_object *params, json_t *keep)
 {
@@ -371,6 +383,7 @@ static const http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/docs/", 1, "/docs/{id}", "get", args_get, NULL},
     {EVHTTP_REQ_DELETE, "/docs/", 1, "/docs/{id}", "delete", args_delete, reply_delete},
     {EVHTTP_REQ_POST, "/docs", 0, "/docs", "add", args_add, NULL},
+    {EVHTTP_REQ_GET, "/synonyms", 0, "/synonyms", "synonyms", args_synonyms, NULL},
     {EVHTTP_REQ_GET, "/stats", 0, "/stats", "stats", args_none, NULL},
     {EVHTTP_REQ_GET, "/healthz", 0, "/healthz", NULL, NULL, reply_healthz},
     {EVHTTP_REQ_GET, "/readyz", 0, "/readyz", "stats", args_none, reply_readyz},
@@ -491,7 +504,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     const char *query = evhttp_uri_get_query(u);
-    if (r->args != args_search && query && *query) {
+    if (r->args != args_search && r->args != args_synonyms && query && *query) {
         j->err = ERR_BAD_REQUEST;
         snprintf(j->errmsg, sizeof j->errmsg, "%s %s takes no query parameters",
                  cmd_name(r->cmd), r->label);

@@ -16,10 +16,16 @@
 const http_param_type http_search_types[] = {
     {"offset", HTTP_P_UINT}, {"limit", HTTP_P_UINT},
     {"snippet", HTTP_P_BOOL}, {"facets", HTTP_P_BOOL},
-    {"spelling", HTTP_P_BOOL},
+    {"spelling", HTTP_P_BOOL}, {"synonyms", HTTP_P_BOOL},
 };
 const size_t http_search_ntypes =
     sizeof http_search_types / sizeof http_search_types[0];
+
+const http_param_type http_synonyms_types[] = {
+    {"offset", HTTP_P_UINT}, {"limit", HTTP_P_UINT},
+};
+const size_t http_synonyms_ntypes =
+    sizeof http_synonyms_types / sizeof http_synonyms_types[0];
 
 int http_params_new(msgpack_zone *zone, unsigned nkeys, msgpack_object *params)
 {

@@ -24,6 +24,9 @@ typedef struct http_param_type {
 /* The parameters of GET /search typed as above (the rest are strings). */
 extern const http_param_type http_search_types[];
 extern const size_t http_search_ntypes;
+/* The same for GET /synonyms (word is a string). */
+extern const http_param_type http_synonyms_types[];
+extern const size_t http_synonyms_ntypes;
 
 /* Makes *params = [ {nkeys entries} ] in zone, entries zeroed (nil keys
  * and values: fill them with http_params_set).  Returns 0 or -1 (out of

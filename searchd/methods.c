@@ -81,7 +81,7 @@ static int search_parse(job *j, const msgpack_object *params,
 {
     const char *q = NULL, *lang = NULL, *sort = NULL, *df = NULL, *dt = NULL;
     uint64_t offset = 0, limit = 10;
-    int snippet = 1, facets = 0, spelling = 0;
+    int snippet = 1, facets = 0, spelling = 0, synonyms = 1;
     const ps_arg_spec sp[] = {
         {"q", PS_ARG_STR, 1, &q, NULL, 0},
         {"offset", PS_ARG_UINT, 0, &offset, NULL, 0},
@@ -93,6 +93,7 @@ static int search_parse(job *j, const msgpack_object *params,
         {"snippet", PS_ARG_BOOL, 0, &snippet, NULL, 0},
         {"facets", PS_ARG_BOOL, 0, &facets, NULL, 0},
         {"spelling", PS_ARG_BOOL, 0, &spelling, NULL, 0},
+        {"synonyms", PS_ARG_BOOL, 0, &synonyms, NULL, 0},
     };
     int e = args(j, params, sp, sizeof sp / sizeof sp[0]);
     if (e >= 0) return e;
@@ -124,6 +125,7 @@ static int search_parse(job *j, const msgpack_object *params,
     j->q.snippets = snippet;
     j->q.facets = facets;
     j->q.spelling = spelling;
+    j->q.no_synonyms = !synonyms;
     j->q.max_wildcard = c->max_wildcard;
     j->q.max_query = c->max_query;      /* checked by ps_search */
     j->facets = facets;
@@ -178,6 +180,66 @@ static void get_exec(job *j, worker_ctx *w)
     if (reply_ok(j, &pk) != 0 || ps_rpc_pack_document(&pk, d) != 0)
         encode_failed(j, "document");
     ps_document_free(d);
+}
+
+/* ---- synonyms ---------------------------------------------------------- */
+
+/* synonyms {word?, offset?, limit?}: the word goes in j->id, offset and
+ * limit in j->q (no search is run). */
+static int synonyms_parse(job *j, const msgpack_object *params,
+                          const searchd_config *c)
+{
+    uint64_t offset = 0, limit = c->max_limit;
+    j->id = NULL;
+    const ps_arg_spec sp[] = {
+        {"word", PS_ARG_STR, 0, &j->id, NULL, c->max_query},
+        {"offset", PS_ARG_UINT, 0, &offset, NULL, 0},
+        {"limit", PS_ARG_UINT, 0, &limit, NULL, 0},
+    };
+    int e = args(j, params, sp, sizeof sp / sizeof sp[0]);
+    if (e >= 0) return e;
+    if (limit < 1 || limit > c->max_limit) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "limit must be in [1, %u] (max_limit)", c->max_limit);
+        return ERR_BAD_REQUEST;
+    }
+    if (offset > c->max_window || offset + limit > c->max_window) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "offset+limit must be at most %u (max_window)", c->max_window);
+        return ERR_BAD_REQUEST;
+    }
+    memset(&j->q, 0, sizeof j->q);
+    j->q.offset = (uint32_t)offset;
+    j->q.limit = (uint32_t)limit;
+    return -1;
+}
+
+static void synonyms_exec(job *j, worker_ctx *w)
+{
+    ps_synonym_list *l = NULL;
+    ps_status st = ps_db_synonym_groups(w->db, j->id, j->q.offset, j->q.limit, &l);
+    if (reopen_for_retry(w, st))
+        st = ps_db_synonym_groups(w->db, j->id, j->q.offset, j->q.limit, &l);
+    if (st != PS_OK) {
+        fail(j, w->db, st);
+        return;
+    }
+    msgpack_packer pk;
+    int e = reply_ok(j, &pk) != 0 || msgpack_pack_map(&pk, 2) != 0;
+    if (!e) {
+        e = msgpack_pack_str_with_body(&pk, "total", 5) != 0 ||
+            msgpack_pack_uint32(&pk, l->total) != 0 ||
+            msgpack_pack_str_with_body(&pk, "groups", 6) != 0 ||
+            msgpack_pack_array(&pk, l->ngroups) != 0;
+    }
+    for (uint32_t g = 0; !e && g < l->ngroups; g++) {
+        e = msgpack_pack_array(&pk, l->groups[g].n) != 0;
+        for (uint32_t i = 0; !e && i < l->groups[g].n; i++)
+            e = ps_rpc_pack_str(&pk, l->groups[g].members[i]) != 0;
+    }
+    if (e)
+        encode_failed(j, "synonyms");
+    ps_synonym_list_free(l);
 }
 
 /* ---- stats ------------------------------------------------------------- */
@@ -560,6 +622,7 @@ static int delete_finish(job *j, msgpack_packer *pk, server *s)
 static const method table[] = {
     {"search", search_parse, search_exec, NULL, 0, NULL, NULL},
     {"get", get_parse, get_exec, NULL, 0, NULL, NULL},
+    {"synonyms", synonyms_parse, synonyms_exec, NULL, 0, NULL, NULL},
     {"stats", noargs_parse, stats_exec, stats_finish, 0, NULL, NULL},
     {"ping", noargs_parse, NULL, ping_finish, 0, NULL, NULL},
     {"add", add_parse, NULL, add_finish, 1, NULL, NULL},

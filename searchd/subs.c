@@ -148,11 +148,13 @@ static void sub_drop(server *srv, sub_conn *sc, sub *s)
 int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_config *c)
 {
     const char *q = NULL, *lang = NULL, *df = NULL, *name = NULL;
+    int synonyms = 1;
     const ps_arg_spec sp[] = {
         {"q", PS_ARG_STR, 1, &q, NULL, 0},
         {"lang", PS_ARG_STR, 0, &lang, NULL, 16},
         {"date_from", PS_ARG_STR, 0, &df, NULL, 64},
         {"name", PS_ARG_STR, 0, &name, NULL, 0},
+        {"synonyms", PS_ARG_BOOL, 0, &synonyms, NULL, 0},
     };
     if (ps_rpc_args_parse(params, sp, sizeof sp / sizeof sp[0], j->zone, j->errmsg,
                           sizeof j->errmsg) != 0)
@@ -178,6 +180,7 @@ int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_con
     j->q.date_from = (df && *df) ? df : NULL;
     j->q.max_query = c->max_query;
     j->q.max_wildcard = c->max_wildcard;
+    j->q.no_synonyms = !synonyms;
     j->name = name ? name : q;
     return -1;
 }

@@ -369,17 +369,30 @@ class Client:
     # -- methods ----------------------------------------------------------
     def search(self, q, offset=None, limit=None, lang=None, sort=None,
                date_from=None, date_to=None, snippet=None, facets=None,
-               spelling=None):
+               spelling=None, synonyms=None):
         """Runs a search; returns {total, hits:[...], facets?, suggestion?,
-        took_us}.  Arguments left as None are not sent."""
+        expanded?, took_us}; a hit found through a synonym has
+        synonyms: [...].  synonyms=False: no synonym expansion.  Arguments
+        left as None are not sent."""
         args = {"q": q}
         for k, v in (("offset", offset), ("limit", limit), ("lang", lang),
                      ("sort", sort), ("date_from", date_from),
                      ("date_to", date_to), ("snippet", snippet),
-                     ("facets", facets), ("spelling", spelling)):
+                     ("facets", facets), ("spelling", spelling),
+                     ("synonyms", synonyms)):
             if v is not None:
                 args[k] = v
         return self.call("search", **args)
+
+    def synonyms(self, word=None, offset=None, limit=None):
+        """Returns the synonym groups {total, groups: [[member, ...], ...]}:
+        all of them (at most the daemon's max_limit per call: page with
+        offset), or the group of word."""
+        args = {}
+        for k, v in (("word", word), ("offset", offset), ("limit", limit)):
+            if v is not None:
+                args[k] = v
+        return self.call("synonyms", **args)
 
     def get(self, id):
         """Returns the stored document {id, title, body, lang, date?, url?,

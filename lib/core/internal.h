@@ -22,6 +22,8 @@
 //                            (delta_internal.h: what the two share)
 //   bulk.cc                  bulk builds: parts written in parallel, merged
 //                            with Xapian's compactor, switched in at once
+//   synonyms.cc              the synonym table: replace, cache, list, and
+//                            the query expansion search and match share
 //   commit_fence.c           the commit fence (plain C, no Xapian)
 //
 // C++ only, included only by lib/core/*.cc.  <xapian.h> is included here
@@ -40,7 +42,9 @@
 //           handle's view, delta_view.cc; never stored in a database);
 //   data    the stored fields, encoded by ps_fields_encode() (docfields.h);
 //   metadata "polysearch.wal_seq": the last write-ahead log sequence
-//           number checkpointed into the database (decimal; delta.cc).
+//           number checkpointed into the database (decimal; delta.cc);
+//   synonyms Xapian's synonym table: every member of a group -> each other
+//           member, normalised by ps_synonym_normalize() (synonyms.cc).
 
 #ifndef PS_CORE_INTERNAL_H
 #define PS_CORE_INTERNAL_H
@@ -60,6 +64,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -104,6 +109,21 @@ inline bool empty(const char *s)
 }  // namespace psi
 
 namespace psi {
+
+// A database's synonym table in memory (synonyms.cc): normalised member
+// -> the other members of its group, and the most words of a member.
+// Immutable once built, so shared between a handle and a matcher.
+struct syn_table {
+    std::unordered_map<std::string, std::vector<std::string>> map;
+    size_t maxn = 0;
+};
+
+// One expansion applied to a query: the words `from` (normalised) were
+// searched as themselves or any of `to`.
+struct syn_expansion {
+    std::string from;
+    std::vector<std::string> to;
+};
 
 // The main + delta view of a read handle attached to a ps_delta (defined
 // in delta_view.cc, freed with the handle).
@@ -181,6 +201,10 @@ struct ps_db {
     std::vector<std::string> langs;
     bool langs_valid = false;
     Xapian::rev langs_rev = 0;
+    // The synonym table, cached for the main revisions syn_revs
+    // (synonyms.cc: synonym_table).
+    std::shared_ptr<const psi::syn_table> syn;
+    std::vector<uint64_t> syn_revs;
     // Read handles attached to a ps_delta (ps_db_attach_delta): main +
     // delta (delta_view.cc).
     std::unique_ptr<psi::delta_view, psi::delta_view_deleter> delta;
@@ -457,6 +481,28 @@ struct snippet_words {
     void set(const Xapian::Query &exact, const std::string &qs);
     ps_snippet_terms terms() const;
 };
+
+// ---- synonyms.cc: the synonym table and the query expansion -------------
+
+// The synonym table of the handle's main database (its local shards'),
+// read again when main_revisions() moved.  Throws.
+std::shared_ptr<const syn_table> synonym_table(ps_db *db);
+
+// qs (query_text()) with each longest run of bare words that is a key of
+// t rewritten as "(words OR m2 OR \"m 3\")"; the expansions applied are
+// appended to out (each key once).  Bare: not in quotes, not holding a
+// prefix colon, +/-, * or other punctuation, not an upper-case operator
+// word; a run is words separated by white space only.  Throws
+// std::bad_alloc.
+std::string expand_synonyms(const syn_table &t, const std::string &qs,
+                            std::vector<syn_expansion> &out);
+
+// The members of ex's "to" lists (each once, in order) whose every word
+// is in terms (a hit's matching terms) as the folded word or as "Z" +
+// its stem in lang (NULL: no stems).  Throws std::bad_alloc.
+std::vector<std::string> matched_synonyms(const std::vector<syn_expansion> &ex,
+                                          const std::set<std::string> &terms,
+                                          const char *lang);
 
 // ---- delta_view.cc: the delta of an attached read handle ----------------
 // Every function below is a no-op, or returns what the handle alone

@@ -94,6 +94,9 @@ struct ps_matcher {
     std::set<uint64_t> always;  // queries without keys
     std::vector<std::pair<std::string, Xapian::Stem>> stemmers;  // code, stemmer
     Xapian::Database nodb;      // for the syntax check at add
+    // The synonym table queries are expanded with when added
+    // (ps_matcher_set_synonyms); null: none.
+    std::shared_ptr<const syn_table> syn;
 
     ps_matcher()
     {
@@ -139,6 +142,24 @@ extern "C" void ps_matcher_free(ps_matcher *m) noexcept
     delete m;
 }
 
+extern "C" ps_status ps_matcher_set_synonyms(ps_matcher *m, ps_db *db) noexcept
+{
+    if (!m)
+        return PS_ERR_INVALID;
+    if (!db) {
+        m->syn.reset();
+        return PS_OK;
+    }
+    db->err.clear();
+    try {
+        delta_sync(db);
+        m->syn = synonym_table(db);
+        return PS_OK;
+    } catch (...) {
+        return fail(db);
+    }
+}
+
 extern "C" uint64_t ps_matcher_count(const ps_matcher *m) noexcept
 {
     return m ? m->subs.size() : 0;
@@ -170,6 +191,10 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
                 s.user = user;
                 s.qs = query_text(text);
                 s.match_all = query_is_empty(s.qs);
+                if (!s.match_all && !q->no_synonyms && m->syn) {
+                    std::vector<syn_expansion> ex;
+                    s.qs = expand_synonyms(*m->syn, s.qs, ex);
+                }
                 s.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
                 s.snippet_bytes = q->snippet_bytes ? q->snippet_bytes : 200;
                 std::vector<std::string> terms;

@@ -346,12 +346,18 @@ typedef struct ps_query {
     uint32_t max_wildcard;  /* 0 -> PS_DEFAULT_MAX_WILDCARD */
     uint32_t snippet_bytes; /* 0 -> 200 */
     uint32_t max_query;     /* bytes of q; 0 -> PS_DEFAULT_MAX_QUERY_BYTES */
+    int no_synonyms;        /* non-zero: no synonym expansion (see
+                               "Synonyms" below; default: expanded) */
 } ps_query;
 
 /* Runs a search.  Query syntax: words (AND by default), "phrases", OR,
  * NOT, AND, parentheses, prefix wildcard word*, title:word, lang:xx.
  * Words are folded (case, diacritics) and matched with each document's own
- * language stemmer as well as exactly.  On success *out is a new block
+ * language stemmer as well as exactly.  Unless q->no_synonyms, the bare
+ * words of the query that are a synonym key are searched as any member of
+ * their group (see "Synonyms"): the results list the expansions
+ * (ps_results expanded) and each hit the members it matched through
+ * (ps_hit synonyms).  On success *out is a new block
  * (caller frees with ps_results_free).  Errors: PS_ERR_QUERY (message in
  * ps_db_errmsg), PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID (bad dates),
  * PS_ERR_TOO_LARGE (q longer than max_query bytes: the one place this
@@ -359,6 +365,77 @@ typedef struct ps_query {
  * read-only handle retries once after reopening on DatabaseModifiedError.
  * Owner thread. */
 ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) PS_NOEXCEPT;
+
+/* ---- Synonyms ----------------------------------------------------------
+ *
+ * Groups of words or phrases that mean the same ("PME = KMU = SME"),
+ * stored in the database's Xapian synonym table: for each member m of a
+ * group, m -> every other member, each normalised by
+ * ps_synonym_normalize().  A search expands each run of bare query words
+ * (not in quotes, not after a prefix such as title:, not +/- words, not
+ * the operators AND OR NOT XOR NEAR ADJ, not wildcards, not joined to
+ * other words by punctuation such as a hyphen) that is a member into
+ * "(words OR member2 OR \"member three\")", longest run first, before
+ * the per-language parses: each member is then folded and stemmed by
+ * every language branch like the rest of the query (a phrase member is
+ * matched as a phrase, unstemmed).  A handle caches the table per
+ * revision of its main database.  Remote shards (tcp:) are not read:
+ * a shard set's table is read from its local shards. */
+
+#define PS_SYN_MAX_MEMBER_BYTES 200   /* normalised member, at most */
+#define PS_SYN_MAX_MEMBER_WORDS 8     /* words of a member, at most */
+#define PS_SYN_MAX_GROUP 32           /* members of a group, at most */
+#define PS_SYN_MAX_GROUPS 10000       /* groups of a table, at most */
+
+/* One group of synonyms: members[0..n), UTF-8. */
+typedef struct ps_synonym_group {
+    uint32_t n;
+    const char *const *members;
+} ps_synonym_group;
+
+/* The form a synonym member (or a run of query words) is stored and
+ * looked up in: diacritics stripped, split into words at apostrophes,
+ * white space and every ASCII character other than letters, digits and
+ * '_' (so "Île-de-France" is three words), each word folded
+ * (ps_fold), joined by single spaces: "Pôle de compétitivité" ->
+ * "pole de competitivite".  Returns a malloc'd string (caller frees; ""
+ * when text holds no word), NULL on allocation failure.  Any thread. */
+char *ps_synonym_normalize(const char *text) PS_NOEXCEPT;
+
+/* Replaces the whole synonym table of a writable handle by groups[0..n)
+ * and commits (on a shard set: every shard, one after the other, as
+ * ps_db_commit; a failure leaves the shards before it with the new
+ * table).  Each member is normalised; errors (nothing written, message
+ * in ps_db_errmsg): PS_ERR_INVALID for a group with fewer than 2 members,
+ * a member without words, over PS_SYN_MAX_MEMBER_BYTES bytes or
+ * PS_SYN_MAX_MEMBER_WORDS words once normalised, a group over
+ * PS_SYN_MAX_GROUP members, more than PS_SYN_MAX_GROUPS groups, two
+ * members of one group or of two groups that normalise alike, or a
+ * handle with uncommitted changes (commit them first); PS_ERR_IO,
+ * PS_ERR_LOCKED... from the commit.  n == 0 empties the table.  Owner
+ * thread of a writable handle. */
+ps_status ps_db_set_synonyms(ps_db *db, const ps_synonym_group *groups,
+                             size_t n) PS_NOEXCEPT;
+
+/* Synonym groups, as ps_db_synonym_groups() returns them: ONE malloc'd
+ * block (free with ps_synonym_list_free).  Groups are sorted by their
+ * first member, members within a group sorted; all normalised. */
+typedef struct ps_synonym_list {
+    uint32_t total;         /* groups matching, before offset/limit */
+    uint32_t ngroups;       /* groups in this block */
+    const ps_synonym_group *groups;
+} ps_synonym_list;
+
+/* Frees a synonym list (NULL is fine).  Any thread. */
+void ps_synonym_list_free(ps_synonym_list *l) PS_NOEXCEPT;
+
+/* Lists the synonym groups of the handle's database: all of them, or,
+ * when word is neither NULL nor "", the group holding
+ * ps_synonym_normalize(word) (none when no group does).  Groups
+ * offset..offset+limit-1 (limit 0: all).  *out is a new block (caller
+ * frees).  Errors: PS_ERR_NOMEM, the database's errors.  Owner thread. */
+ps_status ps_db_synonym_groups(ps_db *db, const char *word, uint32_t offset,
+                               uint32_t limit, ps_synonym_list **out) PS_NOEXCEPT;
 
 /* ---- The delta of a write-ahead log: live adds before a checkpoint -----
  *
@@ -603,6 +680,15 @@ ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *q, void *us
 /* Removes the query id.  Returns 1 (and its user pointer in *user, which
  * may be NULL) or 0 when there is no such query.  Owner thread. */
 int ps_matcher_remove(ps_matcher *m, uint64_t id, void **user) PS_NOEXCEPT;
+
+/* The synonym table that queries added from now on are expanded with, as
+ * ps_search expands them (unless their q->no_synonyms): db's, as db's
+ * current revision holds it (the table is shared, not copied, and stays
+ * valid when db moves or is closed); NULL db: none (the default).
+ * Queries added before keep their expansion.  Returns PS_OK, or an
+ * error reading db (message in ps_db_errmsg(db); the matcher's table is
+ * then unchanged).  Owner thread of m and of db. */
+ps_status ps_matcher_set_synonyms(ps_matcher *m, ps_db *db) PS_NOEXCEPT;
 
 /* Number of queries held.  Owner thread. */
 uint64_t ps_matcher_count(const ps_matcher *m) PS_NOEXCEPT;

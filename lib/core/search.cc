@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -248,6 +249,8 @@ struct search_ctx {
     ps_db *db;
     const ps_query *q;
     std::string qs;         // query text, diacritics stripped
+    std::string xqs;        // qs with its synonyms expanded (search_once)
+    std::vector<syn_expansion> ex;
     std::string lang;       // language filter or ""
     std::string from, to;   // normalised date bounds or ""
     unsigned maxw;
@@ -266,12 +269,16 @@ ps_status search_once(search_ctx &c, ps_results **out)
     // refcount, a data race between daemon workers (found by TSan).
     Xapian::Query query{std::string()};
     Xapian::Query exact_q;
+    c.ex.clear();
+    c.xqs = c.qs;
+    if (!match_all && !q->no_synonyms)
+        c.xqs = expand_synonyms(*synonym_table(c.db), c.qs, c.ex);
     if (!match_all) {
-        exact_q = parse_exact(d, c.qs, c.maxw);
+        exact_q = parse_exact(d, c.xqs, c.maxw);
         // With a language filter only that language's parse can match.
         query = c.lang.empty()
-                    ? parse_languages(d, c.qs, exact_q, get_langs(c.db), c.maxw)
-                    : parse_languages(d, c.qs, exact_q, {c.lang}, c.maxw);
+                    ? parse_languages(d, c.xqs, exact_q, get_langs(c.db), c.maxw)
+                    : parse_languages(d, c.xqs, exact_q, {c.lang}, c.maxw);
     }
     query = add_filters(query, c.lang, c.from, c.to);
 
@@ -292,7 +299,7 @@ ps_status search_once(search_ctx &c, ps_results **out)
 
     snippet_words sw;
     if (q->snippets && !match_all)
-        sw.set(exact_q, c.qs);
+        sw.set(exact_q, c.xqs);
     ps_snippet_terms st = sw.terms();
     ps_boilerplate *bp = q->snippets ? get_bp(c.db) : nullptr;
 
@@ -322,6 +329,19 @@ ps_status search_once(search_ctx &c, ps_results **out)
             nspans);
         free(spans);
         check(rc);
+        if (!c.ex.empty()) {
+            std::set<std::string> terms(enq.get_matching_terms_begin(it),
+                                        enq.get_matching_terms_end(it));
+            for (const std::string &m : matched_synonyms(c.ex, terms, f[PS_F_LANG]))
+                check(ps_results_builder_add_hit_synonym(b.get(), m.c_str()));
+        }
+    }
+    for (const syn_expansion &x : c.ex) {
+        std::vector<const char *> to;
+        for (const std::string &m : x.to)
+            to.push_back(m.c_str());
+        check(ps_results_builder_add_expansion(b.get(), x.from.c_str(), to.data(),
+                                               (uint32_t)to.size()));
     }
     if (q->facets)
         for (auto v = spy.top_values_begin(1000); v != spy.top_values_end(1000); ++v)

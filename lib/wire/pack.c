@@ -83,9 +83,23 @@ static int pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val)
     return msgpack_pack_uint64(pk, val);
 }
 
+/* Packs "key": [strings] (NULL entries pack ""). */
+static int pack_kv_strs(msgpack_packer *pk, const char *key,
+                        const char *const *v, uint32_t n)
+{
+    if ((n > 0 && v == NULL) || ps_rpc_pack_str(pk, key) != 0 ||
+        msgpack_pack_array(pk, n) != 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (ps_rpc_pack_str(pk, v[i] != NULL ? v[i] : "") != 0)
+            return -1;
+    return 0;
+}
+
 static int pack_hit(msgpack_packer *pk, const ps_hit *h)
 {
-    uint32_t nkeys = 7 + (h->date != NULL) + (h->url != NULL);
+    uint32_t nkeys = 7 + (h->date != NULL) + (h->url != NULL) +
+                     (h->nsynonyms > 0);
     if (msgpack_pack_map(pk, nkeys) != 0 ||
         pack_kv_str(pk, "id", h->id) != 0 ||
         pack_kv_str(pk, "title", h->title) != 0 ||
@@ -107,6 +121,10 @@ static int pack_hit(msgpack_packer *pk, const ps_hit *h)
             msgpack_pack_uint32(pk, h->highlights[i].off) != 0 ||
             msgpack_pack_uint32(pk, h->highlights[i].len) != 0)
             return -1;
+    /* Only when a synonym matched: older clients know no such key. */
+    if (h->nsynonyms > 0 &&
+        pack_kv_strs(pk, "synonyms", h->synonyms, h->nsynonyms) != 0)
+        return -1;
     return 0;
 }
 
@@ -119,8 +137,10 @@ int ps_rpc_pack_results(msgpack_packer *pk, const ps_results *r,
         return -1;
     if (r->nfailed > 0 && r->failed == NULL)
         return -1;
+    if (r->nexpanded > 0 && r->expanded == NULL)
+        return -1;
     nkeys = 3 + (with_facets ? 1 : 0) + (r->suggestion != NULL) +
-            (r->nfailed > 0 ? 2 : 0);
+            (r->nfailed > 0 ? 2 : 0) + (r->nexpanded > 0);
     if (msgpack_pack_map(pk, nkeys) != 0 ||
         pack_kv_u64(pk, "total", r->total) != 0 ||
         ps_rpc_pack_str(pk, "hits") != 0 ||
@@ -155,6 +175,19 @@ int ps_rpc_pack_results(msgpack_packer *pk, const ps_results *r,
             if (ps_rpc_pack_str(pk, r->failed[i] != NULL ? r->failed[i]
                                                          : "") != 0)
                 return -1;
+    }
+    if (r->nexpanded > 0) {
+        /* Synonym expansions (only when some applied). */
+        if (ps_rpc_pack_str(pk, "expanded") != 0 ||
+            msgpack_pack_array(pk, r->nexpanded) != 0)
+            return -1;
+        for (uint32_t i = 0; i < r->nexpanded; i++) {
+            const ps_expansion *e = &r->expanded[i];
+            if (msgpack_pack_map(pk, 2) != 0 ||
+                pack_kv_str(pk, "from", e->from) != 0 ||
+                pack_kv_strs(pk, "to", e->to, e->nto) != 0)
+                return -1;
+        }
     }
     return pack_kv_u64(pk, "took_us", r->took_us);
 }

@@ -64,7 +64,21 @@ typedef struct ps_hit {
     uint32_t rank;          /* 1-based rank including offset */
     uint32_t nhighlights;
     const ps_span *highlights; /* byte spans of matched words in snippet */
+    /* Synonyms (docs/PROTOCOL.md, "Synonyms"): the members of the groups
+     * the query was expanded with, other than what the query said, whose
+     * words the document holds (folded, as in the synonym table); synonyms
+     * is NULL when nsynonyms is 0. */
+    uint32_t nsynonyms;
+    const char *const *synonyms;
 } ps_hit;
+
+/* One synonym expansion a search applied: the query's words `from`
+ * (folded) were searched as themselves OR any of to[0..nto). */
+typedef struct ps_expansion {
+    const char *from;
+    uint32_t nto;
+    const char *const *to;
+} ps_expansion;
 
 /* A facet value with its count (language code -> documents). */
 typedef struct ps_facet {
@@ -87,6 +101,10 @@ typedef struct ps_results {
      * "partial": true, "failed_shards": [...]); failed is NULL when 0. */
     uint32_t nfailed;
     const char *const *failed;
+    /* The synonym expansions applied to the query, in query order
+     * (protocol: "expanded"); expanded is NULL when nexpanded is 0. */
+    uint32_t nexpanded;
+    const ps_expansion *expanded;
 } ps_results;
 
 /* Frees a ps_results block (NULL is fine).  Any thread. */
@@ -172,6 +190,18 @@ ps_status ps_results_builder_add_hit(ps_results_builder *b, const char *id,
                                      const char *snippet, double score,
                                      uint32_t rank, const ps_span *hl,
                                      uint32_t nhl);
+
+/* Adds a matched synonym (copied) to the hit added last.  Returns PS_OK,
+ * PS_ERR_INVALID (no hit yet, NULL argument) or PS_ERR_NOMEM. */
+ps_status ps_results_builder_add_hit_synonym(ps_results_builder *b,
+                                             const char *member);
+
+/* Records a synonym expansion: from and to[0..nto) are copied.  Returns
+ * PS_OK, PS_ERR_INVALID (NULL argument) or PS_ERR_NOMEM. */
+ps_status ps_results_builder_add_expansion(ps_results_builder *b,
+                                           const char *from,
+                                           const char *const *to,
+                                           uint32_t nto);
 
 /* Adds a facet value/count (copied).  Returns PS_OK or PS_ERR_NOMEM. */
 ps_status ps_results_builder_add_facet(ps_results_builder *b,

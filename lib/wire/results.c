@@ -1,8 +1,9 @@
 /* results.c: status strings, the ps_results builder and ps_document.
  *
  * A finished ps_results is ONE malloc'd block laid out as
- *   [ps_results][ps_hit x nhits][ps_facet x nfacets][ps_span x total]
- *   [strings...]
+ *   [ps_results][ps_hit x nhits][ps_facet x nfacets]
+ *   [ps_expansion x nexpanded][const char * x (failed + hit synonyms +
+ *   expansion members)][ps_span x total][strings...]
  * with every pointer pointing inside the block, so ps_results_free() is a
  * single free().  Sizes are computed first with overflow checks, then the
  * data is copied.  A ps_document block is [ps_document][strings...].
@@ -102,7 +103,15 @@ typedef struct bhit {
     uint32_t rank;
     uint32_t nhl;
     ps_span *hl;
+    char **syn;
+    size_t nsyn, capsyn;
 } bhit;
+
+typedef struct bexp {
+    char *from;
+    char **to;
+    uint32_t nto;
+} bexp;
 
 typedef struct bfacet {
     char *value;
@@ -116,6 +125,8 @@ struct ps_results_builder {
     size_t nfacets, capfacets;
     char **failed;
     size_t nfailed, capfailed;
+    bexp *exps;
+    size_t nexps, capexps;
 };
 
 ps_results_builder *ps_results_builder_new(void)
@@ -132,6 +143,17 @@ static void bhit_clear(bhit *h)
     free(h->url);
     free(h->snippet);
     free(h->hl);
+    for (size_t i = 0; i < h->nsyn; i++)
+        free(h->syn[i]);
+    free(h->syn);
+}
+
+static void bexp_clear(bexp *e)
+{
+    free(e->from);
+    for (uint32_t i = 0; i < e->nto; i++)
+        free(e->to[i]);
+    free(e->to);
 }
 
 void ps_results_builder_free(ps_results_builder *b)
@@ -144,9 +166,12 @@ void ps_results_builder_free(ps_results_builder *b)
         free(b->facets[i].value);
     for (size_t i = 0; i < b->nfailed; i++)
         free(b->failed[i]);
+    for (size_t i = 0; i < b->nexps; i++)
+        bexp_clear(&b->exps[i]);
     free(b->hits);
     free(b->facets);
     free(b->failed);
+    free(b->exps);
     free(b);
 }
 
@@ -253,6 +278,57 @@ ps_status ps_results_builder_add_failed(ps_results_builder *b,
     return PS_OK;
 }
 
+ps_status ps_results_builder_add_hit_synonym(ps_results_builder *b,
+                                             const char *member)
+{
+    bhit *h;
+    char *v;
+    if (b == NULL || member == NULL || b->nhits == 0)
+        return PS_ERR_INVALID;
+    h = &b->hits[b->nhits - 1];
+    if (grow((void **)&h->syn, &h->capsyn, h->nsyn, sizeof(char *)) != 0)
+        return PS_ERR_NOMEM;
+    v = strdup(member);
+    if (v == NULL)
+        return PS_ERR_NOMEM;
+    h->syn[h->nsyn++] = v;
+    return PS_OK;
+}
+
+ps_status ps_results_builder_add_expansion(ps_results_builder *b,
+                                           const char *from,
+                                           const char *const *to,
+                                           uint32_t nto)
+{
+    bexp e;
+    int fail = 0;
+    if (b == NULL || from == NULL || (to == NULL && nto > 0))
+        return PS_ERR_INVALID;
+    for (uint32_t i = 0; i < nto; i++)
+        if (to[i] == NULL)
+            return PS_ERR_INVALID;
+    if (grow((void **)&b->exps, &b->capexps, b->nexps, sizeof(bexp)) != 0)
+        return PS_ERR_NOMEM;
+    memset(&e, 0, sizeof e);
+    e.from = dup_opt(from, &fail);
+    if (nto > 0 && !fail) {
+        e.to = calloc(nto, sizeof(char *));
+        if (e.to == NULL)
+            fail = 1;
+        for (uint32_t i = 0; i < nto && !fail; i++) {
+            e.to[i] = dup_opt(to[i], &fail);
+            if (!fail)
+                e.nto = i + 1;
+        }
+    }
+    if (fail) {
+        bexp_clear(&e);
+        return PS_ERR_NOMEM;
+    }
+    b->exps[b->nexps++] = e;
+    return PS_OK;
+}
+
 /* Rounds *acc up to a multiple of align (a power of two), checked. */
 static int size_align(size_t *acc, size_t align)
 {
@@ -264,17 +340,26 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
                                       const char *suggestion,
                                       uint64_t took_us)
 {
-    size_t size = sizeof(ps_results), off_hits, off_facets, off_failed,
-           off_spans, off_strs, nspans = 0;
+    size_t size = sizeof(ps_results), off_hits, off_facets, off_exps,
+           off_failed, off_spans, off_strs, nspans = 0, nptrs;
     ps_results *r = NULL;
     char *block, *cur;
     ps_span *spans;
+    const char **ptrs;
 
     if (b == NULL)
         return NULL;
     if (b->nhits > UINT32_MAX || b->nfacets > UINT32_MAX ||
-        b->nfailed > UINT32_MAX)
+        b->nfailed > UINT32_MAX || b->nexps > UINT32_MAX)
         goto out;
+    nptrs = b->nfailed;
+    for (size_t i = 0; i < b->nhits; i++)
+        if (b->hits[i].nsyn > UINT32_MAX ||
+            size_add(&nptrs, b->hits[i].nsyn) != 0)
+            goto out;
+    for (size_t i = 0; i < b->nexps; i++)
+        if (size_add(&nptrs, b->exps[i].nto) != 0)
+            goto out;
     /* Pass 1: sizes. */
     if (size_align(&size, alignof(ps_hit)) != 0)
         goto out;
@@ -284,10 +369,14 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
         goto out;
     off_facets = size;
     if (size_add_mul(&size, b->nfacets, sizeof(ps_facet)) != 0 ||
+        size_align(&size, alignof(ps_expansion)) != 0)
+        goto out;
+    off_exps = size;
+    if (size_add_mul(&size, b->nexps, sizeof(ps_expansion)) != 0 ||
         size_align(&size, alignof(const char *)) != 0)
         goto out;
     off_failed = size;
-    if (size_add_mul(&size, b->nfailed, sizeof(const char *)) != 0 ||
+    if (size_add_mul(&size, nptrs, sizeof(const char *)) != 0 ||
         size_align(&size, alignof(ps_span)) != 0)
         goto out;
     off_spans = size;
@@ -306,6 +395,16 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
             size_add(&size, opt_len(h->url)) != 0 ||
             size_add(&size, opt_len(h->snippet)) != 0)
             goto out;
+        for (size_t k = 0; k < h->nsyn; k++)
+            if (size_add(&size, opt_len(h->syn[k])) != 0)
+                goto out;
+    }
+    for (size_t i = 0; i < b->nexps; i++) {
+        if (size_add(&size, opt_len(b->exps[i].from)) != 0)
+            goto out;
+        for (uint32_t k = 0; k < b->exps[i].nto; k++)
+            if (size_add(&size, opt_len(b->exps[i].to[k])) != 0)
+                goto out;
     }
     for (size_t i = 0; i < b->nfacets; i++)
         if (size_add(&size, opt_len(b->facets[i].value)) != 0)
@@ -329,6 +428,7 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
     r->nfacets = (uint32_t)b->nfacets;
     r->facets = b->nfacets ? (ps_facet *)(void *)(block + off_facets) : NULL;
     spans = (ps_span *)(void *)(block + off_spans);
+    ptrs = (const char **)(void *)(block + off_failed);
     cur = block + off_strs;
     for (size_t i = 0; i < b->nhits; i++) {
         const bhit *h = &b->hits[i];
@@ -349,6 +449,25 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
         } else {
             o->highlights = NULL;
         }
+        o->nsynonyms = (uint32_t)h->nsyn;
+        o->synonyms = NULL;
+        if (h->nsyn > 0) {
+            o->synonyms = ptrs;
+            for (size_t k = 0; k < h->nsyn; k++)
+                *ptrs++ = put_str(&cur, h->syn[k]);
+        }
+    }
+    r->nexpanded = (uint32_t)b->nexps;
+    if (b->nexps > 0) {
+        ps_expansion *ex = (ps_expansion *)(void *)(block + off_exps);
+        for (size_t i = 0; i < b->nexps; i++) {
+            ex[i].from = put_str(&cur, b->exps[i].from);
+            ex[i].nto = b->exps[i].nto;
+            ex[i].to = b->exps[i].nto ? ptrs : NULL;
+            for (uint32_t k = 0; k < b->exps[i].nto; k++)
+                *ptrs++ = put_str(&cur, b->exps[i].to[k]);
+        }
+        r->expanded = ex;
     }
     for (size_t i = 0; i < b->nfacets; i++) {
         r->facets[i].value = put_str(&cur, b->facets[i].value);
@@ -356,9 +475,9 @@ ps_results *ps_results_builder_finish(ps_results_builder *b, uint64_t total,
     }
     r->nfailed = (uint32_t)b->nfailed;
     if (b->nfailed > 0) {
-        const char **fl = (const char **)(void *)(block + off_failed);
+        const char **fl = ptrs;
         for (size_t i = 0; i < b->nfailed; i++)
-            fl[i] = put_str(&cur, b->failed[i]);
+            *ptrs++ = put_str(&cur, b->failed[i]);
         r->failed = fl;
     }
     r->suggestion = put_str(&cur, suggestion);

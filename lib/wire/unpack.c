@@ -110,11 +110,61 @@ static int take_uint(const msgpack_object *v, uint64_t max, uint64_t *out,
 }
 
 enum { H_ID, H_TITLE, H_LANG, H_DATE, H_URL, H_SCORE, H_RANK, H_SNIPPET,
-       H_HL, H_COUNT };
+       H_HL, H_SYN, H_COUNT };
 static const char *const hit_keys[H_COUNT] = {
     "id", "title", "lang", "date", "url", "score", "rank", "snippet",
-    "highlights"
+    "highlights", "synonyms"
 };
+
+/* Checks that o is an array of strings (what_why otherwise). */
+static int check_strs(const msgpack_object *o, const char *what_why,
+                      const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        *why = what_why;
+        return -1;
+    }
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+        if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR) {
+            *why = what_why;
+            return -1;
+        }
+    return 0;
+}
+
+/* Copies the strings of array o (checked by check_strs) into a new array
+ * of n heap strings (*out; free each and the array with free_strs).
+ * Returns 0 or -1 with *why set. */
+static int take_strs(const msgpack_object *o, char ***out, uint32_t *n,
+                     const char *what_why, const char **why)
+{
+    char **v;
+    *out = NULL;
+    *n = 0;
+    if (check_strs(o, what_why, why) != 0)
+        return -1;
+    if (o->via.array.size == 0)
+        return 0;
+    v = calloc(o->via.array.size, sizeof *v);
+    if (v == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    *out = v;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (take_str(&o->via.array.ptr[i], 0, &v[i], what_why, why) != 0)
+            return -1;
+        *n = i + 1;
+    }
+    return 0;
+}
+
+static void free_strs(char **v, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
 
 /* Decodes one hit map and adds it to the builder.  Returns 0 or -1. */
 static int unpack_hit(const msgpack_object *o, ps_results_builder *b,
@@ -193,11 +243,29 @@ static int unpack_hit(const msgpack_object *o, ps_results_builder *b,
         hl[i].off = (uint32_t)off;
         hl[i].len = (uint32_t)len;
     }
+    if (v[H_SYN] != NULL &&
+        check_strs(v[H_SYN], "hit synonyms must be an array of strings",
+                   why) != 0)
+        goto out;
     if (ps_results_builder_add_hit(b, s[H_ID], s[H_TITLE], s[H_LANG],
                                    s[H_DATE], s[H_URL], snippet, score,
                                    (uint32_t)rank, hl, nhl) != PS_OK) {
         *why = "out of memory";
         goto out;
+    }
+    if (v[H_SYN] != NULL) {
+        char **syn = NULL;
+        uint32_t nsyn = 0;
+        int bad = take_strs(v[H_SYN], &syn, &nsyn,
+                            "hit synonyms must be an array of strings", why);
+        for (uint32_t i = 0; !bad && i < nsyn; i++)
+            if (ps_results_builder_add_hit_synonym(b, syn[i]) != PS_OK) {
+                *why = "out of memory";
+                bad = 1;
+            }
+        free_strs(syn, nsyn);
+        if (bad)
+            goto out;
     }
     rc = 0;
 out:
@@ -244,11 +312,51 @@ static int unpack_facets(const msgpack_object *o, ps_results_builder *b,
 }
 
 enum { R_TOTAL, R_HITS, R_FACETS, R_SUGG, R_TOOK, R_PARTIAL, R_FAILED,
-       R_COUNT };
+       R_EXPANDED, R_COUNT };
 static const char *const res_keys[R_COUNT] = {
     "total", "hits", "facets", "suggestion", "took_us", "partial",
-    "failed_shards"
+    "failed_shards", "expanded"
 };
+
+/* "expanded" (optional): [{"from": str, "to": [str...]}...] into b.
+ * Returns 0 or -1 with *why set. */
+static int unpack_expanded(const msgpack_object *o, ps_results_builder *b,
+                           const char **why)
+{
+    static const char *const ekeys[2] = { "from", "to" };
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        *why = "expanded must be an array";
+        return -1;
+    }
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *v[2];
+        char *from = NULL, **to = NULL;
+        uint32_t nto = 0;
+        int rc = -1;
+        if (map_fields(&o->via.array.ptr[i], ekeys, 2, v,
+                       "expanded entries must be maps", why) != 0)
+            return -1;
+        if (v[1] == NULL) {
+            *why = "expanded entries need from and to";
+            return -1;
+        }
+        if (take_str(v[0], 0, &from, "expanded from must be a string",
+                     why) == 0 &&
+            take_strs(v[1], &to, &nto, "expanded to must be an array of "
+                      "strings", why) == 0) {
+            if (ps_results_builder_add_expansion(
+                    b, from, (const char *const *)to, nto) == PS_OK)
+                rc = 0;
+            else
+                *why = "out of memory";
+        }
+        free(from);
+        free_strs(to, nto);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
 
 /* "partial" (bool, optional) and "failed_shards" (array of strings,
  * optional) of a sharded search: adds the failed shard specs to b.
@@ -317,6 +425,8 @@ ps_results *ps_rpc_unpack_results(const msgpack_object *o, const char **why)
     if (v[R_FACETS] != NULL && unpack_facets(v[R_FACETS], b, why) != 0)
         goto fail;
     if (unpack_failed(v[R_PARTIAL], v[R_FAILED], b, why) != 0)
+        goto fail;
+    if (v[R_EXPANDED] != NULL && unpack_expanded(v[R_EXPANDED], b, why) != 0)
         goto fail;
     if (take_str(v[R_SUGG], 1, &sugg, "suggestion must be a string",
                  why) != 0)

@@ -30,3 +30,8 @@ foreach(_m print lagged restart resume usage python)
   set_tests_properties(e2e_cli_watch_${_m} PROPERTIES LABELS e2e TIMEOUT 300
                        SKIP_RETURN_CODE 77 ENVIRONMENT "${_psc_env}")
 endforeach()
+# Synonyms across languages through the indexer, the daemon (RPC, HTTP,
+# live add), the CLI and the Python client (tests/e2e/synonyms.py).
+add_test(NAME e2e_synonyms COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/synonyms.py)
+set_tests_properties(e2e_synonyms PROPERTIES LABELS e2e TIMEOUT 180
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${_psc_env}")

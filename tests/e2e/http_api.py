@@ -241,6 +241,11 @@ def routes(d, mode):
     check(st == 413, "body over --max-request: %d %r" % (st, body[:100]))
 
     # The other routes.
+    st, _, res = hjson(hp, "GET", "/synonyms?word=x")
+    err, ms = c.call("synonyms", {"word": "x"})
+    check(st == 200 and err is None and res == ms, "synonyms: %r vs %r" % (res, ms))
+    st, _, res = hjson(hp, "GET", "/synonyms?limit=0")
+    check(st == 400 and error_code(res) == "bad_request", "synonyms limit=0: %d %r" % (st, res))
     st, _, s = hjson(hp, "GET", "/stats")
     err, ms = c.call("stats")
     check(st == 200 and s["documents"] == ms["documents"] and s["limits"] == ms["limits"],

@@ -7,3 +7,6 @@ ps_unit_test(test_core_search SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_search
 ps_unit_test(test_core_bulk SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_bulk.c
              LIBS ps_core Threads::Threads)
 ps_unit_test(test_core_match SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_match.c LIBS ps_core)
+# Synonyms (lib/core/synonyms.cc): the table, the query expansion, the
+# members each hit matched through.
+ps_unit_test(test_core_synonyms SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_synonyms.c LIBS ps_core)

@@ -9,3 +9,9 @@ ps_unit_test(test_indexer_progress
              SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_progress.c
                      ${PROJECT_SOURCE_DIR}/indexer/progress.c
              LIBS ps_indexer_input Threads::Threads)
+# The synonym file of polysearch-index --synonyms (indexer/synonyms.c;
+# ps_core for ps_synonym_normalize).
+ps_unit_test(test_indexer_synonyms
+             SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_indexer_synonyms.c
+                     ${PROJECT_SOURCE_DIR}/indexer/synonyms.c
+             LIBS ps_indexer_input ps_core)

@@ -123,6 +123,52 @@ static void test_results_empty(void **state)
     ps_results_free(r);
 }
 
+/* Synonyms: hit "synonyms" and results "expanded" survive the trip; a
+ * hit without synonyms has no such key. */
+static void test_results_synonyms(void **state)
+{
+    ps_results_builder *b = ps_results_builder_new();
+    static const char *const to[] = { "kmu", "small businesses" };
+    ps_results *r, *c;
+    (void)state;
+    assert_int_equal(ps_results_builder_add_hit_synonym(b, "x"),
+                     PS_ERR_INVALID);  /* no hit yet */
+    assert_int_equal(ps_results_builder_add_hit(b, "de", "t", "de", NULL,
+                                                NULL, "", 1.0, 1, NULL, 0),
+                     PS_OK);
+    assert_int_equal(ps_results_builder_add_hit_synonym(b, "kmu"), PS_OK);
+    assert_int_equal(ps_results_builder_add_hit_synonym(b, "small businesses"),
+                     PS_OK);
+    assert_int_equal(ps_results_builder_add_hit(b, "fr", "t", "fr", NULL,
+                                                NULL, "", 0.5, 2, NULL, 0),
+                     PS_OK);
+    assert_int_equal(ps_results_builder_add_expansion(b, "pme", to, 2), PS_OK);
+    assert_int_equal(ps_results_builder_add_expansion(b, "p\xc3\xb4le", NULL, 0),
+                     PS_OK);
+    assert_int_equal(ps_results_builder_add_failed(b, "tcp:h:1"), PS_OK);
+    r = ps_results_builder_finish(b, 2, NULL, 7);
+    assert_non_null(r);
+    assert_int_equal(r->hits[0].nsynonyms, 2);
+    assert_int_equal(r->hits[1].nsynonyms, 0);
+    assert_null(r->hits[1].synonyms);
+    c = round_trip_results(r, 0);
+    assert_non_null(c);
+    assert_int_equal(c->hits[0].nsynonyms, 2);
+    assert_string_equal(c->hits[0].synonyms[0], "kmu");
+    assert_string_equal(c->hits[0].synonyms[1], "small businesses");
+    assert_int_equal(c->hits[1].nsynonyms, 0);
+    assert_int_equal(c->nexpanded, 2);
+    assert_string_equal(c->expanded[0].from, "pme");
+    assert_int_equal(c->expanded[0].nto, 2);
+    assert_string_equal(c->expanded[0].to[1], "small businesses");
+    assert_string_equal(c->expanded[1].from, "p\xc3\xb4le");
+    assert_int_equal(c->expanded[1].nto, 0);
+    assert_int_equal(c->nfailed, 1);
+    assert_string_equal(c->failed[0], "tcp:h:1");
+    ps_results_free(c);
+    ps_results_free(r);
+}
+
 /* The map layout on the wire: optional keys omitted, fixed key order. */
 static void test_results_wire_shape(void **state)
 {
@@ -398,6 +444,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_results_round_trip),
         cmocka_unit_test(test_results_empty),
+        cmocka_unit_test(test_results_synonyms),
         cmocka_unit_test(test_results_wire_shape),
         cmocka_unit_test(test_document_round_trip),
         cmocka_unit_test(test_document_hostile),
