@@ -6,3 +6,10 @@ add_test(NAME e2e_bench_loadgen
 set_tests_properties(e2e_bench_loadgen PROPERTIES LABELS e2e TIMEOUT 120
   SKIP_RETURN_CODE 77
   ENVIRONMENT "PS_LOADGEN=$<TARGET_FILE:ps-loadgen>;PS_INPROC=$<TARGET_FILE:ps-inproc-bench>;PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=$<TARGET_FILE:polysearch-index>;PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_PYTHON=${PS_PYTHON}")
+
+# bench/alerts_bench.sh's argument checks and its driver's self-test
+# (bench/tests/alerts_bench_args.sh): nothing is started, never timed.
+add_test(NAME e2e_bench_alerts_args
+         COMMAND bash ${PROJECT_SOURCE_DIR}/bench/tests/alerts_bench_args.sh)
+set_tests_properties(e2e_bench_alerts_args PROPERTIES LABELS e2e TIMEOUT 60
+  SKIP_RETURN_CODE 77)
