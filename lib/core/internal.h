@@ -447,6 +447,25 @@ bool query_is_empty(const std::string &qs);
 // qs parsed without stemming.  Throws Xapian::QueryParserError.
 Xapian::Query parse_exact(Xapian::Database &d, const std::string &qs, unsigned maxw);
 
+// One language's stemmed parse of a query (STEM_ALL_Z) and its
+// serialisation, the key by which languages that parse alike share a
+// branch.
+struct lang_parse {
+    std::string lang;
+    std::string key;
+    Xapian::Query q;
+};
+
+// qs parsed with lang's stemmer into out; false (out untouched) when lang
+// has no stemmer.  Throws as parse_exact.
+bool parse_stemmed(Xapian::Database &d, const std::string &qs, const std::string &lang,
+                   unsigned maxw, lang_parse &out);
+
+// exact OR-ed with each distinct stemmed parse of parses filtered to the
+// languages that gave it (see parse_languages).
+Xapian::Query join_languages(const Xapian::Query &exact,
+                             const std::vector<const lang_parse *> &parses);
+
 // The query search runs: exact OR-ed with one parse of qs per language of
 // langs that has a stemmer (STEM_ALL_Z), each filtered to its language;
 // languages whose parses are the same query share one branch filtered to

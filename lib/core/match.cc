@@ -30,6 +30,45 @@ struct saved {
     unsigned maxw = PS_DEFAULT_MAX_WILDCARD;
     uint32_t snippet_bytes = 200;
     std::vector<std::string> keys;  // index keys; none: always a candidate
+    // Parses kept between groups (the alert thread's): without a wildcard
+    // a parse depends on the text and the language only, not on the
+    // group's documents, and parsing is most of what a candidate costs.
+    bool cacheable = false;         // qs has no wildcard
+    bool have_exact = false;
+    Xapian::Query exact;
+    // language -> its stemmed parse (nullptr: no stemmer)
+    std::unordered_map<std::string, std::unique_ptr<lang_parse>> stemmed;
+
+    // The query a group whose documents have languages langs is matched
+    // with, as ps_search would build it over them; *exact_out the exact
+    // parse (snippets).  Parses against mem when not cacheable (wildcards
+    // expand over the group's documents).  Throws as parse_exact.
+    Xapian::Query query(Xapian::Database &mem, const std::vector<std::string> &langs,
+                        Xapian::Query *exact_out)
+    {
+        if (!cacheable) {
+            *exact_out = parse_exact(mem, qs, maxw);
+            return parse_languages(mem, qs, *exact_out, langs, maxw);
+        }
+        if (!have_exact) {
+            exact = parse_exact(mem, qs, maxw);
+            have_exact = true;
+        }
+        std::vector<const lang_parse *> ps;
+        for (const std::string &l : langs) {
+            auto it = stemmed.find(l);
+            if (it == stemmed.end()) {
+                std::unique_ptr<lang_parse> p(new lang_parse);
+                if (!parse_stemmed(mem, qs, l, maxw, *p))
+                    p.reset();
+                it = stemmed.emplace(l, std::move(p)).first;
+            }
+            if (it->second)
+                ps.push_back(it->second.get());
+        }
+        *exact_out = exact;
+        return join_languages(exact, ps);
+    }
 };
 
 // Collects into out the terms of which every document matching q holds
@@ -195,6 +234,7 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
                     std::vector<syn_expansion> ex;
                     s.qs = expand_synonyms(*m->syn, s.qs, ex);
                 }
+                s.cacheable = s.qs.find('*') == std::string::npos;
                 s.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
                 s.snippet_bytes = q->snippet_bytes ? q->snippet_bytes : 200;
                 std::vector<std::string> terms;
@@ -322,13 +362,13 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
     std::unordered_map<uint64_t, Xapian::Query> exacts;
     Xapian::Enquire enq(mem);
     for (uint64_t id : cand) {
-        const saved &s = m->subs.at(id);
+        saved &s = m->subs.at(id);
         st.candidates++;
         try {
             Xapian::Query q{std::string()};
             if (!s.match_all) {
-                Xapian::Query exact = parse_exact(mem, s.qs, s.maxw);
-                q = parse_languages(mem, s.qs, exact, langs, s.maxw);
+                Xapian::Query exact;
+                q = s.query(mem, langs, &exact);
                 exacts.emplace(id, exact);
             }
             enq.set_query(add_filters(q, s.lang, s.from, s.to));

@@ -62,9 +62,27 @@ Xapian::Query parse_exact(Xapian::Database &d, const std::string &qs, unsigned m
     return exact.parse_query(qs, QP_FLAGS);
 }
 
-Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
-                              const Xapian::Query &exact,
-                              const std::vector<std::string> &langs, unsigned maxw)
+bool parse_stemmed(Xapian::Database &d, const std::string &qs, const std::string &lang,
+                   unsigned maxw, lang_parse &out)
+{
+    const char *stemmer = ps_lang_stemmer(lang.c_str());
+    if (!stemmer)
+        return false;
+    Xapian::QueryParser qp;
+    setup_parser(qp, d, maxw);
+    qp.set_stemmer(Xapian::Stem(stemmer));
+    // STEM_ALL_Z rather than STEM_SOME: the query parser's STEM_SOME
+    // does not stem capitalised words, and German nouns (or a query
+    // typed in capitals) must still find their stems.
+    qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
+    out.lang = lang;
+    out.q = qp.parse_query(qs, QP_FLAGS);
+    out.key = out.q.serialise();
+    return true;
+}
+
+Xapian::Query join_languages(const Xapian::Query &exact,
+                             const std::vector<const lang_parse *> &parses)
 {
     // Languages whose stemmers give the same query share one branch,
     // filtered to all of them: most words stem alike in several languages
@@ -73,36 +91,36 @@ Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
     // search's time: bench/RESULTS.md, search-profile).  A document has
     // one language, so it meets the same query either way and its weight
     // is unchanged.
-    std::vector<std::pair<std::string, Xapian::Query>> stemmed;  // key, query
-    std::vector<std::vector<Xapian::Query>> filters;             // L terms
-    for (const std::string &l : langs) {
-        const char *stemmer = ps_lang_stemmer(l.c_str());
-        if (!stemmer)
-            continue;
-        Xapian::QueryParser qp;
-        setup_parser(qp, d, maxw);
-        qp.set_stemmer(Xapian::Stem(stemmer));
-        // STEM_ALL_Z rather than STEM_SOME: the query parser's STEM_SOME
-        // does not stem capitalised words, and German nouns (or a query
-        // typed in capitals) must still find their stems.
-        qp.set_stemming_strategy(Xapian::QueryParser::STEM_ALL_Z);
-        Xapian::Query q = qp.parse_query(qs, QP_FLAGS);
-        std::string key = q.serialise();
+    std::vector<const lang_parse *> stemmed;            // one per key
+    std::vector<std::vector<Xapian::Query>> filters;    // L terms
+    for (const lang_parse *p : parses) {
         size_t i = 0;
-        while (i < stemmed.size() && stemmed[i].first != key)
+        while (i < stemmed.size() && stemmed[i]->key != p->key)
             i++;
         if (i == stemmed.size()) {
-            stemmed.emplace_back(std::move(key), q);
+            stemmed.push_back(p);
             filters.emplace_back();
         }
-        filters[i].emplace_back(PFX_LANG + l);
+        filters[i].emplace_back(PFX_LANG + p->lang);
     }
     std::vector<Xapian::Query> parts{exact};
     for (size_t i = 0; i < stemmed.size(); i++)
-        parts.emplace_back(Xapian::Query::OP_FILTER, stemmed[i].second,
+        parts.emplace_back(Xapian::Query::OP_FILTER, stemmed[i]->q,
                            Xapian::Query(Xapian::Query::OP_OR, filters[i].begin(),
                                          filters[i].end()));
     return Xapian::Query(Xapian::Query::OP_OR, parts.begin(), parts.end());
+}
+
+Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
+                              const Xapian::Query &exact,
+                              const std::vector<std::string> &langs, unsigned maxw)
+{
+    std::vector<lang_parse> v(langs.size());
+    std::vector<const lang_parse *> ps;
+    for (size_t i = 0; i < langs.size(); i++)
+        if (parse_stemmed(d, qs, langs[i], maxw, v[i]))
+            ps.push_back(&v[i]);
+    return join_languages(exact, ps);
 }
 
 Xapian::Query add_filters(Xapian::Query query, const std::string &lang,

@@ -191,12 +191,11 @@ static int collect_pairs(void *ctx, const ps_match *mt)
     return 0;
 }
 
-/* The candidates find exactly what running every query finds, for words
- * of the documents in other forms (case, accents, plural, another
- * language's form), alone, OR-ed and as phrases. */
-static void test_candidates_lose_nothing(void **state)
+/* A matcher holding words of the documents in other forms (case, accents,
+ * plural, another language's form), alone, OR-ed and as phrases, and a
+ * wildcard. */
+static ps_matcher *words_matcher(void)
 {
-    (void)state;
     static const char *words[] = {
         "Lyonbiopôle", "SANTÉ", "innovations", "Innovation", "technologies",
         "Technologie", "Gesundheitswirtschaft", "acteurs", "ACTEUR", "partner",
@@ -221,6 +220,14 @@ static void test_candidates_lose_nothing(void **state)
                 q.q = buf;
                 assert_int_equal(ps_matcher_add(m, id++, &q, NULL, NULL), PS_OK);
             }
+    return m;
+}
+
+/* The candidates find exactly what running every query finds. */
+static void test_candidates_lose_nothing(void **state)
+{
+    (void)state;
+    ps_matcher *m = words_matcher();
     ps_prepared *p[NDOCS];
     ps_match_doc g[NDOCS];
     for (unsigned i = 0; i < NDOCS; i++) {
@@ -241,6 +248,52 @@ static void test_candidates_lose_nothing(void **state)
     for (unsigned i = 0; i < NDOCS; i++)
         ps_prepared_free(p[i]);
     ps_matcher_free(m);
+}
+
+/* The parses a matcher keeps between groups (per query and language) give
+ * what parsing afresh gives: each document matched alone, one group after
+ * the other (languages arriving one at a time, a wildcard expanded over
+ * each group), finds the same (query, document) pairs as one group of
+ * them all in a new matcher. */
+static void test_groups_one_by_one(void **state)
+{
+    (void)state;
+    ps_matcher *m1 = words_matcher(), *m2 = words_matcher();
+    ps_prepared *p[NDOCS];
+    ps_match_doc g[NDOCS];
+    for (unsigned i = 0; i < NDOCS; i++) {
+        p[i] = prep(&docs_in[i]);
+        g[i] = (ps_match_doc){.doc = p[i], .seq = i + 1};
+    }
+    pairs *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_int_equal(ps_matcher_match(m2, g, NDOCS, 0, collect_pairs, b, NULL), PS_OK);
+    for (unsigned r = 0; r < 2; r++) {      /* twice: the second from the cache */
+        a->n = 0;
+        for (unsigned i = 0; i < NDOCS; i++) {
+            unsigned from = a->n;
+            assert_int_equal(ps_matcher_match(m1, &g[i], 1, 0, collect_pairs, a, NULL), PS_OK);
+            for (unsigned k = from; k < a->n; k++)
+                a->v[k] = (a->v[k] & ~(uint64_t)0xff) | i;   /* doc 0 of its group -> i */
+        }
+        /* b is by document, then query: sort a the same way. */
+        for (unsigned x = 1; x < a->n; x++)
+            for (unsigned y = x; y > 0; y--) {
+                uint64_t u = a->v[y - 1], w = a->v[y];
+                if (((u & 0xff) << 56 | u >> 8) <= ((w & 0xff) << 56 | w >> 8))
+                    break;
+                a->v[y - 1] = w;
+                a->v[y] = u;
+            }
+        assert_true(b->n > 100);
+        assert_int_equal(a->n, b->n);
+        assert_memory_equal(a->v, b->v, a->n * sizeof a->v[0]);
+    }
+    free(a);
+    free(b);
+    for (unsigned i = 0; i < NDOCS; i++)
+        ps_prepared_free(p[i]);
+    ps_matcher_free(m1);
+    ps_matcher_free(m2);
 }
 
 /* Within a group the last change of an id counts (replaced from its
@@ -317,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_cases_candidates),
         cmocka_unit_test(test_cases_every_query),
         cmocka_unit_test(test_candidates_lose_nothing),
+        cmocka_unit_test(test_groups_one_by_one),
         cmocka_unit_test(test_group_rules_and_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
