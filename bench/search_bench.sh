@@ -52,41 +52,21 @@ done
 case "$size" in 100k|1m) ;; *) echo "search_bench.sh: --size wants 100k or 1m" >&2; exit 64 ;; esac
 mkdir -p "$out"
 log() { echo "search_bench.sh: $*" >&2; }
+# sl_build, findbin, sl_data, sl_db, wait_file, sl_sphinx_*: shared with
+# bench/http_bench.sh.
+. "$here/search_lib.sh"
 
 # ---- binaries ------------------------------------------------------------
-if [ -z "${PS_BIN_DIR:-}" ]; then
-    PS_BIN_DIR=$root/build-bench-rel
-    cmake -S "$root" -B "$PS_BIN_DIR" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-    nice -n 10 cmake --build "$PS_BIN_DIR" -j2 \
-        --target polysearch-index polysearchd ps-loadgen ps-inproc-bench >/dev/null
-fi
-findbin() {
-    local p; p=$(find "$PS_BIN_DIR" -type f -name "$1" -perm -u+x | head -1)
-    [ -n "$p" ] || { log "$1 not found under $PS_BIN_DIR"; exit 69; }
-    echo "$p"
-}
+sl_build polysearch-index polysearchd ps-loadgen ps-inproc-bench
 psindex=$(findbin polysearch-index)
 psd=$(findbin polysearchd)
 loadgen=$(findbin ps-loadgen)
 inproc=$(findbin ps-inproc-bench)
 
 # ---- data ----------------------------------------------------------------
-corpus=$here/data/corpus-$size.jsonl
-queries=$here/data/queries.txt
-if [ ! -s "$corpus" ]; then
-    if [ "$size" = 1m ]; then "$here/build_corpus.sh" --docs 1000000 >/dev/null
-    else "$here/build_corpus.sh" >/dev/null; fi
-fi
-[ -s "$queries" ] || nice -n 10 python3 "$here/make_queries.py"
-nq=$(grep -c . "$queries")
-
+sl_data "$size"
 db=${dbarg:-$out/ps-$size.db}
-if [ "$reindex" = 1 ] || [ ! -f "$db/.complete" ] || [ "$corpus" -nt "$db/.complete" ]; then
-    log "indexing the $size corpus with polysearch-index ..."
-    rm -rf "$db"
-    nice -n 10 "$psindex" --db "$db" --jsonl "$corpus" > "$out/index.log" 2>&1
-    touch "$db/.complete"
-fi
+sl_db "$db" "$reindex" "$size" "$psindex" "$out/index.log"
 
 pids=()
 cleanup() {
@@ -94,15 +74,6 @@ cleanup() {
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
-
-wait_file() {   # wait_file PATH SECONDS PID
-    local i=0
-    while [ ! -s "$1" ]; do
-        kill -0 "$3" 2>/dev/null || { log "process $3 died while starting"; return 1; }
-        sleep 0.2; i=$((i + 1))
-        [ $i -lt $(($2 * 5)) ] || { log "timed out waiting for $1"; return 1; }
-    done
-}
 
 results=$out/results.jsonl
 : > "$results"
@@ -143,26 +114,11 @@ kill "$psd_pid"; wait "$psd_pid" || log "polysearchd exited $?"
 # ---- Sphinx ----------------------------------------------------------------
 sphinx_index_s=""
 if [ "$sphinx" = 1 ]; then
-    if [ ! -x /usr/bin/indexer ] || [ ! -x /usr/bin/searchd ]; then
-        log "Sphinx missing: apt-get install sphinxsearch (or pass --no-sphinx)"
-        exit 69
-    fi
+    sl_sphinx_check
     sdir=$out/sphinx
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$here/sphinx/index.sh" conf "$corpus" "$sdir" "$port"
-    log "Sphinx indexer (per-language indexes) ..."
-    /usr/bin/time -v -o "$sdir/indexer.time" nice -n 10 "$here/sphinx/index.sh" build "$sdir"
-    sphinx_index_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$sdir/indexer.time")
-    grep -iE 'warning|error' "$sdir/indexer.log" | head -5 >&2 || true
-    nice -n 10 /usr/bin/searchd --config "$sdir/sphinx.conf" --nodetach > "$sdir/searchd.out" 2>&1 &
-    sph_pid=$!
-    pids+=("$sph_pid")
-    for _ in $(seq 1 150); do
-        grep -q 'accepting connections' "$sdir/searchd.out" 2>/dev/null && break
-        kill -0 "$sph_pid" 2>/dev/null || { log "Sphinx searchd died: $(tail -3 "$sdir/searchd.out")"; exit 70; }
-        sleep 0.2
-    done
-    echo "$port" > "$sdir/port"
+    port=$(sl_free_port)
+    sl_sphinx_index "$sdir" "$port"
+    sl_sphinx_start "$sdir" "$port"
     for c in 1 8 64; do
         d=$duration; [ "$c" = 8 ] && d=$long
         log "  sphinx searchd: $c connection(s), $d"
