@@ -13,3 +13,10 @@ add_test(NAME e2e_bench_alerts_args
          COMMAND bash ${PROJECT_SOURCE_DIR}/bench/tests/alerts_bench_args.sh)
 set_tests_properties(e2e_bench_alerts_args PROPERTIES LABELS e2e TIMEOUT 60
   SKIP_RETURN_CODE 77)
+
+# bench/http_bench.sh's argument checks (bench/tests/http_bench_args.sh):
+# nothing is started, never timed.
+add_test(NAME e2e_bench_http_args
+         COMMAND bash ${PROJECT_SOURCE_DIR}/bench/tests/http_bench_args.sh)
+set_tests_properties(e2e_bench_http_args PROPERTIES LABELS e2e TIMEOUT 60
+  SKIP_RETURN_CODE 77)
