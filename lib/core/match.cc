@@ -34,6 +34,10 @@ struct saved {
     // a parse depends on the text and the language only, not on the
     // group's documents, and parsing is most of what a candidate costs.
     bool cacheable = false;         // qs has no wildcard
+    // What the matching depends on (qs, filters, wildcard limit):
+    // subscriptions with the same key match the same documents of a group,
+    // matched once per group for all of them.
+    std::string key;
     bool have_exact = false;
     Xapian::Query exact;
     // language -> its stemmed parse (nullptr: no stemmer)
@@ -235,6 +239,9 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
                     s.qs = expand_synonyms(*m->syn, s.qs, ex);
                 }
                 s.cacheable = s.qs.find('*') == std::string::npos;
+                s.key = s.qs + '\0' + s.lang + '\0' + s.from + '\0' + s.to + '\0' +
+                        std::to_string(q->max_wildcard ? q->max_wildcard
+                                                       : PS_DEFAULT_MAX_WILDCARD);
                 s.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
                 s.snippet_bytes = q->snippet_bytes ? q->snippet_bytes : 200;
                 std::vector<std::string> terms;
@@ -357,41 +364,66 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
     else
         cand.insert(m->always.begin(), m->always.end());
 
-    // (document position in g, query id) pairs.
+    // (document position in g, query id) pairs.  Subscriptions with the
+    // same key (the same query and filters) are matched once: many people
+    // follow the same organisations.
+    struct matched {
+        bool failed = false;
+        bool have_exact = false;
+        Xapian::Query exact;            // for snippets
+        std::vector<uint32_t> docs;     // positions in g
+    };
+    std::unordered_map<std::string, matched> by_key;
     std::vector<std::pair<uint32_t, uint64_t>> hits;
-    std::unordered_map<uint64_t, Xapian::Query> exacts;
     Xapian::Enquire enq(mem);
     for (uint64_t id : cand) {
         saved &s = m->subs.at(id);
         st.candidates++;
-        try {
-            Xapian::Query q{std::string()};
-            if (!s.match_all) {
-                Xapian::Query exact;
-                q = s.query(mem, langs, &exact);
-                exacts.emplace(id, exact);
+        auto r = by_key.emplace(s.key, matched());
+        matched &mk = r.first->second;
+        if (r.second) {
+            try {
+                Xapian::Query q{std::string()};
+                if (!s.match_all) {
+                    q = s.query(mem, langs, &mk.exact);
+                    mk.have_exact = true;
+                }
+                enq.set_query(add_filters(q, s.lang, s.from, s.to));
+                Xapian::MSet ms = enq.get_mset(0, (Xapian::doccount)g.size());
+                for (auto it = ms.begin(); it != ms.end(); ++it)
+                    mk.docs.push_back((uint32_t)(*it - 1));
+            } catch (const Xapian::WildcardError &) {
+                mk.failed = true;
             }
-            enq.set_query(add_filters(q, s.lang, s.from, s.to));
-            Xapian::MSet ms = enq.get_mset(0, (Xapian::doccount)g.size());
-            for (auto it = ms.begin(); it != ms.end(); ++it)
-                hits.emplace_back((uint32_t)(*it - 1), id);
-        } catch (const Xapian::WildcardError &) {
-            st.failed++;
         }
+        if (mk.failed)
+            st.failed++;
+        for (uint32_t d : mk.docs)
+            hits.emplace_back(d, id);
     }
     std::sort(hits.begin(), hits.end());
 
     const ps_boilerplate *bp = builtin_bp();   // as ps_search's default
+    // The snippets of the current document by key and length: the same
+    // query gives the same snippet.
+    std::unordered_map<std::string, std::string> snips;
+    uint32_t snips_doc = UINT32_MAX;
     for (auto &h : hits) {
         const gdoc &d = *g[h.first];
         const saved &s = m->subs.at(h.second);
         char *const *f = d.f.f;
+        if (h.first != snips_doc) {
+            snips.clear();
+            snips_doc = h.first;
+        }
+        std::string skey = s.key + '\0' + std::to_string(s.snippet_bytes);
+        auto sc = snips.find(skey);
         cstr snip;
-        if (f[PS_F_BODY]) {
+        if (sc == snips.end() && f[PS_F_BODY]) {
             snippet_words sw;
-            auto e = exacts.find(h.second);
-            if (e != exacts.end())
-                sw.set(e->second, s.qs);
+            const matched &mk = by_key.at(s.key);
+            if (mk.have_exact)
+                sw.set(mk.exact, s.qs);
             ps_snippet_terms terms_ = sw.terms();
             char *out = nullptr;
             ps_span *spans = nullptr;
@@ -401,6 +433,7 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
                 throw std::bad_alloc();
             free(spans);
             snip.reset(out);
+            sc = snips.emplace(std::move(skey), std::string(out)).first;
         }
         const ps_match_doc &src = docs[d.index];
         ps_match mt;
@@ -414,7 +447,7 @@ ps_status match_impl(ps_matcher *m, const ps_match_doc *docs, size_t n, bool all
         mt.lang = f[PS_F_LANG] ? f[PS_F_LANG] : "und";
         mt.date = f[PS_F_DATE];
         mt.url = f[PS_F_URL];
-        mt.snippet = snip ? snip.get() : "";
+        mt.snippet = sc != snips.end() ? sc->second.c_str() : "";
         st.matches++;
         if (fn(ctx, &mt) != 0)
             return PS_ERR_INTERNAL;

@@ -296,6 +296,67 @@ static void test_groups_one_by_one(void **state)
     ps_matcher_free(m2);
 }
 
+/* Subscriptions with the same query are matched once per group and share
+ * the snippet: they get the same documents and text; another snippet
+ * length gets its own. */
+typedef struct snipped {
+    unsigned n;
+    uint64_t sub[64];
+    unsigned doc[64];
+    char snip[64][256];
+} snipped;
+
+static int collect_snips(void *ctx, const ps_match *mt)
+{
+    snipped *s = ctx;
+    if (s->n < 64) {
+        s->sub[s->n] = mt->sub;
+        s->doc[s->n] = mt->doc;
+        snprintf(s->snip[s->n], sizeof s->snip[0], "%s", mt->snippet);
+        s->n++;
+    }
+    return 0;
+}
+
+static void test_same_query_shared(void **state)
+{
+    (void)state;
+    ps_matcher *m = NULL;
+    assert_int_equal(ps_matcher_new(&m), PS_OK);
+    ps_query q;
+    memset(&q, 0, sizeof q);
+    q.q = "innovation";
+    assert_int_equal(ps_matcher_add(m, 1, &q, NULL, NULL), PS_OK);
+    assert_int_equal(ps_matcher_add(m, 2, &q, NULL, NULL), PS_OK);
+    q.snippet_bytes = 40;
+    assert_int_equal(ps_matcher_add(m, 3, &q, NULL, NULL), PS_OK);
+    ps_prepared *p[NDOCS];
+    ps_match_doc g[NDOCS];
+    for (unsigned i = 0; i < NDOCS; i++) {
+        p[i] = prep(&docs_in[i]);
+        g[i] = (ps_match_doc){.doc = p[i], .seq = i + 1};
+    }
+    snipped *s = calloc(1, sizeof *s);
+    ps_match_stats st;
+    assert_int_equal(ps_matcher_match(m, g, NDOCS, 0, collect_snips, s, &st), PS_OK);
+    assert_true(s->n >= 3 && s->n % 3 == 0);
+    assert_int_equal(st.candidates, 3);
+    for (unsigned i = 0; i + 2 < s->n; i += 3) {    /* by document, then sub */
+        assert_int_equal(s->sub[i], 1);
+        assert_int_equal(s->sub[i + 1], 2);
+        assert_int_equal(s->sub[i + 2], 3);
+        assert_int_equal(s->doc[i], s->doc[i + 1]);
+        assert_int_equal(s->doc[i], s->doc[i + 2]);
+        assert_string_equal(s->snip[i], s->snip[i + 1]);
+        assert_true(strlen(s->snip[i]) > 0);
+        assert_true(strlen(s->snip[i + 2]) < strlen(s->snip[i]));
+    }
+    free(s);
+    for (unsigned i = 0; i < NDOCS; i++)
+        ps_prepared_free(p[i]);
+    ps_matcher_free(m);
+}
+
 /* Within a group the last change of an id counts (replaced from its
  * first change); a delete is never matched; a removed query is gone;
  * errors of add. */
@@ -371,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_cases_every_query),
         cmocka_unit_test(test_candidates_lose_nothing),
         cmocka_unit_test(test_groups_one_by_one),
+        cmocka_unit_test(test_same_query_shared),
         cmocka_unit_test(test_group_rules_and_remove),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
