@@ -18,6 +18,7 @@
 #include "http_args.h"
 #include "http_conns.h"
 #include "http_metrics.h"
+#include "http_page.h"
 #include "http_watch.h"
 #include "job.h"
 #include "jsonmp.h"
@@ -389,6 +390,14 @@ static int reply_readyz(http_call *h, job *j, struct evbuffer *out,
            ? 200 : 500;
 }
 
+/* The search page and its assets (http_page.h). */
+static int reply_page(http_call *h, job *j, struct evbuffer *out,
+                      const char **type)
+{
+    (void)j;
+    return http_page_reply(h->req, h->r->path, out, type);
+}
+
 static int reply_metrics(http_call *h, job *j, struct evbuffer *out,
                          const char **type)
 {
@@ -412,6 +421,9 @@ static const http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/metrics", 0, "/metrics", "stats", args_none, reply_metrics, 0},
     {EVHTTP_REQ_GET, "/watch", 0, "/watch", "subscribe", args_query, NULL,
      ROUTE_QUERY | ROUTE_STREAM},
+    {EVHTTP_REQ_GET, "/", 0, "/", NULL, NULL, reply_page, ROUTE_ANY_QUERY},
+    {EVHTTP_REQ_GET, "/app.js", 0, "/app.js", NULL, NULL, reply_page, 0},
+    {EVHTTP_REQ_GET, "/style.css", 0, "/style.css", NULL, NULL, reply_page, 0},
 };
 #define NROUTES (sizeof http_routes / sizeof http_routes[0])
 #define ROUTE_OTHER NROUTES     /* the metrics row of unmatched requests */
