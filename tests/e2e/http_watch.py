@@ -18,6 +18,10 @@ Checked:
     parameter, bad language), 413 (q over --max-query), 429 beyond
     --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
   - closing the client's socket removes the subscription (stats);
+  - a client that does not read while 1,000 matches of about 3 KB come
+    (--max-notify-queue 64k, a 4 KiB receive buffer) gets "lagged"
+    events once it reads again, and matches + dropped account for every
+    document;
   - SIGTERM with streams open: each ends, and the daemon exits 0.
 Bounded: every wait has a timeout.
 """
@@ -197,6 +201,39 @@ def sigterm(d):
         s.close()
 
 
+def lagged(tmp):
+    ndocs, batch = 1000, 100
+    title = "Santé et clusters de la région. " * 90
+    with pshttp.http_daemon(os.path.join(tmp, "lag"), tmp,
+                            ["--create", "--max-notify-queue", "64k"], "lag") as d:
+        with pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096) as s:
+            s.wait_comment("subscription", 10)
+            for b in range(0, ndocs, batch):      # s is not read meanwhile
+                post(d.hport, [{"id": "d%05d" % i, "lang": "fr", "body": "La santé publique.",
+                                "title": "Article %d : %s" % (i, title)}
+                               for i in range(b, b + batch)])
+            ids, dropped, nlag = [], 0, 0
+            while len(ids) + dropped < ndocs:
+                try:
+                    ev = s.next_event(30)
+                except socket.timeout:
+                    pstest.fail("stuck at %d matches + %d dropped of %d" % (len(ids), dropped, ndocs))
+                check(ev is not None, "stream ended")
+                m = json.loads(ev["data"])
+                if ev["event"] == "match":
+                    ids.append(m["id"])
+                    check(ev["id"] == str(m["seq"]), "id != seq")
+                else:
+                    check(ev["event"] == "lagged" and ev["id"] is None and m["dropped"] > 0,
+                          "lagged event %r" % (ev,))
+                    dropped += m["dropped"]
+                    nlag += 1
+            check(nlag > 0, "no lagged event (%d matches received)" % len(ids))
+            check(len(ids) == len(set(ids)) and ids == sorted(ids), "matches out of order")
+            print("lagged: %d matches, %d dropped in %d lagged events" % (len(ids), dropped, nlag))
+        check(d.stop() == 0, "lag daemon exit status")
+
+
 def read_only(tmp):
     db = os.path.join(tmp, "ro")
     pstest.Daemon(db, tmp, args=["--create"], log_name="mk.log").stop()
@@ -216,6 +253,7 @@ def main():
             with_curl(d)
             errors(d)
             sigterm(d)
+        lagged(tmp)
         read_only(tmp)
     print("ok")
 
