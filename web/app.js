@@ -7,6 +7,11 @@
  * lives in its URL (/?q=&lang=&from=&to=&sort=&page=&doc=): typing
  * replaces the history entry, other actions push one, and loading any
  * such URL shows the same thing.
+ *
+ * A daemon with --auth-token-file answers 401: the page then asks for a
+ * token, keeps it in sessionStorage (this tab only, never in the URL) and
+ * sends it as Authorization: Bearer; the live panel then reads /watch
+ * with fetch (EventSource cannot send that header).
  */
 'use strict';
 
@@ -24,6 +29,8 @@
     live: $('live'), liveState: $('live-state'), liveList: $('live-list'),
     doc: $('doc'), docTitle: $('doc-title'), docMeta: $('doc-meta'),
     docBody: $('doc-body'), docClose: $('doc-close'), home: $('home'),
+    auth: $('auth'), authMsg: $('auth-msg'), token: $('token'),
+    tokenForget: $('token-forget'),
   };
 
   /* An element with text content only: el('p', 'class', 'text'). */
@@ -89,6 +96,71 @@
     ui.to.value = state.to;
     ui.sort.value = state.sort;
   }
+
+  /* ---- the access token (--auth-token-file) ------------------------------ */
+
+  const TOKEN_KEY = 'polysearch.token';
+
+  function token() {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY) || '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  function setToken(t) {
+    try {
+      if (t) window.sessionStorage.setItem(TOKEN_KEY, t);
+      else window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) {
+      /* storage refused: no token kept */
+    }
+    showTokenState();
+  }
+
+  function showTokenState() {
+    ui.tokenForget.hidden = !token();
+    document.body.dataset.auth = token() ? 'token' : '';
+  }
+
+  function apiHeaders() {
+    const h = { Accept: 'application/json' };
+    const t = token();
+    if (t) h.Authorization = 'Bearer ' + t;
+    return h;
+  }
+
+  /* A 401 or 403: ask for a (better) token. */
+  function askToken(status, body) {
+    const msg = body && body.error && body.error.message ? body.error.message : '';
+    const refused = status === 401 && token();
+    if (refused) setToken('');          /* a wrong token is not kept */
+    ui.authMsg.textContent = (status === 403
+      ? 'This token may not do this: it needs the read role. '
+      : refused ? 'The token was refused. ' : 'This server needs an access token (the read role). ') +
+      (msg ? '(' + msg + ')' : '');
+    ui.auth.hidden = false;
+    ui.token.value = '';
+    document.body.dataset.auth = 'needed';
+  }
+
+  ui.auth.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    setToken(ui.token.value.trim());
+    ui.token.value = '';
+    ui.auth.hidden = true;
+    closeLive();
+    runSearch();
+    if (state.doc) openDoc(state.doc, null, false);
+  });
+
+  ui.tokenForget.addEventListener('click', () => {
+    setToken('');
+    ui.token.value = '';
+    closeLive();
+    runSearch();
+  });
 
   /* ---- rendering helpers ----------------------------------------------- */
 
@@ -212,7 +284,7 @@
     let body;
     try {
       res = await fetch('/search?' + searchParams(s).toString(),
-                        { signal: ctrl.signal, headers: { Accept: 'application/json' } });
+                        { signal: ctrl.signal, headers: apiHeaders() });
       body = await res.json();
     } catch (e) {
       if (e && e.name === 'AbortError') return;
@@ -224,6 +296,13 @@
     }
     if (my !== searchSeq) return;
     inFlight = null;
+    if (res.status === 401 || res.status === 403) {
+      clearResults();
+      setStatus('');
+      askToken(res.status, body);
+      closeLive();
+      return;
+    }
     if (!res.ok || !body || typeof body !== 'object') {
       clearResults();
       const msg = body && body.error && body.error.message ? body.error.message : 'HTTP ' + res.status;
@@ -419,7 +498,7 @@
     let res;
     let d;
     try {
-      res = await fetch('/docs/' + encodeURIComponent(id), { headers: { Accept: 'application/json' } });
+      res = await fetch('/docs/' + encodeURIComponent(id), { headers: apiHeaders() });
       d = await res.json();
     } catch (e) {
       d = null;
@@ -467,7 +546,7 @@
 
   /* ---- live matches (Server-Sent Events from /watch) ------------------------ */
 
-  let source = null;
+  let source = null;            /* {close()} of the current stream */
   let sourceKey = null;
 
   function liveState(st, text) {
@@ -482,8 +561,87 @@
     liveState('off');
   }
 
+  /* /watch through EventSource (no token: the browser reconnects). */
+  function eventSource(url, h) {
+    const es = new EventSource(url);
+    es.addEventListener('open', h.open);
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED) h.fail(0);
+      else h.retrying();
+    });
+    es.addEventListener('match', (ev) => h.event('match', ev.data));
+    es.addEventListener('lagged', (ev) => h.event('lagged', ev.data));
+    return { close: () => es.close() };
+  }
+
+  /* /watch through fetch, to send the token: the event stream parsed here
+   * (data, event and comment lines, as EventSource does), reconnecting
+   * 3 s after a lost connection; an HTTP error ends it. */
+  function fetchSource(url, h) {
+    const ctrl = new AbortController();
+    let stopped = false;
+    let timer = null;
+    async function run() {
+      let res;
+      try {
+        res = await fetch(url, { headers: Object.assign(apiHeaders(), { Accept: 'text/event-stream' }),
+                                 signal: ctrl.signal, cache: 'no-store' });
+      } catch (e) {
+        res = null;
+      }
+      if (stopped) return;
+      if (res && !res.ok) {
+        h.fail(res.status);
+        return;
+      }
+      if (res && res.body) {
+        h.open();
+        const reader = res.body.getReader();
+        const text = new TextDecoder();
+        let buf = '';
+        let ev = { name: 'message', data: null };
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += text.decode(value, { stream: true });
+            let nl;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl).replace(/\r$/, '');
+              buf = buf.slice(nl + 1);
+              if (line === '') {
+                if (ev.data !== null) h.event(ev.name, ev.data);
+                ev = { name: 'message', data: null };
+              } else if (line[0] !== ':') {
+                const c = line.indexOf(':');
+                const field = c < 0 ? line : line.slice(0, c);
+                let v = c < 0 ? '' : line.slice(c + 1);
+                if (v[0] === ' ') v = v.slice(1);
+                if (field === 'data') ev.data = ev.data === null ? v : ev.data + '\n' + v;
+                else if (field === 'event') ev.name = v;
+              }
+            }
+          }
+        } catch (e) {
+          /* aborted or lost: below */
+        }
+      }
+      if (stopped) return;
+      h.retrying();
+      timer = setTimeout(run, 3000);
+    }
+    run();
+    return {
+      close: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        ctrl.abort();
+      },
+    };
+  }
+
   function openLive(s) {
-    const key = JSON.stringify([s.q, s.lang, s.from]);
+    const key = JSON.stringify([s.q, s.lang, s.from, token()]);
     if (source && sourceKey === key) return;
     closeLive();
     clear(ui.liveList);
@@ -491,44 +649,43 @@
     p.set('q', s.q);
     if (s.lang) p.set('lang', s.lang);
     if (s.from) p.set('date_from', s.from);
-    let es;
+    const mine = {};
+    const h = {
+      open: () => { if (source === mine.src) liveState('live'); },
+      retrying: () => { if (source === mine.src) liveState('connecting', 'reconnecting'); },
+      fail: (status) => {
+        if (source !== mine.src) return;
+        liveState('error', status === 401 || status === 403 ? 'needs a token' : 'unavailable');
+      },
+      event: (name, data) => { if (source === mine.src) liveEvent(name, data); },
+    };
+    liveState('connecting');
     try {
-      es = new EventSource('/watch?' + p.toString());
+      mine.src = token() ? fetchSource('/watch?' + p.toString(), h)
+                         : eventSource('/watch?' + p.toString(), h);
     } catch (e) {
       liveState('error', 'unavailable');
       return;
     }
-    source = es;
+    source = mine.src;
     sourceKey = key;
-    liveState('connecting');
-    es.addEventListener('open', () => { if (source === es) liveState('live'); });
-    es.addEventListener('error', () => {
-      if (source !== es) return;
-      if (es.readyState === EventSource.CLOSED) liveState('error', 'unavailable');
-      else liveState('connecting', 'reconnecting');
-    });
-    es.addEventListener('match', (ev) => {
-      if (source !== es) return;
-      let m;
-      try {
-        m = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
-      if (m && typeof m === 'object') addLive(m);
-    });
-    es.addEventListener('lagged', (ev) => {
-      if (source !== es) return;
-      let n = null;
-      try {
-        n = JSON.parse(ev.data).dropped;
-      } catch (e) {
-        n = null;
-      }
-      const li = el('li', 'live-item lagged', (Number.isInteger(n) ? n : 'Some') +
-                    ' matches were missed (this page read too slowly).');
-      ui.liveList.prepend(li);
-    });
+  }
+
+  function liveEvent(name, data) {
+    let m;
+    try {
+      m = JSON.parse(data);
+    } catch (e) {
+      return;
+    }
+    if (!m || typeof m !== 'object') return;
+    if (name === 'match') {
+      addLive(m);
+    } else if (name === 'lagged') {
+      const n = m.dropped;
+      ui.liveList.prepend(el('li', 'live-item lagged', (Number.isInteger(n) ? n : 'Some') +
+                             ' matches were missed (this page read too slowly).'));
+    }
   }
 
   function addLive(m) {
@@ -549,6 +706,7 @@
   /* ---- start ------------------------------------------------------------------ */
 
   syncInputs();
+  showTokenState();
   if (state.q) runSearch();
   if (state.doc) openDoc(state.doc, null, false);
   document.body.dataset.ready = 'true';

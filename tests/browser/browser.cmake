@@ -8,7 +8,7 @@ if(TARGET polysearch-index)
 else()
   set(_ps_browser_indexer "")
 endif()
-foreach(_case search escape narrow keyboard)
+foreach(_case search escape narrow keyboard token)
   add_test(NAME browser_${_case}
            COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/page.py ${_case})
   set_tests_properties(browser_${_case} PROPERTIES LABELS browser TIMEOUT 240

@@ -16,6 +16,10 @@ Usage: page.py CASE, CASE one of
   narrow    a 375x700 window: one column, no horizontal scrolling
   keyboard  search, open and close a document, pick a facet with the
             keyboard only; focus is visible
+  token     a daemon with --auth-token-file: the page asks for a token,
+            then searches, opens a document and follows /watch (fetch
+            with Authorization: Bearer) with it; the token never appears
+            in the URL; a wrong token is said to be refused
 Screenshots go to $PS_SCRATCH (the test's scratch folder in the build
 tree), the browser's profile to a fresh temporary folder.  Chromium talks
 only to 127.0.0.1 (host resolver rules, background networking off); every
@@ -63,6 +67,7 @@ class Page:
         self.port = port
         self.case = case
         self.nshot = 0
+        self.headers = {}       # for the API calls of the test itself
         profile = tempfile.mkdtemp(prefix="chrome-", dir=tmp)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
@@ -134,7 +139,8 @@ class Page:
 
     def api(self, q, **more):
         args = dict(q=q, limit=10, facets="true", spelling="true", **more)
-        st, _, res = pshttp.jrequest(self.port, "GET", "/search?" + urllib.parse.urlencode(args))
+        st, _, res = pshttp.jrequest(self.port, "GET", "/search?" + urllib.parse.urlencode(args),
+                                     headers=self.headers)
         check(st == 200, "API search %r: %d %r" % (args, st, res))
         return res
 
@@ -173,8 +179,8 @@ def fold(s):
                    if not unicodedata.combining(c)).lower()
 
 
-def post(port, docs):
-    st, _, res = pshttp.jrequest(port, "POST", "/docs", docs)
+def post(port, docs, headers=None):
+    st, _, res = pshttp.jrequest(port, "POST", "/docs", docs, headers)
     check(st == 200 and not res["rejected"], "POST /docs: %d %r" % (st, res))
 
 
@@ -447,8 +453,59 @@ def case_keyboard(p):
     p.shot("facet")
 
 
+READ_TOKEN = "r3adT0ken-browser-case-0123456789"
+WRITE_TOKEN = "wr1teT0ken-browser-case-0123456789"
+
+
+def token_args(tmp):
+    path = os.path.join(tmp, "tokens")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("read %s\nwrite %s\n" % (READ_TOKEN, WRITE_TOKEN))
+    return ["--auth-token-file", path]
+
+
+def case_token(p):
+    p.headers = {"Authorization": "Bearer " + READ_TOKEN}
+    p.open("/?q=lyonbiopole")
+    p.wait(lambda: p.js("return document.body.dataset.auth") == "needed" and
+           p.d.find_element(By.ID, "auth").is_displayed(), "the token form")
+    check(p.hits() == [], "hits shown without a token")
+    p.shot("asks")
+    p.d.find_element(By.ID, "token").send_keys(READ_TOKEN + Keys.ENTER)
+    ids = [h["id"] for h in p.api("lyonbiopole")["hits"]]
+    p.wait_hits(ids, "hits with the token")
+    check(not p.d.find_element(By.ID, "auth").is_displayed(), "the form stays")
+    check(READ_TOKEN not in p.d.current_url, "the token in the URL")
+    p.wait(lambda: p.js("return document.getElementById('live').dataset.state") == "live",
+           "the live panel (fetch with the token)")
+    post(p.port, {"id": "tok/1", "title": "Lyonbiopôle et les jetons", "body": "Lyonbiopole",
+                  "lang": "fr"}, {"Authorization": "Bearer " + WRITE_TOKEN})
+    p.wait(lambda: p.js("""return Array.from(document.querySelectorAll('#live-list li'))
+                           .map(li => li.dataset.id)""") == ["tok/1"], "tok/1 in the live panel")
+    p.shot("live")
+    p.d.find_element(By.CSS_SELECTOR, "#hits li.hit .hit-title").click()
+    p.wait(lambda: p.js("return document.getElementById('doc').dataset.state") == "ready",
+           "the document view with the token")
+    p.d.find_element(By.ID, "doc-close").click()
+    # Reloaded: the tab keeps the token.
+    p.open("/?q=lyonbiopole&lang=de")
+    p.wait_hits([h["id"] for h in p.api("lyonbiopole", lang="de")["hits"]], "reload with the token")
+    # Forget it, then a wrong token.
+    p.d.find_element(By.ID, "token-forget").click()
+    check(p.js("return sessionStorage.length") == 0, "the token stays in sessionStorage")
+    p.wait(lambda: p.d.find_element(By.ID, "auth").is_displayed(), "the form after Forget")
+    p.d.find_element(By.ID, "token").send_keys("not-the-token-0123456789abcdef" + Keys.ENTER)
+    p.wait(lambda: "refused" in p.d.find_element(By.ID, "auth-msg").text, "the refusal said")
+    check(p.hits() == [], "hits with a wrong token")
+    check(p.js("return sessionStorage.length") == 0, "a refused token is kept")
+    p.shot("refused")
+    bad = severe(p.console(), (r"/watch", r"/search", r"401"))
+    check(not bad, "console errors: %r" % bad)
+
+
 CASES = {"search": case_search, "escape": case_escape, "narrow": case_narrow,
-         "keyboard": case_keyboard}
+         "keyboard": case_keyboard, "token": case_token}
 
 
 def main():
@@ -465,7 +522,8 @@ def main():
     t0 = time.monotonic()
     with pstest.workdir() as tmp:
         db = pstest.build_index(tmp)
-        with pshttp.http_daemon(db, tmp, [], case) as d:
+        args = token_args(tmp) if case == "token" else []
+        with pshttp.http_daemon(db, tmp, args, case) as d:
             size = (375, 700) if case == "narrow" else (1280, 900)
             p = Page(d.hport, tmp, case, *size)
             try:

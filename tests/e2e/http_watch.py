@@ -22,7 +22,9 @@ Checked:
     (--max-notify-queue 64k, a 4 KiB receive buffer) gets "lagged"
     events once it reads again, and matches + dropped account for every
     document;
-  - SIGTERM with streams open: each ends, and the daemon exits 0.
+  - SIGTERM with streams open: each ends, and the daemon exits 0;
+  - with --auth-token-file: 401 without a token, a stream with a read
+    token (Authorization: Bearer).
 Bounded: every wait has a timeout.
 """
 import json
@@ -234,6 +236,23 @@ def lagged(tmp):
         check(d.stop() == 0, "lag daemon exit status")
 
 
+def tokens(tmp, db):
+    path = os.path.join(tmp, "tokens")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("read r3ad-token-for-the-watch-test-0123\n")
+    with pshttp.http_daemon(db, tmp, ["--auth-token-file", path], "tok") as d:
+        st, hdrs, res = pshttp.jrequest(d.hport, "GET", watch_path("a"))
+        check(st == 401 and res["error"]["code"] == "unauthorized" and
+              "www-authenticate" in hdrs, "no token: %d %r" % (st, res))
+        s = pshttp.SSE(d.hport, watch_path("zqtok"),
+                       headers={"Authorization": "Bearer r3ad-token-for-the-watch-test-0123"})
+        with s:
+            check(s.status == 200, "read token: %d" % s.status)
+            s.wait_comment("subscription", 10)
+        check(d.stop() == 0, "token daemon exit status")
+
+
 def read_only(tmp):
     db = os.path.join(tmp, "ro")
     pstest.Daemon(db, tmp, args=["--create"], log_name="mk.log").stop()
@@ -254,6 +273,7 @@ def main():
             errors(d)
             sigterm(d)
         lagged(tmp)
+        tokens(tmp, db)
         read_only(tmp)
     print("ok")
 

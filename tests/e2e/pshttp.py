@@ -69,14 +69,15 @@ class SSE:
     headers after the constructor; next_event() parses events and
     comments per the HTML Server-Sent Events rules."""
 
-    def __init__(self, port, path, timeout=10.0, method="GET", rcvbuf=None):
+    def __init__(self, port, path, timeout=10.0, method="GET", rcvbuf=None, headers=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:      # before connect: a small window, a slow reader
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(("127.0.0.1", port))
+        extra = "".join("%s: %s\r\n" % kv for kv in (headers or {}).items())
         self.sock.sendall(("%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
-                           "\r\n" % (method, path)).encode())
+                           "%s\r\n" % (method, path, extra)).encode())
         self.raw = b""          # bytes received, not yet de-chunked
         self.body = b""         # de-chunked body, not yet parsed
         self.eof = False
