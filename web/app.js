@@ -285,7 +285,9 @@
     try {
       res = await fetch('/search?' + searchParams(s).toString(),
                         { signal: ctrl.signal, headers: apiHeaders() });
-      body = await res.json();
+      /* Not JSON: one of libevent's own refusals (a URL over
+       * --max-headers), reported by its status below. */
+      body = await res.json().catch(() => null);
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       if (my !== searchSeq) return;
@@ -499,7 +501,7 @@
     let d;
     try {
       res = await fetch('/docs/' + encodeURIComponent(id), { headers: apiHeaders() });
-      d = await res.json();
+      d = await res.json().catch(() => null);
     } catch (e) {
       d = null;
     }
