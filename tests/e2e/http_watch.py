@@ -17,7 +17,9 @@ Checked:
   - errors before the stream: 400 (query syntax, no q, unknown
     parameter, bad language), 413 (q over --max-query), 429 beyond
     --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
-  - closing the client's socket removes the subscription (stats);
+  - closing the client's socket removes the subscription (stats), also
+    when it closes right after sending the request (before or while the
+    alert thread takes the query), 100 times over;
   - a client that does not read while 1,000 matches of about 3 KB come
     (--max-notify-queue 64k, a 4 KiB receive buffer) gets "lagged"
     events once it reads again, and matches + dropped account for every
@@ -185,6 +187,28 @@ def errors(d):
     check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "limit subs left")
 
 
+def vanishing(d):
+    """Clients that send GET /watch and close at once, with or without
+    reading the head: no subscription is left, nothing leaks (ASan) and
+    the daemon still streams."""
+    hp = d.hport
+    for i in range(100):
+        sk = socket.create_connection(("127.0.0.1", hp), timeout=5)
+        sk.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % watch_path("zqgone%d" % i)).encode())
+        if i % 3 == 1:
+            sk.recv(100)                    # the head came: the stream had started
+        elif i % 3 == 2:
+            sk.shutdown(socket.SHUT_WR)     # half-close first
+        sk.close()
+    ok = pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 15, 0.1)
+    check(ok, "subscriptions left by vanished clients: %d" % pshttp.subscriptions(hp))
+    with pshttp.SSE(hp, watch_path("zqafter")) as s:
+        s.wait_comment("subscription", 10)
+        post(hp, {"id": "g/1", "body": "zqafter", "lang": "en"})
+        ev = s.next_event(10)
+        check(json.loads(ev["data"])["id"] == "g/1", "after the vanished clients: %r" % (ev,))
+
+
 def sigterm(d):
     hp = d.hport
     streams = [pshttp.SSE(hp, watch_path("zqterm%d" % i)) for i in range(2)]
@@ -271,6 +295,7 @@ def main():
             lang_filter(d)
             with_curl(d)
             errors(d)
+            vanishing(d)
             sigterm(d)
         lagged(tmp)
         tokens(tmp, db)
