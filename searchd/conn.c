@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,7 +97,7 @@ typedef struct conn {
     atomic_int gone;            /* set on ORPHANED: read by the workers,
                                    the writer and the alert thread
                                    (j->gone), which skip its jobs */
-    sub_conn *subs;             /* its subscriptions (subs.h), or NULL */
+    subs_owner owner;           /* its subscriptions (subs.h) */
     auth_role role;             /* granted by auth (access.h) */
 } conn;
 
@@ -173,7 +174,7 @@ static void conn_close(conn *c, const char *why)
     /* gone first: a subscribe job still queued is then skipped by the
      * alert thread, or removed by the removal that follows. */
     atomic_store(&c->gone, 1);
-    subs_conn_closed(c->srv, &c->subs);
+    subs_owner_closed(c->srv, &c->owner);
     if (c->pending == 0) {
         conn_set_state(c, CONN_CLOSED, why);
         conn_unlink_free(c);
@@ -242,21 +243,27 @@ static void conn_write(conn *c, const char *data, size_t len)
     }
 }
 
-struct sub_conn **conn_subs(conn *c)
+/* The connection of its subs_owner. */
+static conn *owner_conn(subs_owner *o)
 {
-    return &c->subs;
+    return (conn *)(void *)((char *)o - offsetof(conn, owner));
 }
 
-int conn_notify(conn *c, const char *data, size_t len, uint64_t cap)
+/* subs_owner.notify: written unless the output holds bytes and would pass
+ * cap with it; never pauses reading (requests' answers do, at
+ * --max-output). */
+static int conn_notify(subs_owner *o, const char *data, size_t len, uint64_t cap)
 {
+    conn *c = owner_conn(o);
     if (!sock_open(c)) return -1;
     size_t have = out_len(c);
     if (have > 0 && (have > cap || len > cap - have)) return -1;
     return evbuffer_add(bufferevent_get_output(c->bev), data, len) == 0 ? 0 : -1;
 }
 
-int conn_out_empty(conn *c)
+static int conn_out_empty(subs_owner *o)
 {
+    conn *c = owner_conn(o);
     return sock_open(c) && out_len(c) == 0;
 }
 
@@ -335,7 +342,10 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
         return;
     }
     job *j = job_new(c, me, m->msgid);
-    if (j) j->gone = &c->gone;
+    if (j) {
+        j->gone = &c->gone;
+        j->owner = &c->owner;
+    }
     if (!j) {
         reply_error(c, m->msgid, ERR_INTERNAL, "out of memory");
         stats_record(&s->stats, ERR_INTERNAL, 0);
@@ -512,8 +522,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
             if (process_input(c) != 0) return;
         }
     }
-    if (c->subs && conn_out_empty(c))   /* lagged notifications */
-        subs_conn_drained(c->srv, c, c->subs);
+    if (c->owner.subs && conn_out_empty(&c->owner)) /* lagged notifications */
+        subs_owner_drained(c->srv, &c->owner);
     (void)check_done(c);
 }
 
@@ -522,7 +532,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     conn *c = arg;
     (void)bev;
     if (what & BEV_EVENT_TIMEOUT) {
-        if (c->pending > 0 || subs_conn_count(c->subs) > 0) {
+        if (c->pending > 0 || subs_owner_count(&c->owner) > 0) {
             /* waiting for our answer, or for notifications, is not
              * idleness */
             bufferevent_enable(c->bev, EV_READ);
@@ -599,6 +609,8 @@ void conn_accept(server *s, evutil_socket_t fd)
     if (c) atomic_init(&c->gone, 0);
     if (!c) { evutil_closesocket(fd); return; }
     c->srv = s;
+    c->owner.notify = conn_notify;
+    c->owner.out_empty = conn_out_empty;
     c->state = CONN_READING;
     c->role = access_conn_role(s);
     c->id = ++s->conn_seq;

@@ -45,23 +45,6 @@ void conn_job_back(server *s, job *j);
  * event_base_loopexit when none is left.  I/O thread. */
 void conn_shutdown_all(server *s);
 
-struct conn;
-struct sub_conn;
-
-/* The slot where a connection keeps its subscriptions (subs.h; NULL until
- * the first).  I/O thread. */
-struct sub_conn **conn_subs(struct conn *c);
-
-/* Writes a notification (a whole MessagePack message) to c unless its
- * unsent output holds bytes already and would pass cap with it; never
- * pauses reading (requests' answers do, at --max-output).  Returns 0 when
- * written, -1 when dropped (over cap, socket closed, out of memory).  I/O
- * thread. */
-int conn_notify(struct conn *c, const char *data, size_t len, uint64_t cap);
-
-/* 1 when c's socket is open and its output fully sent.  I/O thread. */
-int conn_out_empty(struct conn *c);
-
 /* Frees every connection immediately (forced exit).  I/O thread, after
  * the loop ended and the workers were destroyed. */
 void conn_free_all(server *s);

@@ -18,6 +18,8 @@
 #include "http_args.h"
 #include "http_conns.h"
 #include "http_metrics.h"
+#include "http_page.h"
+#include "http_watch.h"
 #include "job.h"
 #include "jsonmp.h"
 #include "listener.h"
@@ -47,7 +49,15 @@ typedef struct http_call {
  * arguments from the request (rest: the percent-decoded path after a
  * prefix route's path); returns -1, or a searchd_err with j->errmsg set.
  * reply, when set, writes the answer of a successful job itself (status
- * returned, body into out, *type its content type) or sets j->err. */
+ * returned, body into out, *type its content type) or sets j->err.
+ * flags: ROUTE_QUERY, the query string is the method's arguments (else
+ * a query string is 400); ROUTE_ANY_QUERY, a query string is ignored
+ * (the page: its state lives in its URL); ROUTE_STREAM, the route is
+ * /watch (http_watch.h): the job gets a stream before the method's io
+ * step, and a success starts the stream instead of an answer. */
+#define ROUTE_QUERY 1
+#define ROUTE_ANY_QUERY 2
+#define ROUTE_STREAM 4
 struct http_route {
     enum evhttp_cmd_type cmd;
     const char *path;
@@ -57,12 +67,14 @@ struct http_route {
     int (*args)(http_call *h, job *j, const char *rest, size_t restlen,
                 msgpack_object *params, json_t *keep);
     int (*reply)(http_call *h, job *j, struct evbuffer *out, const char **type);
+    int flags;
 };
 
 struct http_front {
     server *s;
     struct evhttp *eh;
     http_conns *conns;
+    http_watches *watches;
     http_metrics metrics;
 };
 
@@ -186,6 +198,14 @@ static void answer(http_call *h, job *j)
     const http_route *r = h->r;
     uint64_t now = ps_now_us();
     job_expire(j, now, s->cfg->deadline_ms);
+    if (j->err < 0 && (r->flags & ROUTE_STREAM)) {
+        /* The subscription is made: the answer is the event stream. */
+        http_metrics_record(&f->metrics, h->route, 200, now - h->start_us);
+        stats_record(&s->stats, -1, now - j->ready_us);
+        http_watch_start(f->watches, j, h->req);
+        job_free(j);
+        return;
+    }
     struct evbuffer *out = evbuffer_new();
     const char *type = JSON_TYPE;
     int status = 200;
@@ -215,14 +235,16 @@ static void answer(http_call *h, job *j)
 static void job_done(job *j, server *s)
 {
     s->http_pending--;
+    if (j->method->done) j->method->done(j, s);     /* subscribe's */
     answer(j->ctx, j);
     conn_maybe_exit(s);
 }
 
 /* ---- arguments of each route -------------------------------------------- */
 
-static int args_search(http_call *h, job *j, const char *rest, size_t restlen,
-                       msgpack_object *params, json_t *keep)
+/* The query string as the method's arguments (/search, /watch). */
+static int args_query(http_call *h, job *j, const char *rest, size_t restlen,
+                      msgpack_object *params, json_t *keep)
 {
     (void)rest; (void)restlen; (void)keep;
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(h->req);
@@ -368,6 +390,14 @@ static int reply_readyz(http_call *h, job *j, struct evbuffer *out,
            ? 200 : 500;
 }
 
+/* The search page and its assets (http_page.h). */
+static int reply_page(http_call *h, job *j, struct evbuffer *out,
+                      const char **type)
+{
+    (void)j;
+    return http_page_reply(h->req, h->r->path, out, type);
+}
+
 static int reply_metrics(http_call *h, job *j, struct evbuffer *out,
                          const char **type)
 {
@@ -379,15 +409,21 @@ static int reply_metrics(http_call *h, job *j, struct evbuffer *out,
 /* ---- the route table ---------------------------------------------------- */
 
 static const http_route http_routes[] = {
-    {EVHTTP_REQ_GET, "/search", 0, "/search", "search", args_search, NULL},
-    {EVHTTP_REQ_GET, "/docs/", 1, "/docs/{id}", "get", args_get, NULL},
-    {EVHTTP_REQ_DELETE, "/docs/", 1, "/docs/{id}", "delete", args_delete, reply_delete},
-    {EVHTTP_REQ_POST, "/docs", 0, "/docs", "add", args_add, NULL},
-    {EVHTTP_REQ_GET, "/synonyms", 0, "/synonyms", "synonyms", args_synonyms, NULL},
-    {EVHTTP_REQ_GET, "/stats", 0, "/stats", "stats", args_none, NULL},
-    {EVHTTP_REQ_GET, "/healthz", 0, "/healthz", NULL, NULL, reply_healthz},
-    {EVHTTP_REQ_GET, "/readyz", 0, "/readyz", "stats", args_none, reply_readyz},
-    {EVHTTP_REQ_GET, "/metrics", 0, "/metrics", "stats", args_none, reply_metrics},
+    {EVHTTP_REQ_GET, "/search", 0, "/search", "search", args_query, NULL, ROUTE_QUERY},
+    {EVHTTP_REQ_GET, "/docs/", 1, "/docs/{id}", "get", args_get, NULL, 0},
+    {EVHTTP_REQ_DELETE, "/docs/", 1, "/docs/{id}", "delete", args_delete, reply_delete, 0},
+    {EVHTTP_REQ_POST, "/docs", 0, "/docs", "add", args_add, NULL, 0},
+    {EVHTTP_REQ_GET, "/synonyms", 0, "/synonyms", "synonyms", args_synonyms, NULL,
+     ROUTE_QUERY},
+    {EVHTTP_REQ_GET, "/stats", 0, "/stats", "stats", args_none, NULL, 0},
+    {EVHTTP_REQ_GET, "/healthz", 0, "/healthz", NULL, NULL, reply_healthz, 0},
+    {EVHTTP_REQ_GET, "/readyz", 0, "/readyz", "stats", args_none, reply_readyz, 0},
+    {EVHTTP_REQ_GET, "/metrics", 0, "/metrics", "stats", args_none, reply_metrics, 0},
+    {EVHTTP_REQ_GET, "/watch", 0, "/watch", "subscribe", args_query, NULL,
+     ROUTE_QUERY | ROUTE_STREAM},
+    {EVHTTP_REQ_GET, "/", 0, "/", NULL, NULL, reply_page, ROUTE_ANY_QUERY},
+    {EVHTTP_REQ_GET, "/app.js", 0, "/app.js", NULL, NULL, reply_page, 0},
+    {EVHTTP_REQ_GET, "/style.css", 0, "/style.css", NULL, NULL, reply_page, 0},
 };
 #define NROUTES (sizeof http_routes / sizeof http_routes[0])
 #define ROUTE_OTHER NROUTES     /* the metrics row of unmatched requests */
@@ -504,7 +540,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     const char *query = evhttp_uri_get_query(u);
-    if (r->args != args_search && r->args != args_synonyms && query && *query) {
+    if (!(r->flags & (ROUTE_QUERY | ROUTE_ANY_QUERY)) && query && *query) {
         j->err = ERR_BAD_REQUEST;
         snprintf(j->errmsg, sizeof j->errmsg, "%s %s takes no query parameters",
                  cmd_name(r->cmd), r->label);
@@ -548,6 +584,15 @@ static void request_cb(struct evhttp_request *req, void *arg)
         e = me->parse(j, &params, s->cfg);   /* the method's own checks */
     free(id);
     json_decref(keep);          /* parse copied what the job keeps */
+    if (e < 0 && (r->flags & ROUTE_STREAM))
+        e = http_watch_prepare(f->watches, j);
+    if (e < 0 && me->io) {
+        e = me->io(j, s);       /* subscribe: registered, off to the alert thread */
+        if (e == -2) {
+            s->http_pending++;
+            return;
+        }
+    }
     if (e >= 0) {
         j->err = e;
         answer(h, j);
@@ -579,7 +624,8 @@ int http_open(server *s)
     http_metrics_init(&f->metrics, metric_rows, NROUTES + 1);
     f->eh = evhttp_new(s->base);
     f->conns = f->eh ? http_conns_new(s) : NULL;
-    if (!f->conns) return EX_OSERR;
+    f->watches = f->conns ? http_watch_new(s) : NULL;
+    if (!f->watches) return EX_OSERR;
     evhttp_set_bevcb(f->eh, http_conns_bevcb, f->conns);
     evhttp_set_gencb(f->eh, request_cb, f);
     evhttp_set_allowed_methods(f->eh, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -624,6 +670,7 @@ void http_stop_accepting(server *s)
     for (unsigned i = 0; bound[i]; i++)
         evhttp_del_accept_socket(f->eh, bound[i]);    /* frees the listener */
     s->nhttp_listeners = 0;
+    http_watch_end_all(f->watches);
 }
 
 void http_free(server *s)
@@ -632,6 +679,7 @@ void http_free(server *s)
     if (!f) return;
     s->nhttp_listeners = 0;
     if (f->eh) evhttp_free(f->eh);      /* its connections and requests */
+    http_watch_free(f->watches);        /* after: evhttp_free closes them */
     http_conns_free(f->conns);
     free(f);
     s->http = NULL;

@@ -17,7 +17,8 @@
 int http_open(server *s);
 
 /* Stops accepting HTTP connections (SIGTERM); requests already read are
- * still answered.  Idempotent; nothing without --http. */
+ * still answered, and every /watch stream is ended (http_watch.h).
+ * Idempotent; nothing without --http. */
 void http_stop_accepting(server *s);
 
 /* Frees evhttp, its connections and the front end (NULL s->http is

@@ -17,6 +17,7 @@
 
 struct conn;
 struct method;
+struct subs_owner;
 struct server;
 
 /* One document of an add request: the fields (copied into the job's zone
@@ -57,6 +58,9 @@ typedef struct job {
     const char *name;           /* subscribe: its name (in the zone) */
     int role;                   /* the request's role (auth_role, access.h);
                                    auth: the role granted */
+    struct subs_owner *owner;   /* subscribe, unsubscribe, subscriptions:
+                                   who holds the subscriptions (subs.h):
+                                   the connection's, or an SSE stream's */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through

@@ -1,5 +1,5 @@
 /* subs.c: the I/O thread's subscriptions (see subs.h): a registry by id
- * (open addressing), a list per connection, the methods subscribe,
+ * (open addressing), a list per owner (connection or SSE stream), the methods subscribe,
  * unsubscribe and subscriptions, and the delivery of notifications. */
 #include "subs.h"
 
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "alerts.h"
-#include "conn.h"
 #include "isodate.h"
 #include "lang.h"
 #include "rpc.h"
@@ -17,11 +16,11 @@
 
 typedef struct sub {
     uint64_t id;
-    struct conn *conn;
+    subs_owner *owner;
     char *name, *q, *lang, *date_from;
     uint64_t dropped;           /* notifications dropped since the last
                                    lagged notification */
-    struct sub *prev, *next;    /* the connection's list */
+    struct sub *prev, *next;    /* the owner's list */
 } sub;
 
 struct sub_conn {
@@ -114,7 +113,7 @@ subs_registry *subs_create(const searchd_config *cfg, alerts *a)
 void subs_destroy(subs_registry *r)
 {
     if (!r) return;
-    free(r->slot);      /* the subs themselves went with their connections */
+    free(r->slot);      /* the subs themselves went with their owners */
     free(r);
 }
 
@@ -127,7 +126,7 @@ static void sub_free(sub *s)
     free(s);
 }
 
-/* Unlinks s from its connection's list and the registry, tells the
+/* Unlinks s from its owner's list and the registry, tells the
  * matcher, frees it. */
 static void sub_drop(server *srv, sub_conn *sc, sub *s)
 {
@@ -200,8 +199,9 @@ int subs_subscribe_io(job *j, server *srv)
                  "set (docs/PROTOCOL.md, subscribe)");
         return ERR_UNAVAILABLE;
     }
-    sub_conn **scp = conn_subs(j->conn);
-    unsigned mine = subs_conn_count(*scp);
+    subs_owner *o = j->owner;
+    sub_conn **scp = &o->subs;
+    unsigned mine = subs_owner_count(o);
     if (mine >= c->max_subs_per_conn) {
         snprintf(j->errmsg, sizeof j->errmsg, "this connection has %u "
                  "subscriptions already (max_subscriptions_per_conn %u)",
@@ -217,7 +217,7 @@ int subs_subscribe_io(job *j, server *srv)
     sub *s = calloc(1, sizeof *s);
     if (!s) goto oom;
     s->id = r->next_id;
-    s->conn = j->conn;
+    s->owner = o;
     s->name = strdup(j->name);
     s->q = strdup(j->q.q);
     s->lang = dup_or_null(j->q.lang);
@@ -258,7 +258,7 @@ void subs_subscribe_done(job *j, server *srv)
         return;
     }
     /* Refused by the matcher (query_syntax...): forget it. */
-    if (s) sub_drop(srv, *conn_subs(s->conn), s);
+    if (s) sub_drop(srv, s->owner->subs, s);
 }
 
 int subs_subscribe_finish(job *j, msgpack_packer *pk, server *srv)
@@ -287,12 +287,12 @@ int subs_unsubscribe_parse(job *j, const msgpack_object *params, const searchd_c
 int subs_unsubscribe_io(job *j, server *srv)
 {
     sub *s = srv->subs ? reg_find(srv->subs, j->sub) : NULL;
-    if (!s || s->conn != j->conn) {
+    if (!s || s->owner != j->owner) {
         snprintf(j->errmsg, sizeof j->errmsg, "no subscription %llu on this "
                  "connection", (unsigned long long)j->sub);
         return ERR_NOT_FOUND;
     }
-    sub_drop(srv, *conn_subs(j->conn), s);
+    sub_drop(srv, j->owner->subs, s);
     return -1;
 }
 
@@ -313,7 +313,7 @@ static void kv_str(msgpack_packer *pk, const char *k, const char *v)
 int subs_list_finish(job *j, msgpack_packer *pk, server *srv)
 {
     (void)srv;
-    sub_conn *sc = *conn_subs(j->conn);
+    sub_conn *sc = j->owner->subs;
     msgpack_pack_array(pk, sc ? sc->n : 0);
     /* Oldest first: the list is newest first. */
     sub *last = sc ? sc->head : NULL;
@@ -330,24 +330,25 @@ int subs_list_finish(job *j, msgpack_packer *pk, server *srv)
     return 0;
 }
 
-/* ---- connections and delivery ----------------------------------------- */
+/* ---- owners and delivery ---------------------------------------------- */
 
-unsigned subs_conn_count(const sub_conn *sc)
+unsigned subs_owner_count(const subs_owner *o)
 {
-    return sc ? sc->n : 0;
+    return o->subs ? o->subs->n : 0;
 }
 
-void subs_conn_closed(server *srv, sub_conn **scp)
+void subs_owner_closed(server *srv, subs_owner *o)
 {
-    sub_conn *sc = *scp;
+    sub_conn *sc = o->subs;
     if (!sc) return;
     while (sc->head) sub_drop(srv, sc, sc->head);
     free(sc);
-    *scp = NULL;
+    o->subs = NULL;
 }
 
-void subs_conn_drained(server *srv, struct conn *c, sub_conn *sc)
+void subs_owner_drained(server *srv, subs_owner *o)
 {
+    sub_conn *sc = o->subs;
     if (!sc) return;
     for (sub *s = sc->head; s; s = s->next) {
         if (s->dropped == 0) continue;
@@ -364,7 +365,7 @@ void subs_conn_drained(server *srv, struct conn *c, sub_conn *sc)
         msgpack_pack_uint64(&pk, s->id);
         msgpack_pack_str_with_body(&pk, "dropped", 7);
         msgpack_pack_uint64(&pk, s->dropped);
-        if (conn_notify(c, sb.data, sb.size, UINT64_MAX) == 0) {
+        if (o->notify(o, sb.data, sb.size, UINT64_MAX) == 0) {
             s->dropped = 0;
             srv->subs->lagged++;
         }
@@ -378,9 +379,9 @@ void subs_deliver(server *srv, job *j)
     const alert_batch *b = j->payload;
     for (size_t i = 0; r && b && i < b->n; i++) {
         sub *s = reg_find(r, b->v[i].sub);
-        if (!s) continue;           /* unsubscribed, or its connection closed */
-        if (conn_notify(s->conn, b->buf.data + b->v[i].off, b->v[i].len,
-                        srv->cfg->max_notify_queue) == 0) {
+        if (!s) continue;           /* unsubscribed, or its owner closed */
+        if (s->owner->notify(s->owner, b->buf.data + b->v[i].off, b->v[i].len,
+                             srv->cfg->max_notify_queue) == 0) {
             r->pushed++;
         } else {
             s->dropped++;
@@ -394,8 +395,8 @@ void subs_deliver(server *srv, job *j)
             if (r->slot[i]) r->slot[i]->dropped += b->overflow_docs;
         for (size_t i = 0; i < r->cap; i++) {
             sub *s = r->slot[i];
-            if (s && s->dropped && conn_out_empty(s->conn))
-                subs_conn_drained(srv, s->conn, *conn_subs(s->conn));
+            if (s && s->dropped && s->owner->out_empty(s->owner))
+                subs_owner_drained(srv, s->owner);
         }
     }
     job_free(j);

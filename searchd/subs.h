@@ -1,5 +1,6 @@
 /* subs.h: the subscriptions as the I/O thread knows them: each with its
- * connection, name, query and count of dropped notifications; the
+ * owner (a connection or an SSE stream), name, query and count of
+ * dropped notifications; the
  * methods subscribe, unsubscribe and subscriptions (their parse and
  * I/O-thread steps, for the table of methods.c); the delivery of the
  * alert thread's notifications (alerts.h) to connections, with the
@@ -15,11 +16,26 @@
 #include "job.h"
 #include "server.h"
 
-struct conn;
-
-/* A connection's subscriptions (held by the connection, see
- * conn_subs()). */
+/* An owner's list of subscriptions (subs.c's). */
 typedef struct sub_conn sub_conn;
+
+/* Who holds subscriptions and receives their notifications: a
+ * MessagePack-RPC connection (conn.c) or a Server-Sent Events stream
+ * (http_watch.c).  Embedded in its holder, which sets the two calls and
+ * zeroes subs; subs.c reaches the holder only through them.  The job of
+ * subscribe, unsubscribe or subscriptions names its owner (job.h,
+ * owner). */
+typedef struct subs_owner subs_owner;
+struct subs_owner {
+    /* Writes one packed notification msg[0..len) (the whole MessagePack
+     * message [2, method, [{...}]]) unless the owner's unsent output
+     * holds bytes already and would pass cap with it.  Returns 0 when
+     * written, -1 when dropped (over cap, closed, out of memory). */
+    int (*notify)(subs_owner *o, const char *msg, size_t len, uint64_t cap);
+    /* 1 when the owner is open and its output fully sent. */
+    int (*out_empty)(subs_owner *o);
+    sub_conn *subs;             /* NULL until the first subscription */
+};
 
 /* The registry: returns it, or NULL on allocation failure.  a may be NULL
  * (no alert thread: subscribe answers unavailable). */
@@ -45,16 +61,16 @@ int subs_unsubscribe_finish(job *j, msgpack_packer *pk, server *s);
 /* subscriptions {}: finish packs this connection's list. */
 int subs_list_finish(job *j, msgpack_packer *pk, server *s);
 
-/* A connection closes: its subscriptions leave the registry and the
- * matcher, and *sc is freed (set to NULL). */
-void subs_conn_closed(server *s, sub_conn **sc);
+/* An owner closes: its subscriptions leave the registry and the matcher,
+ * and o->subs is freed (set to NULL). */
+void subs_owner_closed(server *s, subs_owner *o);
 
-/* Number of subscriptions of a connection (0 for NULL). */
-unsigned subs_conn_count(const sub_conn *sc);
+/* Number of subscriptions of an owner. */
+unsigned subs_owner_count(const subs_owner *o);
 
-/* The connection's output drained: a "lagged" notification for each of
- * its subscriptions that dropped notifications since the last one. */
-void subs_conn_drained(server *s, struct conn *c, sub_conn *sc);
+/* The owner's output drained: a "lagged" notification for each of its
+ * subscriptions that dropped notifications since the last one. */
+void subs_owner_drained(server *s, subs_owner *o);
 
 /* Delivers a batch of the alert thread (a job without a connection whose
  * payload is an alert_batch) and frees the job. */

@@ -20,6 +20,10 @@ http.client for the rest.  Checked:
   - /metrics parses as Prometheus text and its counters move;
   - 401 without a token and 403 for a read token on a write (the whole
     access-control matrix is e2e_daemon_auth's);
+  - the search page (/, /app.js, /style.css: type, ETag and 304, CSP)
+    and /watch (the stream's head, 400, 413, 503 read-only) as far as
+    docs/openapi.yaml describes them (their own tests: e2e_http_watch,
+    ctest -L browser);
   - docs/openapi.yaml: every route and status in it was served as
     described (required fields present), and nothing was served that it
     does not describe.
@@ -37,6 +41,7 @@ import threading
 import time
 import urllib.parse
 
+import pshttp
 import pstest
 from pstest import check, fail
 
@@ -260,8 +265,39 @@ def routes(d, mode):
           "readyz: %d %r" % (st, res))
     st, _, res = hreq(hp, "HEAD", "/healthz")
     check(st == 200 and res == b"", "HEAD: %d %r" % (st, res))
+    page_and_watch(hp)
     metrics(d)
     c.close()
+
+
+def page_and_watch(hp):
+    """The search page's files and /watch, as docs/openapi.yaml has them."""
+    for path, ctype in (("/", "text/html"), ("/?q=sant%C3%A9&lang=fr&page=2", "text/html"),
+                        ("/app.js", "text/javascript"), ("/style.css", "text/css")):
+        st, hdrs, body = hreq(hp, "GET", path)
+        check(st == 200 and hdrs["content-type"].startswith(ctype) and body,
+              "%s: %d %r" % (path, st, hdrs))
+        csp = hdrs.get("content-security-policy", "")
+        check("default-src 'self'" in csp and "unsafe-inline" not in csp, "%s: CSP %r" % (path, csp))
+        check(hdrs.get("x-content-type-options") == "nosniff", "%s: nosniff" % path)
+        etag = hdrs.get("etag", "")
+        check(re.match(r'^"[0-9a-f]{20}"$', etag), "%s: ETag %r" % (path, etag))
+        st, hdrs2, body = hreq(hp, "GET", path, headers={"If-None-Match": etag})
+        check(st == 304 and body == b"" and hdrs2.get("etag") == etag, "%s: 304 %d" % (path, st))
+    st, _, body = hreq(hp, "GET", "/")
+    check(b'<script src="/app.js"' in body and b"<script>" not in body, "no inline script")
+    st, _, res = hjson(hp, "GET", "/app.js?x=1")
+    check(st == 400 and error_code(res) == "bad_request", "/app.js?x: %d %r" % (st, res))
+    with pshttp.SSE(hp, "/watch?q=lyonbiopole") as s:
+        note("GET", "/watch", s.status, s.headers.get("content-type"), b"")
+        check(s.status == 200 and s.headers["content-type"].startswith("text/event-stream"),
+              "/watch: %d %r" % (s.status, s.headers))
+        s.wait_comment("subscription", 10)
+    for path, want in (("/watch?q=NOT+sant%C3%A9", (400, "query_syntax")),
+                       ("/watch?q=a&offset=1", (400, "bad_request")),
+                       ("/watch?q=" + "a" * 300, (413, "too_large"))):
+        st, _, res = hjson(hp, "GET", path)
+        check((st, error_code(res)) == want, "%s: %d %r" % (path, st, res))
 
 
 # ---- /metrics ----------------------------------------------------------------
@@ -341,6 +377,8 @@ def read_only(tmp):
         check(st == 503 and error_code(res) == "unavailable", "read-only DELETE: %d %r" % (st, res))
         st, res = cjson(d.hport, "GET", "/readyz")
         check(st == 200 and res["writer"] == "read_only", "read-only readyz: %r" % res)
+        st, _, res = hjson(d.hport, "GET", "/watch?q=a")
+        check(st == 503 and error_code(res) == "unavailable", "read-only watch: %d %r" % (st, res))
         check(d.stop() == 0, "read-only daemon exit status")
 
 
@@ -587,7 +625,8 @@ def openapi():
         key = "%s %s -> %d" % (method, path, st)
         if op is not None and str(st) in op["responses"]:
             covered.add((p, method if method != "HEAD" else "GET", str(st)))
-            if ctype.startswith("text/html"):
+            if ctype.startswith("text/html") and body and "text/html" not in \
+                    resolve(op["responses"][str(st)]).get("content", {}):
                 check((st, method) in libevent or (st, None) in libevent, key + ": HTML body")
                 continue
             check_body(key, op["responses"][str(st)], ctype, body, method)

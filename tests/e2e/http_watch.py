@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""e2e_http_watch: GET /watch, the Server-Sent Events stream of new
+matches, against the real daemon on 127.0.0.1:0 over the seed corpus.
+
+Checked:
+  - the stream's head (200, text/event-stream, no-cache), its first
+    comment naming the subscription, one subscription in stats;
+  - a matching document added with POST /docs arrives as one event
+    (event: match, id: its seq, data: the notification's JSON with the
+    id, title and lang, HTML in the title kept as text); a non-matching
+    one sent in between is not sent; a MessagePack subscriber of the same
+    query gets the same seq;
+  - lang= restricts the stream to that language;
+  - keep-alive comments come more often than --idle-timeout (2 s here),
+    and the stream outlives it;
+  - curl -N (a third-party client) receives an event;
+  - errors before the stream: 400 (query syntax, no q, unknown
+    parameter, bad language), 413 (q over --max-query), 429 beyond
+    --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
+  - closing the client's socket removes the subscription (stats), also
+    when it closes right after sending the request (before or while the
+    alert thread takes the query), 100 times over;
+  - a client that does not read while 1,000 matches of about 3 KB come
+    (--max-notify-queue 64k, a 4 KiB receive buffer) gets "lagged"
+    events once it reads again, and matches + dropped account for every
+    document;
+  - SIGTERM with streams open: each ends, and the daemon exits 0;
+  - with --auth-token-file: 401 without a token, a stream with a read
+    token (Authorization: Bearer).
+Bounded: every wait has a timeout.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+
+import pshttp
+import pstest
+from pstest import check
+
+CURL = shutil.which("curl")
+
+
+def post(port, docs):
+    st, _, res = pshttp.jrequest(port, "POST", "/docs", docs)
+    check(st == 200 and not res["rejected"], "POST /docs: %d %r" % (st, res))
+    return res
+
+
+def watch_path(q, **more):
+    return "/watch?" + urllib.parse.urlencode(dict(q=q, **more))
+
+
+def stream_basics(d):
+    hp = d.hport
+    with pshttp.SSE(hp, watch_path("lyonbiopole OR zqwatch")) as s:
+        check(s.status == 200, "status %d" % s.status)
+        check(s.headers.get("content-type", "").startswith("text/event-stream"),
+              "content type %r" % s.headers)
+        check(s.headers.get("cache-control") == "no-cache", "cache-control %r" % s.headers)
+        s.wait_comment("subscription", 10)
+        check(pshttp.subscriptions(hp) == 1, "one subscription expected")
+
+        # The same query over MessagePack-RPC: same seq for the same match.
+        c = d.client()
+        err, sub = c.call("subscribe", {"q": "lyonbiopole OR zqwatch"})
+        check(err is None, "msgpack subscribe: %r" % (err,))
+
+        post(hp, {"id": "w/1", "title": "Lyonbiopôle <b>ouvre</b> <script>x()</script>",
+                  "body": "LYONBIOPOLE ouvre un nouveau site à Lyon.", "lang": "fr",
+                  "date": "2026-01-02"})
+        ev = s.next_event(10)
+        check(ev is not None and ev["event"] == "match", "match event expected: %r" % (ev,))
+        m = json.loads(ev["data"])
+        check(m["id"] == "w/1" and m["lang"] == "fr" and
+              m["title"] == "Lyonbiopôle <b>ouvre</b> <script>x()</script>",
+              "notification: %r" % m)
+        check(ev["id"] == str(m["seq"]), "id: %r is not the seq %r" % (ev["id"], m["seq"]))
+        note = c.recv(10)
+        check(note[0] == 2 and note[1] == "match" and note[2][0]["seq"] == m["seq"] and
+              note[2][0]["id"] == "w/1", "msgpack notification %r" % (note,))
+
+        # Not matching, then matching: only the second comes.
+        post(hp, {"id": "w/2", "body": "Rien à voir avec la question.", "lang": "fr"})
+        post(hp, {"id": "w/3", "body": "The zqwatch marker, in English.", "lang": "en"})
+        ev = s.next_event(10)
+        m = json.loads(ev["data"])
+        check(ev["event"] == "match" and m["id"] == "w/3",
+              "the non-matching w/2 was sent, or w/3 missing: %r" % (m,))
+        note = c.recv(10)
+        check(note[2][0]["id"] == "w/3", "msgpack: %r" % (note,))
+        c.close()
+
+        # Keep-alive: --idle-timeout 2 s, a comment at least every second,
+        # and the stream still delivers after 3 s of nothing.
+        t0 = time.monotonic()
+        n0 = sum(1 for x in s.comments if "keep-alive" in x)
+        s.wait_comment("keep-alive", 5)
+        s.wait_comment("keep-alive", 5)
+        time.sleep(max(0, 3.0 - (time.monotonic() - t0)))
+        post(hp, {"id": "w/4", "body": "zqwatch again", "lang": "en"})
+        ev = s.next_event(10)
+        check(ev is not None and json.loads(ev["data"])["id"] == "w/4",
+              "stream dead after the idle timeout: %r" % (ev,))
+        n1 = sum(1 for x in s.comments if "keep-alive" in x)
+        check(n1 - n0 >= 2, "keep-alive comments: %d" % (n1 - n0))
+    # Closed by the client: the subscription goes.
+    ok = pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1)
+    check(ok, "subscription still there after the client closed: %d" % pshttp.subscriptions(hp))
+
+
+def lang_filter(d):
+    hp = d.hport
+    with pshttp.SSE(hp, watch_path("zqlang", lang="de")) as s:
+        s.wait_comment("subscription", 10)
+        post(hp, {"id": "l/fr", "body": "zqlang en français", "lang": "fr"})
+        post(hp, {"id": "l/de", "body": "zqlang auf Deutsch", "lang": "de"})
+        ev = s.next_event(10)
+        check(json.loads(ev["data"])["id"] == "l/de", "lang=de stream got %r" % (ev,))
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "lang sub left")
+
+
+def with_curl(d):
+    if not CURL:
+        print("curl missing: curl -N case skipped")
+        return
+    hp = d.hport
+    p = subprocess.Popen([CURL, "-sN", "--max-time", "15",
+                          "http://127.0.0.1:%d%s" % (hp, watch_path("zqcurl"))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        ok = pstest.wait_until(lambda: pshttp.subscriptions(hp) == 1, 10, 0.05)
+        check(ok, "curl's subscription not registered")
+        post(hp, {"id": "c/1", "body": "zqcurl document", "lang": "en"})
+        out = b""
+        deadline = time.monotonic() + 10
+        os.set_blocking(p.stdout.fileno(), False)
+        while b"event: match" not in out or b"\n\n" not in out.split(b"event: match", 1)[1]:
+            check(time.monotonic() < deadline, "curl -N received no event: %r" % out)
+            chunk = p.stdout.read()
+            if chunk:
+                out += chunk
+            else:
+                time.sleep(0.05)
+        data = [l for l in out.decode().split("\n") if l.startswith("data: ")]
+        check(json.loads(data[0][6:])["id"] == "c/1", "curl event %r" % out)
+    finally:
+        p.kill()
+        p.wait(5)
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "curl sub left")
+
+
+def errors(d):
+    hp = d.hport
+    for path, st_want, code, why in (
+            (watch_path("NOT santé"), 400, "query_syntax", ""),
+            ("/watch", 400, "bad_request", "missing"),
+            ("/watch?q=a&limit=3", 400, "bad_request", "limit"),
+            (watch_path("a", lang="zz"), 400, "bad_request", "language"),
+            ("/watch?q=a%FF", 400, "bad_request", "UTF-8"),
+            (watch_path("a" * 300), 413, "too_large", "max_query")):
+        st, hdrs, res = pshttp.jrequest(hp, "GET", path)
+        check(st == st_want and res["error"]["code"] == code and why in res["error"]["message"],
+              "%s: %d %r" % (path, st, res))
+        check(hdrs["content-type"].startswith("application/json"), "%s: %r" % (path, hdrs))
+    st, hdrs, body = pshttp.request(hp, "HEAD", watch_path("zqhead"))
+    check(st == 200 and hdrs["content-type"].startswith("text/event-stream") and body == b"",
+          "HEAD /watch: %d %r" % (st, hdrs))
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 5, 0.05), "HEAD subscribed")
+    # --max-subscriptions 3: the fourth stream is refused with 429 busy.
+    streams = [pshttp.SSE(hp, watch_path("zqlimit%d" % i)) for i in range(3)]
+    try:
+        for s in streams:
+            check(s.status == 200, "stream under the limit: %d" % s.status)
+            s.wait_comment("subscription", 10)
+        s4 = pshttp.SSE(hp, watch_path("zqlimit4"))
+        res = s4.read_json_error()
+        s4.close()
+        check(s4.status == 429 and res["error"]["code"] == "busy" and
+              "max_subscriptions" in res["error"]["message"], "over the limit: %d %r" % (s4.status, res))
+    finally:
+        for s in streams:
+            s.close()
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "limit subs left")
+
+
+def vanishing(d):
+    """Clients that send GET /watch and close at once, with or without
+    reading the head: no subscription is left, nothing leaks (ASan) and
+    the daemon still streams."""
+    hp = d.hport
+    for i in range(100):
+        sk = socket.create_connection(("127.0.0.1", hp), timeout=5)
+        sk.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % watch_path("zqgone%d" % i)).encode())
+        if i % 3 == 1:
+            sk.recv(100)                    # the head came: the stream had started
+        elif i % 3 == 2:
+            sk.shutdown(socket.SHUT_WR)     # half-close first
+        sk.close()
+    ok = pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 15, 0.1)
+    check(ok, "subscriptions left by vanished clients: %d" % pshttp.subscriptions(hp))
+    with pshttp.SSE(hp, watch_path("zqafter")) as s:
+        s.wait_comment("subscription", 10)
+        post(hp, {"id": "g/1", "body": "zqafter", "lang": "en"})
+        ev = s.next_event(10)
+        check(json.loads(ev["data"])["id"] == "g/1", "after the vanished clients: %r" % (ev,))
+
+
+def sigterm(d):
+    hp = d.hport
+    streams = [pshttp.SSE(hp, watch_path("zqterm%d" % i)) for i in range(2)]
+    for s in streams:
+        s.wait_comment("subscription", 10)
+    t0 = time.monotonic()
+    rc = d.stop(timeout=10)
+    check(rc == 0, "exit status %d with streams open:\n%s" % (rc, d.log_text()))
+    check(time.monotonic() - t0 < 4, "the streams held the daemon %.1f s" % (time.monotonic() - t0))
+    for s in streams:
+        try:
+            end = s.next_event(5)
+        except socket.timeout:
+            pstest.fail("stream not ended at SIGTERM")
+        check(end is None, "an event after SIGTERM: %r" % (end,))
+        s.close()
+
+
+def lagged(tmp):
+    ndocs, batch = 1000, 100
+    title = "Santé et clusters de la région. " * 90
+    with pshttp.http_daemon(os.path.join(tmp, "lag"), tmp,
+                            ["--create", "--max-notify-queue", "64k"], "lag") as d:
+        with pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096) as s:
+            s.wait_comment("subscription", 10)
+            for b in range(0, ndocs, batch):      # s is not read meanwhile
+                post(d.hport, [{"id": "d%05d" % i, "lang": "fr", "body": "La santé publique.",
+                                "title": "Article %d : %s" % (i, title)}
+                               for i in range(b, b + batch)])
+            ids, dropped, nlag = [], 0, 0
+            while len(ids) + dropped < ndocs:
+                try:
+                    ev = s.next_event(30)
+                except socket.timeout:
+                    pstest.fail("stuck at %d matches + %d dropped of %d" % (len(ids), dropped, ndocs))
+                check(ev is not None, "stream ended")
+                m = json.loads(ev["data"])
+                if ev["event"] == "match":
+                    ids.append(m["id"])
+                    check(ev["id"] == str(m["seq"]), "id != seq")
+                else:
+                    check(ev["event"] == "lagged" and ev["id"] is None and m["dropped"] > 0,
+                          "lagged event %r" % (ev,))
+                    dropped += m["dropped"]
+                    nlag += 1
+            check(nlag > 0, "no lagged event (%d matches received)" % len(ids))
+            check(len(ids) == len(set(ids)) and ids == sorted(ids), "matches out of order")
+            print("lagged: %d matches, %d dropped in %d lagged events" % (len(ids), dropped, nlag))
+        check(d.stop() == 0, "lag daemon exit status")
+
+
+def tokens(tmp, db):
+    path = os.path.join(tmp, "tokens")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("read r3ad-token-for-the-watch-test-0123\n")
+    with pshttp.http_daemon(db, tmp, ["--auth-token-file", path], "tok") as d:
+        st, hdrs, res = pshttp.jrequest(d.hport, "GET", watch_path("a"))
+        check(st == 401 and res["error"]["code"] == "unauthorized" and
+              "www-authenticate" in hdrs, "no token: %d %r" % (st, res))
+        s = pshttp.SSE(d.hport, watch_path("zqtok"),
+                       headers={"Authorization": "Bearer r3ad-token-for-the-watch-test-0123"})
+        with s:
+            check(s.status == 200, "read token: %d" % s.status)
+            s.wait_comment("subscription", 10)
+        check(d.stop() == 0, "token daemon exit status")
+
+
+def read_only(tmp):
+    db = os.path.join(tmp, "ro")
+    pstest.Daemon(db, tmp, args=["--create"], log_name="mk.log").stop()
+    with pshttp.http_daemon(db, tmp, ["--read-only"], "ro") as d:
+        st, _, res = pshttp.jrequest(d.hport, "GET", watch_path("a"))
+        check(st == 503 and res["error"]["code"] == "unavailable", "read-only: %d %r" % (st, res))
+        check(d.stop() == 0, "read-only exit status")
+
+
+def main():
+    with pstest.workdir() as tmp:
+        db = pstest.build_index(tmp)
+        args = ["--idle-timeout", "2s", "--max-subscriptions", "3", "--max-query", "256"]
+        with pshttp.http_daemon(db, tmp, args, "w") as d:
+            stream_basics(d)
+            lang_filter(d)
+            with_curl(d)
+            errors(d)
+            vanishing(d)
+            sigterm(d)
+        lagged(tmp)
+        tokens(tmp, db)
+        read_only(tmp)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
