@@ -163,8 +163,8 @@ def after_case(d, name, pid, base_fds):
     if dt >= 0.1:
         print("note: %s: ping took %.0f ms (> 100 ms)" % (name, dt * 1000))
     check(dt < 1.0, "%s: ping took %.0f ms" % (name, dt * 1000))
-    ok = pstest.wait_until(lambda: d.fd_count() <= base_fds, 10.0)
-    check(ok, "%s: fd count %d, baseline %d" % (name, d.fd_count(), base_fds))
+    ok = pstest.wait_until(lambda: d.socket_count() <= base_fds, 10.0)
+    check(ok, "%s: socket count %d, baseline %d" % (name, d.socket_count(), base_fds))
 
 
 class Bystander(threading.Thread):
@@ -199,7 +199,7 @@ def main():
             by = Bystander(d)
             by.start()
             time.sleep(0.2)
-            base_fds = d.fd_count()
+            base_fds = d.socket_count()
             all_cases = cases()
             rss = []
             for rnd in range(3):

@@ -80,19 +80,6 @@ def test_busy_and_timeout(db, tmp):
     print("busy/timeout ok")
 
 
-def sockets(d):
-    """The daemon's socket descriptors: what connections hold (Xapian opens
-    some table files lazily, at a worker's first search, so a count of every
-    descriptor can grow without a leak)."""
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % d.pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (d.pid, fd)).startswith("socket:")
-        except OSError:
-            pass
-    return n
-
-
 def fds_left(d, base):
     """What the daemon holds beyond base descriptors (for a failure message:
     a leak, or a close that takes longer than the wait)."""
@@ -103,13 +90,13 @@ def fds_left(d, base):
             names.append("%s->%s" % (fd, os.readlink("/proc/%d/fd/%s" % (d.pid, fd))))
         except OSError:
             names.append(fd)
-    return "%d sockets, %d at the start; descriptors: %s" % (sockets(d), base,
+    return "%d sockets, %d at the start; descriptors: %s" % (d.socket_count(), base,
                                                           ", ".join(names[-12:]))
 
 
 def test_deadline_idle(db, tmp):
     with pstest.Daemon(db, tmp, args=["--deadline", "1s", "--idle-timeout", "1500ms"]) as d:
-        base = sockets(d)
+        base = d.socket_count()
         # Truncated frame held open: closed at the deadline.
         with d.client() as c:
             c.send(msgpack.packb([0, 1, "search", [{"q": "sante"}]])[:10])
@@ -144,7 +131,7 @@ def test_deadline_idle(db, tmp):
             dt = time.monotonic() - t0
             check(1.4 <= dt <= 4.5, "idle client closed after %.2f s (idle 1.5 s)" % dt)
             check(busy.call("ping")[1] == "pong", "active client closed as idle")
-        check(pstest.wait_until(lambda: sockets(d) <= base, 30), "fds after deadline tests: %s" % fds_left(d, base))
+        check(pstest.wait_until(lambda: d.socket_count() <= base, 30), "fds after deadline tests: %s" % fds_left(d, base))
         check(d.stop() == 0, "exit status")
     print("deadline/idle ok")
 
@@ -152,11 +139,11 @@ def test_deadline_idle(db, tmp):
 def test_output_cap(db, tmp):
     with pstest.Daemon(db, tmp, args=["--max-output", "8k", "--deadline", "1s",
                                       "--workers", "2"]) as d:
-        base = sockets(d)
+        base = d.socket_count()
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(d.addr)
-        check(pstest.wait_until(lambda: sockets(d) > base, 10), "connection not accepted")
+        check(pstest.wait_until(lambda: d.socket_count() > base, 10), "connection not accepted")
         s.setblocking(False)
         req = msgpack.packb([0, 1, "search", [{"q": "sante OR lyonbiopole", "limit": 20}]])
         t0 = time.monotonic()
@@ -170,13 +157,13 @@ def test_output_cap(db, tmp):
             except OSError:
                 cut = True
                 break
-            if sockets(d) <= base:
+            if d.socket_count() <= base:
                 cut = True
                 break
         s.close()
         check(cut, "a client that never reads was not cut off (sent %d bytes)" % sent)
         print("never-reading client cut after %.2f s, %d bytes sent" % (time.monotonic() - t0, sent))
-        check(pstest.wait_until(lambda: sockets(d) <= base, 30), "fd after output cap: %s" % fds_left(d, base))
+        check(pstest.wait_until(lambda: d.socket_count() <= base, 30), "fd after output cap: %s" % fds_left(d, base))
         with d.client() as c:
             check(c.call("ping")[1] == "pong", "ping after output cap")
         check(d.stop() == 0, "exit status")
@@ -229,7 +216,7 @@ def test_disconnects(db, tmp):
     round; the limit is 96 KiB a round."""
     ROUNDS, PER_ROUND, WARMUP, LIMIT_KB = 7, 600, 2, 96
     with pstest.Daemon(db, tmp, args=["--workers", "2"]) as d:
-        base = d.fd_count()
+        base = d.socket_count()
         req = msgpack.packb([0, 1, "search", [{"q": "sante OR innovation", "limit": 50}]])
         rss = []
         for r in range(WARMUP + ROUNDS):
@@ -240,14 +227,14 @@ def test_disconnects(db, tmp):
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 s.close()
             # Let the round's half-closed clients be answered and freed.
-            pstest.wait_until(lambda: d.fd_count() <= base, 30)
+            pstest.wait_until(lambda: d.socket_count() <= base, 30)
             if r >= WARMUP - 1:
                 rss.append(d.rss_kb())
         check(d.alive(), "daemon died")
         # Cleanly closed clients may be half-closed: their queued requests
         # are still answered, so allow time for slow (sanitizer) builds.
-        check(pstest.wait_until(lambda: d.fd_count() <= base, 30),
-              "fds %d, baseline %d" % (d.fd_count(), base))
+        check(pstest.wait_until(lambda: d.socket_count() <= base, 30),
+              "sockets %d, baseline %d" % (d.socket_count(), base))
         with d.client() as c:
             check(c.call("ping")[1] == "pong", "ping after disconnects")
             err, st = c.call("stats")

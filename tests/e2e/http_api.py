@@ -466,7 +466,7 @@ def hostile(tmp, db):
             h.close()
             c.close()
 
-        base_fd = d.fd_count()
+        base_fd = d.socket_count()
         t = threading.Thread(target=bystander, daemon=True)
         t.start()
         try:
@@ -478,8 +478,8 @@ def hostile(tmp, db):
         check(not stats["errors"], "bystander errors: %r" % stats["errors"][:5])
         check(stats["ok"] > 0, "the bystander made no request")
         check(d.alive(), "daemon died")
-        check(pstest.wait_until(lambda: d.fd_count() <= base_fd + 2, 5, 0.1),
-              "descriptors not released: %d, baseline %d" % (d.fd_count(), base_fd))
+        check(pstest.wait_until(lambda: d.socket_count() <= base_fd + 2, 5, 0.1),
+              "sockets not released: %d, baseline %d" % (d.socket_count(), base_fd))
         check(d.stop() == 0, "hostile daemon exit status")
 
 

@@ -226,6 +226,19 @@ class Daemon:
     def fd_count(self):
         return len(os.listdir("/proc/%d/fd" % self.pid))
 
+    def socket_count(self):
+        """The daemon's socket descriptors: what connections and listeners
+        hold (Xapian opens some table files lazily, at a worker's first
+        search or document fetch, so a count of every descriptor can grow
+        without a leak)."""
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % self.pid):
+            try:
+                n += os.readlink("/proc/%d/fd/%s" % (self.pid, fd)).startswith("socket:")
+            except OSError:
+                pass
+        return n
+
     def rss_kb(self):
         with open("/proc/%d/status" % self.pid) as f:
             for line in f:
