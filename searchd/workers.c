@@ -210,9 +210,16 @@ static void sync_view(worker *w)
 {
     worker_pool *p = w->ctx.pool;
     uint64_t applied = UINT64_MAX;      /* no handle: nothing to wait for */
-    if (w->ctx.db && ps_db_sync_delta(w->ctx.db, &applied) != PS_OK)
-        ps_log(PS_LOG_DEBUG, "worker: bringing the delta up to date: %s",
-               ps_db_errmsg(w->ctx.db));
+    if (w->ctx.db) {
+        /* A checkpoint past the handle's revision makes the sync reopen it
+         * (counted as refresh() counts its reopens). */
+        uint64_t rev = ps_db_revision(w->ctx.db);
+        if (ps_db_sync_delta(w->ctx.db, &applied) != PS_OK)
+            ps_log(PS_LOG_DEBUG, "worker: bringing the delta up to date: %s",
+                   ps_db_errmsg(w->ctx.db));
+        if (ps_db_revision(w->ctx.db) != rev)
+            atomic_fetch_add(&p->reopens, 1);
+    }
     if (atomic_exchange(&w->applied, applied) == applied) return;
     if (atomic_load(&p->waiters) > 0) {
         pthread_mutex_lock(&p->vis_mu);
