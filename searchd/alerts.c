@@ -3,6 +3,8 @@
  * list, notifications out through a done_list. */
 #include "alerts.h"
 
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +18,25 @@
 #include "rpc.h"
 #include "stats.h"
 #include "util.h"
+
+/* What the matcher holds per query (its user pointer): the query again,
+ * for catch-ups, and the floor: live matches with a seq at or below it
+ * were sent by a catch-up already. */
+typedef struct asub {
+    uint64_t id;
+    uint64_t floor;
+    char *name, *q, *lang, *date_from;
+} asub;
+
+static void asub_free(asub *s)
+{
+    if (!s) return;
+    free(s->name);
+    free(s->q);
+    free(s->lang);
+    free(s->date_from);
+    free(s);
+}
 
 struct alert_group {
     ps_match_doc *v;
@@ -38,6 +59,10 @@ struct alerts {
     ps_db *syn_db;              /* alert thread: a read handle for the
                                    synonym table (opened at first use) */
     int syn_warned;
+    ps_delta *delta;            /* log mode: what the handle attaches */
+    ps_db *db;                  /* alert thread: catch-ups (lazy) */
+    asub **subs;                /* alert thread: the queries, by id */
+    size_t nsubs, capsubs;
 };
 
 /* ---- groups (writer thread) ------------------------------------------- */
@@ -99,6 +124,11 @@ void alerts_group_free(alert_group *g)
 
 static void group_free_cb(void *p) { alerts_group_free(p); }
 
+/* The payload of a catch-up item (alerts_submit_catchup). */
+typedef struct catchup_range {
+    uint64_t after, upto;
+} catchup_range;
+
 /* ---- batches ---------------------------------------------------------- */
 
 static alert_batch *batch_new(void)
@@ -123,10 +153,9 @@ static void kv_str(msgpack_packer *pk, const char *k, const char *v)
     ps_rpc_pack_str(pk, v);
 }
 
-/* Packs [2, "match", [{...}]] for one match into the batch. */
-static int pack_match(void *ctx, const ps_match *mt)
+/* Room for one more note in b.  Returns 0 or -1. */
+static int note_room(alert_batch *b)
 {
-    alert_batch *b = ctx;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
         alert_note *v = realloc(b->v, cap * sizeof *v);
@@ -134,6 +163,17 @@ static int pack_match(void *ctx, const ps_match *mt)
         b->v = v;
         b->cap = cap;
     }
+    return 0;
+}
+
+/* Packs [2, "match", [{...}]] for one match into the batch; a live match
+ * at or below its subscription's floor (sent by a catch-up) is skipped. */
+static int pack_match(void *ctx, const ps_match *mt)
+{
+    alert_batch *b = ctx;
+    const asub *as = mt->user;
+    if (!b->catchup && as && mt->seq <= as->floor) return 0;
+    if (note_room(b) != 0) return -1;
     size_t off = b->buf.size;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
@@ -144,7 +184,7 @@ static int pack_match(void *ctx, const ps_match *mt)
     msgpack_pack_map(&pk, 7 + (mt->date != NULL) + (mt->url != NULL) + (mt->replaced != 0));
     msgpack_pack_str_with_body(&pk, "subscription", 12);
     msgpack_pack_uint64(&pk, mt->sub);
-    kv_str(&pk, "name", mt->user ? (const char *)mt->user : "");
+    kv_str(&pk, "name", as ? as->name : "");
     kv_str(&pk, "id", mt->id);
     kv_str(&pk, "title", mt->title);
     kv_str(&pk, "lang", mt->lang);
@@ -158,6 +198,7 @@ static int pack_match(void *ctx, const ps_match *mt)
         msgpack_pack_true(&pk);
     }
     b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off};
+    b->last_seq = mt->seq;
     return 0;
 }
 
@@ -175,7 +216,47 @@ static void hand_back(alerts *a, alert_batch *b)
     done_put(&a->done, r);
 }
 
-/* ---- the thread ------------------------------------------------------- */
+/* ---- the thread: queries ---------------------------------------------- */
+
+/* Index of id in a->subs (by increasing id), or where it would go. */
+static size_t sub_pos(const alerts *a, uint64_t id)
+{
+    size_t lo = 0, hi = a->nsubs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->subs[mid]->id < id) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static int subs_insert(alerts *a, asub *as)
+{
+    if (a->nsubs == a->capsubs) {
+        size_t cap = a->capsubs ? a->capsubs * 2 : 64;
+        asub **v = realloc(a->subs, cap * sizeof *v);
+        if (!v) return -1;
+        a->subs = v;
+        a->capsubs = cap;
+    }
+    size_t i = sub_pos(a, as->id);
+    memmove(a->subs + i + 1, a->subs + i, (a->nsubs - i) * sizeof *a->subs);
+    a->subs[i] = as;
+    a->nsubs++;
+    return 0;
+}
+
+static void forget(alerts *a, uint64_t id)
+{
+    void *user = NULL;
+    if (ps_matcher_remove(a->m, id, &user)) {
+        size_t i = sub_pos(a, id);
+        if (i < a->nsubs && a->subs[i] == user) {
+            memmove(a->subs + i, a->subs + i + 1, (a->nsubs - i - 1) * sizeof *a->subs);
+            a->nsubs--;
+        }
+        asub_free(user);
+    }
+}
 
 static void apply_removals(alerts *a)
 {
@@ -185,10 +266,7 @@ static void apply_removals(alerts *a)
     a->removed = NULL;
     a->nremoved = a->capremoved = 0;
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < n; i++) {
-        void *name = NULL;
-        if (ps_matcher_remove(a->m, ids[i], &name)) free(name);
-    }
+    for (size_t i = 0; i < n; i++) forget(a, ids[i]);
     free(ids);
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
@@ -221,27 +299,181 @@ static void sync_synonyms(alerts *a)
     }
 }
 
-static void do_subscribe(alerts *a, job *j)
+/* ---- the thread: catch-ups --------------------------------------------- */
+
+/* The thread's read handle, reopened to the latest commit (attached to
+ * the delta in log mode).  NULL, logged, when it cannot be opened. */
+static ps_db *catchup_db(alerts *a, char *why, size_t whylen)
+{
+    if (!a->db) {
+        char *msg = NULL;
+        ps_status st = searchd_config_open_db(a->cfg, PS_DB_READ, &a->db, &msg);
+        if (st == PS_OK && a->delta) st = ps_db_attach_delta(a->db, a->delta);
+        if (st != PS_OK) {
+            snprintf(why, whylen, "cannot open the database for a catch-up: %s",
+                     msg ? msg : ps_status_str(st));
+            free(msg);
+            ps_db_close(a->db);
+            a->db = NULL;
+            return NULL;
+        }
+        free(msg);
+        return a->db;
+    }
+    if (ps_db_reopen(a->db, NULL) != PS_OK)
+        ps_log(PS_LOG_WARN, "alerts: reopen before a catch-up failed: %s",
+               ps_db_errmsg(a->db));
+    return a->db;
+}
+
+/* Packs [2, "lagged", [{subscription, dropped, resume_from}]]. */
+static int pack_lagged(alert_batch *b, uint64_t sub, uint64_t dropped, uint64_t from)
+{
+    if (note_room(b) != 0) return -1;
+    size_t off = b->buf.size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint8(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "lagged", 6);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "subscription", 12);
+    msgpack_pack_uint64(&pk, sub);
+    msgpack_pack_str_with_body(&pk, "dropped", 7);
+    msgpack_pack_uint64(&pk, dropped);
+    msgpack_pack_str_with_body(&pk, "resume_from", 11);
+    msgpack_pack_uint64(&pk, from);
+    b->v[b->n++] = (alert_note){sub, off, b->buf.size - off};
+    return 0;
+}
+
+/* The catch-up of as over seqs in (after, upto] (upto 0: all) into b: at
+ * most --resume-max notes by seq, then a lagged note for the rest; the
+ * floor moves to the highest seq found.  Returns PS_OK or the failure
+ * (message in why). */
+static ps_status catch_up(alerts *a, ps_db *db, asub *as, uint64_t after, uint64_t upto,
+                          alert_batch *b, char *why, size_t whylen)
+{
+    ps_query q;
+    memset(&q, 0, sizeof q);
+    q.q = as->q;
+    q.lang = as->lang;
+    q.date_from = as->date_from;
+    q.max_query = a->cfg->max_query;
+    q.max_wildcard = a->cfg->max_wildcard;
+    if (as->floor > after) after = as->floor;
+    size_t before = b->n;
+    uint64_t total = 0, last = 0;
+    ps_status st = ps_db_catchup(db, &q, after, upto, a->cfg->resume_max, as->id, as,
+                                 pack_match, b, &total, &last);
+    if (st != PS_OK) {
+        snprintf(why, whylen, "%s", st == PS_ERR_INTERNAL ? "out of memory"
+                 : ps_db_errmsg(db));
+        return st;
+    }
+    uint64_t sent = b->n - before;
+    uint64_t from = sent > 0 ? b->last_seq : after;    /* resuming from it
+                                                          gets the rest */
+    if (last > as->floor) as->floor = last;
+    pthread_mutex_lock(&a->mu);
+    a->st.catchup_docs += sent;
+    a->st.catchup_dropped += total - sent;
+    pthread_mutex_unlock(&a->mu);
+    if (total > sent && pack_lagged(b, as->id, total - sent, from) != 0)
+        return PS_ERR_NOMEM;
+    return PS_OK;
+}
+
+/* ---- the thread: items ------------------------------------------------- */
+
+/* Returns the catch-up notifications to hand back after the job (NULL:
+ * none). */
+static alert_batch *do_subscribe(alerts *a, job *j)
 {
     if (j->gone && atomic_load(j->gone)) {     /* its connection closed */
         j->err = ERR_INTERNAL;
         snprintf(j->errmsg, sizeof j->errmsg, "client gone");
-        return;
+        return NULL;
+    }
+    asub *as = calloc(1, sizeof *as);
+    int bad = !as;
+    if (as) {
+        as->id = j->sub;
+        as->name = strdup(j->name ? j->name : "");
+        as->q = strdup(j->q.q ? j->q.q : "");
+        as->lang = j->q.lang ? strdup(j->q.lang) : NULL;
+        as->date_from = j->q.date_from ? strdup(j->q.date_from) : NULL;
+        bad = !as->name || !as->q || (j->q.lang && !as->lang) ||
+              (j->q.date_from && !as->date_from);
     }
     if (!j->q.no_synonyms)
         sync_synonyms(a);
-    char *name = strdup(j->name ? j->name : "");
     char *msg = NULL;
-    ps_status st = name ? ps_matcher_add(a->m, j->sub, &j->q, name, &msg) : PS_ERR_NOMEM;
+    ps_status st = bad ? PS_ERR_NOMEM : ps_matcher_add(a->m, j->sub, &j->q, as, &msg);
+    if (st == PS_OK && subs_insert(a, as) != 0) {
+        void *u;
+        ps_matcher_remove(a->m, j->sub, &u);
+        st = PS_ERR_NOMEM;
+    }
     if (st != PS_OK) {
         j->err = methods_status_err(st);
         snprintf(j->errmsg, sizeof j->errmsg, "%s", msg ? msg : ps_status_str(st));
-        free(name);
+        asub_free(as);
+        free(msg);
+        return NULL;
     }
     free(msg);
+    alert_batch *b = NULL;
+    if (j->resume) {
+        char why[400] = "out of memory";
+        ps_db *db = catchup_db(a, why, sizeof why);
+        b = batch_new();
+        if (b) b->catchup = 1;
+        st = db && b ? catch_up(a, db, as, j->resume_from, 0, b, why, sizeof why)
+                     : PS_ERR_IO;
+        if (st != PS_OK) {
+            j->err = db && b ? methods_status_err(st) : ERR_UNAVAILABLE;
+            snprintf(j->errmsg, sizeof j->errmsg, "resume_from: %s", why);
+            forget(a, j->sub);
+            batch_free(b);
+            b = NULL;
+        } else {
+            pthread_mutex_lock(&a->mu);
+            a->st.resumes++;
+            pthread_mutex_unlock(&a->mu);
+        }
+    }
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
     pthread_mutex_unlock(&a->mu);
+    return b;
+}
+
+/* Another writer's changes (after, upto]: caught up for every query. */
+static void do_catchup(alerts *a, uint64_t after, uint64_t upto)
+{
+    if (a->nsubs == 0) return;
+    char why[400] = "out of memory";
+    ps_db *db = catchup_db(a, why, sizeof why);
+    alert_batch *b = batch_new();
+    if (!db || !b) {
+        ps_log(PS_LOG_ERROR, "alerts: changes %llu..%llu of another writer are not "
+               "matched: %s", (unsigned long long)after + 1, (unsigned long long)upto, why);
+        batch_free(b);
+        atomic_fetch_add(&a->overflow_docs, 1);
+        return;
+    }
+    b->catchup = 1;
+    for (size_t i = 0; i < a->nsubs; i++)
+        if (catch_up(a, db, a->subs[i], after, upto, b, why, sizeof why) != PS_OK)
+            ps_log(PS_LOG_WARN, "alerts: catch-up of subscription %llu failed: %s",
+                   (unsigned long long)a->subs[i]->id, why);
+    pthread_mutex_lock(&a->mu);
+    a->st.catchups++;
+    pthread_mutex_unlock(&a->mu);
+    if (b->n > 0) hand_back(a, b);
+    else batch_free(b);
 }
 
 static void do_group(alerts *a, alert_group *g)
@@ -286,12 +518,18 @@ static void *alerts_main(void *arg)
     job *j;
     while ((j = queue_pop(&a->queue)) != NULL) {
         apply_removals(a);
-        if (!j->method) {               /* a group from the writer */
-            do_group(a, j->payload);
+        if (!j->method && j->payload_free == group_free_cb) {
+            do_group(a, j->payload);    /* a group from the writer */
             job_free(j);
-        } else {                        /* subscribe */
-            do_subscribe(a, j);
+        } else if (!j->method) {        /* another writer's changes */
+            const catchup_range *r = j->payload;
+            do_catchup(a, r->after, r->upto);
+            job_free(j);
+        } else {                        /* subscribe, then its catch-up */
+            alert_batch *b = do_subscribe(a, j);
             done_put(&a->done, j);
+            if (b && b->n > 0) hand_back(a, b);
+            else batch_free(b);
         }
         report_overflow(a);
     }
@@ -340,12 +578,46 @@ void alerts_destroy(alerts *a)
     queue_destroy(&a->queue);
     done_destroy(&a->done);
     apply_removals(a);
-    /* The names of the queries left (connections freed at exit). */
+    /* The queries left (connections freed at exit). */
     free(a->removed);
+    for (size_t i = 0; i < a->nsubs; i++) {
+        void *u;
+        ps_matcher_remove(a->m, a->subs[i]->id, &u);
+        asub_free(a->subs[i]);
+    }
+    free(a->subs);
+    ps_db_close(a->db);
     ps_matcher_free(a->m);
     ps_db_close(a->syn_db);
     pthread_mutex_destroy(&a->mu);
     free(a);
+}
+
+void alerts_set_delta(alerts *a, ps_delta *d)
+{
+    if (a) a->delta = d;
+}
+
+void alerts_submit_catchup(alerts *a, uint64_t after, uint64_t upto)
+{
+    if (!a || upto <= after) return;
+    job *j = job_new(NULL, NULL, 0);
+    catchup_range *r = malloc(sizeof *r);
+    if (j && r) {
+        r->after = after;
+        r->upto = upto;
+        j->payload = r;
+        j->payload_free = free;
+        if (queue_push(&a->queue, j) == 0) return;
+    } else {
+        free(r);
+    }
+    job_free(j);
+    atomic_fetch_add(&a->overflow_docs, 1);
+    ps_log(PS_LOG_WARN, "alerts: the match queue is full (%u items): the changes "
+           "%llu..%llu of another writer are not matched; every subscription "
+           "gets a lagged notification", ALERTS_QUEUE, (unsigned long long)after + 1,
+           (unsigned long long)upto);
 }
 
 void alerts_set_wanted(alerts *a, uint64_t nsubs)

@@ -57,6 +57,9 @@ typedef struct job {
     const char *name;           /* subscribe: its name (in the zone) */
     int role;                   /* the request's role (auth_role, access.h);
                                    auth: the role granted */
+    int durable;                /* subscribe: stored (substore.h) */
+    int resume;                 /* subscribe: resume_from was given */
+    uint64_t resume_from;       /* subscribe: catch up on seqs above it */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through

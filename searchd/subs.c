@@ -13,6 +13,7 @@
 #include "lang.h"
 #include "rpc.h"
 #include "stats.h"
+#include "substore.h"
 #include "util.h"
 
 typedef struct sub {
@@ -21,6 +22,7 @@ typedef struct sub {
     char *name, *q, *lang, *date_from;
     uint64_t dropped;           /* notifications dropped since the last
                                    lagged notification */
+    int durable;                /* in the store (substore.h) under name */
     struct sub *prev, *next;    /* the connection's list */
 } sub;
 
@@ -36,6 +38,7 @@ struct subs_registry {
     size_t cap, n;
     uint64_t next_id;
     uint64_t pushed, dropped, lagged;
+    substore store;             /* the durable subscriptions */
 };
 
 /* ---- the registry ------------------------------------------------------ */
@@ -115,7 +118,17 @@ void subs_destroy(subs_registry *r)
 {
     if (!r) return;
     free(r->slot);      /* the subs themselves went with their connections */
+    substore_free(&r->store);
     free(r);
+}
+
+int subs_open_store(subs_registry *r, const char *path, char *err, size_t errlen)
+{
+    substore_free(&r->store);
+    if (substore_load(&r->store, path, r->cfg->max_subs, err, errlen) != 0) return -1;
+    if (r->store.n)
+        ps_log(PS_LOG_INFO, "%zu durable subscriptions loaded from %s", r->store.n, path);
+    return 0;
 }
 
 static void sub_free(sub *s)
@@ -128,7 +141,7 @@ static void sub_free(sub *s)
 }
 
 /* Unlinks s from its connection's list and the registry, tells the
- * matcher, frees it. */
+ * matcher, frees it (a durable one stays in the store). */
 static void sub_drop(server *srv, sub_conn *sc, sub *s)
 {
     subs_registry *r = srv->subs;
@@ -149,20 +162,39 @@ int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_con
 {
     const char *q = NULL, *lang = NULL, *df = NULL, *name = NULL;
     int synonyms = 1;
+    int durable = 0, has_resume = 0;
+    uint64_t resume_from = 0;
     const ps_arg_spec sp[] = {
-        {"q", PS_ARG_STR, 1, &q, NULL, 0},
+        {"q", PS_ARG_STR, 0, &q, NULL, 0},
         {"lang", PS_ARG_STR, 0, &lang, NULL, 16},
         {"date_from", PS_ARG_STR, 0, &df, NULL, 64},
         {"name", PS_ARG_STR, 0, &name, NULL, 0},
         {"synonyms", PS_ARG_BOOL, 0, &synonyms, NULL, 0},
+        {"durable", PS_ARG_BOOL, 0, &durable, NULL, 0},
+        {"resume_from", PS_ARG_UINT, 0, &resume_from, &has_resume, 0},
     };
     if (ps_rpc_args_parse(params, sp, sizeof sp / sizeof sp[0], j->zone, j->errmsg,
                           sizeof j->errmsg) != 0)
         return ERR_BAD_REQUEST;
-    if (strlen(q) > c->max_query || (name && strlen(name) > c->max_query)) {
+    if (!q && !name) {
+        snprintf(j->errmsg, sizeof j->errmsg, "missing \"q\" (or the \"name\" of a "
+                 "durable subscription to attach)");
+        return ERR_BAD_REQUEST;
+    }
+    if (durable && (!name || !*name)) {
+        snprintf(j->errmsg, sizeof j->errmsg, "durable: true needs a \"name\"");
+        return ERR_BAD_REQUEST;
+    }
+    if ((q && strlen(q) > c->max_query) || (name && strlen(name) > c->max_query)) {
+        int qlong = q && strlen(q) > c->max_query;
         snprintf(j->errmsg, sizeof j->errmsg, "%s is %zu bytes, more than "
-                 "max_query (%u)", strlen(q) > c->max_query ? "q" : "name",
-                 strlen(strlen(q) > c->max_query ? q : name), c->max_query);
+                 "max_query (%u)", qlong ? "q" : "name", strlen(qlong ? q : name),
+                 c->max_query);
+        return ERR_TOO_LARGE;
+    }
+    if (durable && strlen(name) > SUBSTORE_MAX_NAME) {
+        snprintf(j->errmsg, sizeof j->errmsg, "the name of a durable subscription is "
+                 "%zu bytes, more than %u", strlen(name), SUBSTORE_MAX_NAME);
         return ERR_TOO_LARGE;
     }
     if (lang && *lang && !ps_lang_valid(lang)) {
@@ -175,19 +207,105 @@ int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_con
         return ERR_BAD_REQUEST;
     }
     memset(&j->q, 0, sizeof j->q);
-    j->q.q = q;
+    j->q.q = q;                 /* NULL: the durable subscription's (io) */
     j->q.lang = (lang && *lang) ? lang : NULL;
     j->q.date_from = (df && *df) ? df : NULL;
     j->q.max_query = c->max_query;
     j->q.max_wildcard = c->max_wildcard;
     j->q.no_synonyms = !synonyms;
     j->name = name ? name : q;
+    j->durable = durable;
+    j->resume = has_resume;
+    j->resume_from = resume_from;
     return -1;
 }
 
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
+}
+
+/* A durable subscription this job created (j->durable 2) leaves the
+ * store again: the subscribe failed. */
+static void unstore_new(server *srv, job *j)
+{
+    if (j->durable != 2) return;
+    substore *st = &srv->subs->store;
+    ssize_t i = substore_find(st, j->name);
+    char err[300];
+    if (i >= 0 && substore_remove(st, (size_t)i, err, sizeof err) != 0)
+        ps_log(PS_LOG_ERROR, "durable subscription '%s' stays stored: %s", j->name, err);
+    j->durable = 1;
+}
+
+static int same_opt(const char *a, const char *b)
+{
+    return (!a || !*a) ? (!b || !*b) : (b && strcmp(a, b) == 0);
+}
+
+static char *zone_dup(job *j, const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *c = msgpack_zone_malloc(j->zone, n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+/* The durable side of subscribe: a name in the store attaches that
+ * subscription (its query; the one given, if any, must be the same),
+ * taking it over from a connection that holds it; durable: true with a
+ * new name stores it (j->durable 2).  Returns -1 to go on, or an error. */
+static int attach_durable(job *j, server *srv)
+{
+    subs_registry *r = srv->subs;
+    substore *st = &r->store;
+    ssize_t i = j->name ? substore_find(st, j->name) : -1;
+    if (i < 0) {
+        if (!j->q.q) {
+            snprintf(j->errmsg, sizeof j->errmsg, "no durable subscription named "
+                     "'%s' (give \"q\" to create one)", j->name);
+            return ERR_NOT_FOUND;
+        }
+        if (!j->durable) return -1;
+        char err[400];
+        if (substore_add(st, j->name, j->q.q, j->q.lang, j->q.date_from, err,
+                         sizeof err) != 0) {
+            snprintf(j->errmsg, sizeof j->errmsg, "%s", err);
+            return st->n >= st->max_entries ? ERR_BUSY
+                 : strstr(err, "cannot write") ? ERR_IO_ERROR : ERR_TOO_LARGE;
+        }
+        j->durable = 2;
+        return -1;
+    }
+    const substore_entry *e = &st->v[i];
+    if (j->q.q && (strcmp(j->q.q, e->q) != 0 || !same_opt(j->q.lang, e->lang) ||
+                   !same_opt(j->q.date_from, e->date_from))) {
+        snprintf(j->errmsg, sizeof j->errmsg, "'%s' is a durable subscription with "
+                 "another query, language or date_from: unsubscribe it first, or "
+                 "choose another name", j->name);
+        return ERR_BAD_REQUEST;
+    }
+    j->q.q = zone_dup(j, e->q);
+    j->q.lang = zone_dup(j, e->lang);
+    j->q.date_from = zone_dup(j, e->date_from);
+    if (!j->q.q || (e->lang && !j->q.lang) || (e->date_from && !j->q.date_from)) {
+        snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
+        return ERR_INTERNAL;
+    }
+    j->durable = 1;
+    /* Attached elsewhere (a client reconnecting before its old connection
+     * was seen closed): it moves here. */
+    for (size_t k = 0; k < r->cap; k++) {
+        sub *o = r->slot[k];
+        if (o && o->durable && strcmp(o->name, j->name) == 0) {
+            ps_log(PS_LOG_INFO, "durable subscription '%s' moves to another "
+                   "connection", j->name);
+            sub_drop(srv, *conn_subs(o->conn), o);
+            break;
+        }
+    }
+    return -1;
 }
 
 int subs_subscribe_io(job *j, server *srv)
@@ -213,11 +331,14 @@ int subs_subscribe_io(job *j, server *srv)
                  "(max_subscriptions %u)", r->n, c->max_subs);
         return ERR_BUSY;
     }
-    if (!*scp && !(*scp = calloc(1, sizeof **scp))) goto oom;
+    int err = attach_durable(j, srv);
+    if (err >= 0) return err;
+    if (!*scp && !(*scp = calloc(1, sizeof **scp))) goto oom_unstore;
     sub *s = calloc(1, sizeof *s);
-    if (!s) goto oom;
+    if (!s) goto oom_unstore;
     s->id = r->next_id;
     s->conn = j->conn;
+    s->durable = j->durable != 0;
     s->name = strdup(j->name);
     s->q = strdup(j->q.q);
     s->lang = dup_or_null(j->q.lang);
@@ -225,7 +346,7 @@ int subs_subscribe_io(job *j, server *srv)
     if (!s->name || !s->q || (j->q.lang && !s->lang) ||
         (j->q.date_from && !s->date_from) || reg_insert(r, s) != 0) {
         sub_free(s);
-        goto oom;
+        goto oom_unstore;
     }
     r->next_id++;
     sub_conn *sc = *scp;
@@ -239,12 +360,14 @@ int subs_subscribe_io(job *j, server *srv)
     alerts_set_wanted(r->alerts, r->n);
     if (alerts_submit(r->alerts, j) != 0) {
         sub_drop(srv, sc, s);
+        unstore_new(srv, j);
         snprintf(j->errmsg, sizeof j->errmsg, "server busy: %u items wait for "
                  "the alert thread", ALERTS_QUEUE);
         return ERR_BUSY;
     }
     return -2;
-oom:
+oom_unstore:
+    unstore_new(srv, j);
     snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
     return ERR_INTERNAL;
 }
@@ -259,14 +382,19 @@ void subs_subscribe_done(job *j, server *srv)
     }
     /* Refused by the matcher (query_syntax...): forget it. */
     if (s) sub_drop(srv, *conn_subs(s->conn), s);
+    unstore_new(srv, j);
 }
 
 int subs_subscribe_finish(job *j, msgpack_packer *pk, server *srv)
 {
     (void)srv;
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, 2 + (j->durable != 0));
     msgpack_pack_str_with_body(pk, "subscription", 12);
     msgpack_pack_uint64(pk, j->sub);
+    if (j->durable) {
+        msgpack_pack_str_with_body(pk, "durable", 7);
+        msgpack_pack_true(pk);
+    }
     msgpack_pack_str_with_body(pk, "name", 4);
     return ps_rpc_pack_str(pk, j->name);
 }
@@ -291,6 +419,15 @@ int subs_unsubscribe_io(job *j, server *srv)
         snprintf(j->errmsg, sizeof j->errmsg, "no subscription %llu on this "
                  "connection", (unsigned long long)j->sub);
         return ERR_NOT_FOUND;
+    }
+    if (s->durable) {
+        substore *st = &srv->subs->store;
+        ssize_t i = substore_find(st, s->name);
+        char err[400];
+        if (i >= 0 && substore_remove(st, (size_t)i, err, sizeof err) != 0) {
+            snprintf(j->errmsg, sizeof j->errmsg, "%s: the subscription stays", err);
+            return ERR_IO_ERROR;
+        }
     }
     sub_drop(srv, *conn_subs(j->conn), s);
     return -1;
@@ -319,7 +456,12 @@ int subs_list_finish(job *j, msgpack_packer *pk, server *srv)
     sub *last = sc ? sc->head : NULL;
     while (last && last->next) last = last->next;
     for (sub *s = last; s; s = s->prev) {
-        msgpack_pack_map(pk, 3 + (s->lang != NULL) + (s->date_from != NULL));
+        msgpack_pack_map(pk, 3 + (s->lang != NULL) + (s->date_from != NULL) +
+                             (s->durable != 0));
+        if (s->durable) {
+            msgpack_pack_str_with_body(pk, "durable", 7);
+            msgpack_pack_true(pk);
+        }
         msgpack_pack_str_with_body(pk, "subscription", 12);
         msgpack_pack_uint64(pk, s->id);
         kv_str(pk, "name", s->name);
@@ -380,7 +522,7 @@ void subs_deliver(server *srv, job *j)
         sub *s = reg_find(r, b->v[i].sub);
         if (!s) continue;           /* unsubscribed, or its connection closed */
         if (conn_notify(s->conn, b->buf.data + b->v[i].off, b->v[i].len,
-                        srv->cfg->max_notify_queue) == 0) {
+                        b->catchup ? UINT64_MAX : srv->cfg->max_notify_queue) == 0) {
             r->pushed++;
         } else {
             s->dropped++;
@@ -413,9 +555,14 @@ void subs_pack_stats(msgpack_packer *pk, server *srv)
     alerts_stats st;
     alerts_get_stats(srv->alerts, &st);
     msgpack_pack_str_with_body(pk, "alerts", 6);
-    msgpack_pack_map(pk, 13);
+    msgpack_pack_map(pk, 18);
     kv_u64(pk, "enabled", srv->alerts != NULL);
     kv_u64(pk, "subscriptions", r ? r->n : 0);
+    kv_u64(pk, "durable", r ? r->store.n : 0);
+    kv_u64(pk, "resumes", st.resumes);
+    kv_u64(pk, "catchups", st.catchups);
+    kv_u64(pk, "catchup_docs", st.catchup_docs);
+    kv_u64(pk, "catchup_dropped", st.catchup_dropped);
     kv_u64(pk, "pushed", r ? r->pushed : 0);
     kv_u64(pk, "dropped", r ? r->dropped : 0);
     kv_u64(pk, "lagged", r ? r->lagged : 0);
