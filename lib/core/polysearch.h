@@ -246,7 +246,8 @@ void ps_prepared_free(ps_prepared *p) PS_NOEXCEPT;
  * spelling words and frequencies, statistics), as long as every copy of
  * an id goes to the same part (deal them with ps_shard_of(id, N)), except
  * for the document numbers: the parts' documents follow each other, so
- * results of equal weight may come in another order. */
+ * results of equal weight may come in another order; and for change seqs
+ * (ps_db_stamp_seqs): a bulk build stamps none. */
 
 /* A bulk build in progress.  Opaque. */
 typedef struct ps_bulk ps_bulk;
