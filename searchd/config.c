@@ -159,7 +159,7 @@ void searchd_config_usage(FILE *f)
 "                      notifications are dropped, then reported in a\n"
 "                      lagged notification once it drained (1M)\n"
 "  --resume-max N      documents a catch-up sends to one subscription\n"
-"                      (subscribe resume_from, another writer's changes);\n"
+"                      (a subscribe resuming, another writer's changes);\n"
 "                      the rest is reported in a lagged notification (%u)\n"
 "Shards (docs/SCALING.md):\n"
 "  --shard SPEC        serve the shards SPEC (a database directory or\n"
