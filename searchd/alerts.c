@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "methods.h"
 #include "queue.h"
@@ -51,6 +52,7 @@ struct alerts {
     int started;
     atomic_uint_fast64_t wanted;        /* subscriptions registered */
     atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
+    atomic_uint_fast64_t g_begun, g_ended;  /* writer groups */
     pthread_mutex_t mu;         /* removals and st */
     uint64_t *removed;
     size_t nremoved, capremoved;
@@ -387,6 +389,8 @@ static ps_status catch_up(alerts *a, ps_db *db, asub *as, uint64_t after, uint64
 
 /* ---- the thread: items ------------------------------------------------- */
 
+static void wait_groups(alerts *a, uint64_t epoch);
+
 /* Returns the catch-up notifications to hand back after the job (NULL:
  * none). */
 static alert_batch *do_subscribe(alerts *a, job *j)
@@ -426,6 +430,7 @@ static alert_batch *do_subscribe(alerts *a, job *j)
     free(msg);
     alert_batch *b = NULL;
     if (j->resume) {
+        wait_groups(a, j->epoch);
         char why[400] = "out of memory";
         ps_db *db = catchup_db(a, why, sizeof why);
         b = batch_new();
@@ -543,6 +548,8 @@ alerts *alerts_create(const searchd_config *cfg, struct event *done_ev)
     a->cfg = cfg;
     atomic_init(&a->wanted, 0);
     atomic_init(&a->overflow_docs, 0);
+    atomic_init(&a->g_begun, 0);
+    atomic_init(&a->g_ended, 0);
     if (ps_matcher_new(&a->m) != PS_OK) { free(a); return NULL; }
     if (queue_init(&a->queue, ALERTS_QUEUE) != 0) goto fail_m;
     if (done_init(&a->done, done_ev) != 0) goto fail_q;
@@ -618,6 +625,34 @@ void alerts_submit_catchup(alerts *a, uint64_t after, uint64_t upto)
            "%llu..%llu of another writer are not matched; every subscription "
            "gets a lagged notification", ALERTS_QUEUE, (unsigned long long)after + 1,
            (unsigned long long)upto);
+}
+
+void alerts_group_begin(alerts *a)
+{
+    if (a) atomic_fetch_add(&a->g_begun, 1);
+}
+
+void alerts_group_end(alerts *a)
+{
+    if (a) atomic_fetch_add(&a->g_ended, 1);
+}
+
+uint64_t alerts_epoch(alerts *a)
+{
+    return a ? atomic_load(&a->g_begun) : 0;
+}
+
+/* Waits (bounded) until the writer ended every group begun before
+ * epoch. */
+static void wait_groups(alerts *a, uint64_t epoch)
+{
+    for (int i = 0; i < 30000 && atomic_load(&a->g_ended) < epoch; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&a->g_ended) < epoch)
+        ps_log(PS_LOG_WARN, "alerts: a write group took over 30 s: a resume's "
+               "catch-up runs without it (its matches may be missed)");
 }
 
 void alerts_set_wanted(alerts *a, uint64_t nsubs)

@@ -105,6 +105,19 @@ void alerts_submit_catchup(alerts *a, uint64_t after, uint64_t upto);
  * (registered on the I/O thread).  Any thread. */
 void alerts_set_wanted(alerts *a, uint64_t nsubs);
 
+/* The writer brackets each group with these (any a, NULL is fine): a
+ * resume's catch-up waits until every group begun before its
+ * subscription was registered has ended (published and handed over), so
+ * that a group that did not keep its documents for the alerts (nobody
+ * was subscribed when it was applied) is visible to the catch-up.
+ * Writer thread. */
+void alerts_group_begin(alerts *a);
+void alerts_group_end(alerts *a);
+
+/* The number of groups begun so far (for j->epoch, taken after
+ * alerts_set_wanted).  Any thread. */
+uint64_t alerts_epoch(alerts *a);
+
 /* 1 when subscriptions exist (the writer keeps its prepared documents
  * for a group), else 0 (also for a NULL a).  Any thread. */
 int alerts_wanted(alerts *a);

@@ -60,6 +60,8 @@ typedef struct job {
     int durable;                /* subscribe: stored (substore.h) */
     int resume;                 /* subscribe: resume_from was given */
     uint64_t resume_from;       /* subscribe: catch up on seqs above it */
+    uint64_t epoch;             /* subscribe: writer groups begun when it
+                                   was registered (alerts_epoch) */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through

@@ -358,6 +358,7 @@ int subs_subscribe_io(job *j, server *srv)
     /* Before the answer: the writer keeps the groups of adds sent after
      * it (alerts_wanted). */
     alerts_set_wanted(r->alerts, r->n);
+    j->epoch = alerts_epoch(r->alerts);
     if (alerts_submit(r->alerts, j) != 0) {
         sub_drop(srv, sc, s);
         unstore_new(srv, j);

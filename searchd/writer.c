@@ -404,10 +404,12 @@ static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
 static void run_group(writer *w, job *group, job **tail, uint64_t docs,
                       unsigned n)
 {
+    alerts_group_begin(w->alerts);
     int ok = run_group_inner(w, group, tail, docs, n);
     if (ok) alerts_submit_group(w->alerts, w->ag);
     else alerts_group_free(w->ag);
     w->ag = NULL;
+    alerts_group_end(w->alerts);
 }
 
 
