@@ -1,33 +1,22 @@
 /* alerts.c: the alert thread (see alerts.h): subscribe requests and
  * durable write groups in through a job_queue, removals through a mutex
- * list, notifications out through a done_list. */
-#include "alerts.h"
+ * list, notifications out through a done_list; the writer's groups; the
+ * thread's table of queries.  Its catch-ups (resume_from, other writers)
+ * are in alerts_catchup.c, the packing of notifications in
+ * alerts_pack.c. */
+#include "alerts_internal.h"
 
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "methods.h"
-#include "queue.h"
-#include "rpc.h"
 #include "stats.h"
 #include "util.h"
-
-/* What the matcher holds per query (its user pointer): the query again,
- * for catch-ups, and the floor: live matches with a seq at or below it
- * were sent by a catch-up already. */
-typedef struct asub {
-    uint64_t id;
-    uint64_t floor;
-    char *name, *q, *lang, *date_from;
-} asub;
 
 static void asub_free(asub *s)
 {
@@ -38,34 +27,6 @@ static void asub_free(asub *s)
     free(s->date_from);
     free(s);
 }
-
-struct alert_group {
-    ps_match_doc *v;
-    size_t n, cap;
-};
-
-struct alerts {
-    const searchd_config *cfg;
-    job_queue queue;            /* I/O thread and writer -> alert thread */
-    done_list done;             /* alert thread -> I/O thread */
-    pthread_t thread;
-    int started;
-    atomic_uint_fast64_t wanted;        /* subscriptions registered */
-    atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
-    atomic_uint_fast64_t g_begun, g_ended;  /* writer groups */
-    pthread_mutex_t mu;         /* removals and st */
-    uint64_t *removed;
-    size_t nremoved, capremoved;
-    alerts_stats st;
-    ps_matcher *m;              /* alert thread only (after start) */
-    ps_db *syn_db;              /* alert thread: a read handle for the
-                                   synonym table (opened at first use) */
-    int syn_warned;
-    ps_delta *delta;            /* log mode: what the handle attaches */
-    ps_db *db;                  /* alert thread: catch-ups (lazy) */
-    asub **subs;                /* alert thread: the queries, by id */
-    size_t nsubs, capsubs;
-};
 
 /* ---- groups (writer thread) ------------------------------------------- */
 
@@ -126,95 +87,17 @@ void alerts_group_free(alert_group *g)
 
 static void group_free_cb(void *p) { alerts_group_free(p); }
 
-/* The payload of a catch-up item (alerts_submit_catchup). */
-typedef struct catchup_range {
-    uint64_t after, upto;
-} catchup_range;
-
-/* ---- batches ---------------------------------------------------------- */
-
-static alert_batch *batch_new(void)
-{
-    alert_batch *b = calloc(1, sizeof *b);
-    if (b) msgpack_sbuffer_init(&b->buf);
-    return b;
-}
-
-static void batch_free(void *p)
-{
-    alert_batch *b = p;
-    if (!b) return;
-    free(b->v);
-    msgpack_sbuffer_destroy(&b->buf);
-    free(b);
-}
-
-static void kv_str(msgpack_packer *pk, const char *k, const char *v)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-    ps_rpc_pack_str(pk, v);
-}
-
-/* Room for one more note in b.  Returns 0 or -1. */
-static int note_room(alert_batch *b)
-{
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        alert_note *v = realloc(b->v, cap * sizeof *v);
-        if (!v) return -1;
-        b->v = v;
-        b->cap = cap;
-    }
-    return 0;
-}
-
-/* Packs [2, "match", [{...}]] for one match into the batch; a live match
- * at or below its subscription's floor (sent by a catch-up) is skipped. */
-static int pack_match(void *ctx, const ps_match *mt)
-{
-    alert_batch *b = ctx;
-    const asub *as = mt->user;
-    if (!b->catchup && as && mt->seq <= as->floor) return 0;
-    if (note_room(b) != 0) return -1;
-    size_t off = b->buf.size;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint8(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "match", 5);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_map(&pk, 7 + (mt->date != NULL) + (mt->url != NULL) + (mt->replaced != 0));
-    msgpack_pack_str_with_body(&pk, "subscription", 12);
-    msgpack_pack_uint64(&pk, mt->sub);
-    kv_str(&pk, "name", as ? as->name : "");
-    kv_str(&pk, "id", mt->id);
-    kv_str(&pk, "title", mt->title);
-    kv_str(&pk, "lang", mt->lang);
-    if (mt->date) kv_str(&pk, "date", mt->date);
-    if (mt->url) kv_str(&pk, "url", mt->url);
-    kv_str(&pk, "snippet", mt->snippet);
-    msgpack_pack_str_with_body(&pk, "seq", 3);
-    msgpack_pack_uint64(&pk, mt->seq);
-    if (mt->replaced) {
-        msgpack_pack_str_with_body(&pk, "replaced", 8);
-        msgpack_pack_true(&pk);
-    }
-    b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off};
-    b->last_seq = mt->seq;
-    return 0;
-}
-
 /* A result job carrying b to the I/O thread (b freed on failure). */
-static void hand_back(alerts *a, alert_batch *b)
+void alerts_hand_back(alerts *a, alert_batch *b)
 {
     job *r = job_new(NULL, NULL, 0);
     if (!r) {
         ps_log(PS_LOG_ERROR, "alerts: out of memory: %zu notifications dropped", b->n);
-        batch_free(b);
+        alerts_batch_free(b);
         return;
     }
     r->payload = b;
-    r->payload_free = batch_free;
+    r->payload_free = alerts_batch_free;
     done_put(&a->done, r);
 }
 
@@ -247,7 +130,7 @@ static int subs_insert(alerts *a, asub *as)
     return 0;
 }
 
-static void forget(alerts *a, uint64_t id)
+void alerts_forget(alerts *a, uint64_t id)
 {
     void *user = NULL;
     if (ps_matcher_remove(a->m, id, &user)) {
@@ -268,7 +151,7 @@ static void apply_removals(alerts *a)
     a->removed = NULL;
     a->nremoved = a->capremoved = 0;
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < n; i++) forget(a, ids[i]);
+    for (size_t i = 0; i < n; i++) alerts_forget(a, ids[i]);
     free(ids);
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
@@ -301,95 +184,7 @@ static void sync_synonyms(alerts *a)
     }
 }
 
-/* ---- the thread: catch-ups --------------------------------------------- */
-
-/* The thread's read handle, reopened to the latest commit (attached to
- * the delta in log mode).  NULL, logged, when it cannot be opened. */
-static ps_db *catchup_db(alerts *a, char *why, size_t whylen)
-{
-    if (!a->db) {
-        char *msg = NULL;
-        ps_status st = searchd_config_open_db(a->cfg, PS_DB_READ, &a->db, &msg);
-        if (st == PS_OK && a->delta) st = ps_db_attach_delta(a->db, a->delta);
-        if (st != PS_OK) {
-            snprintf(why, whylen, "cannot open the database for a catch-up: %s",
-                     msg ? msg : ps_status_str(st));
-            free(msg);
-            ps_db_close(a->db);
-            a->db = NULL;
-            return NULL;
-        }
-        free(msg);
-        return a->db;
-    }
-    if (ps_db_reopen(a->db, NULL) != PS_OK)
-        ps_log(PS_LOG_WARN, "alerts: reopen before a catch-up failed: %s",
-               ps_db_errmsg(a->db));
-    return a->db;
-}
-
-/* Packs [2, "lagged", [{subscription, dropped, resume_from}]]. */
-static int pack_lagged(alert_batch *b, uint64_t sub, uint64_t dropped, uint64_t from)
-{
-    if (note_room(b) != 0) return -1;
-    size_t off = b->buf.size;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint8(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "lagged", 6);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_map(&pk, 3);
-    msgpack_pack_str_with_body(&pk, "subscription", 12);
-    msgpack_pack_uint64(&pk, sub);
-    msgpack_pack_str_with_body(&pk, "dropped", 7);
-    msgpack_pack_uint64(&pk, dropped);
-    msgpack_pack_str_with_body(&pk, "resume_from", 11);
-    msgpack_pack_uint64(&pk, from);
-    b->v[b->n++] = (alert_note){sub, off, b->buf.size - off};
-    return 0;
-}
-
-/* The catch-up of as over seqs in (after, upto] (upto 0: all) into b: at
- * most --resume-max notes by seq, then a lagged note for the rest; the
- * floor moves to the highest seq found.  Returns PS_OK or the failure
- * (message in why). */
-static ps_status catch_up(alerts *a, ps_db *db, asub *as, uint64_t after, uint64_t upto,
-                          alert_batch *b, char *why, size_t whylen)
-{
-    ps_query q;
-    memset(&q, 0, sizeof q);
-    q.q = as->q;
-    q.lang = as->lang;
-    q.date_from = as->date_from;
-    q.max_query = a->cfg->max_query;
-    q.max_wildcard = a->cfg->max_wildcard;
-    if (as->floor > after) after = as->floor;
-    size_t before = b->n;
-    uint64_t total = 0, last = 0;
-    ps_status st = ps_db_catchup(db, &q, after, upto, a->cfg->resume_max, as->id, as,
-                                 pack_match, b, &total, &last);
-    if (st != PS_OK) {
-        snprintf(why, whylen, "%s", st == PS_ERR_INTERNAL ? "out of memory"
-                 : ps_db_errmsg(db));
-        return st;
-    }
-    uint64_t sent = b->n - before;
-    uint64_t from = sent > 0 ? b->last_seq : after;    /* resuming from it
-                                                          gets the rest */
-    if (last > as->floor) as->floor = last;
-    pthread_mutex_lock(&a->mu);
-    a->st.catchup_docs += sent;
-    a->st.catchup_dropped += total - sent;
-    pthread_mutex_unlock(&a->mu);
-    if (total > sent && pack_lagged(b, as->id, total - sent, from) != 0)
-        return PS_ERR_NOMEM;
-    return PS_OK;
-}
-
 /* ---- the thread: items ------------------------------------------------- */
-
-static void wait_groups(alerts *a, uint64_t epoch);
 
 /* Returns the catch-up notifications to hand back after the job (NULL:
  * none). */
@@ -428,66 +223,20 @@ static alert_batch *do_subscribe(alerts *a, job *j)
         return NULL;
     }
     free(msg);
-    alert_batch *b = NULL;
-    if (j->resume) {
-        wait_groups(a, j->epoch);
-        char why[400] = "out of memory";
-        ps_db *db = catchup_db(a, why, sizeof why);
-        b = batch_new();
-        if (b) b->catchup = 1;
-        st = db && b ? catch_up(a, db, as, j->resume_from, 0, b, why, sizeof why)
-                     : PS_ERR_IO;
-        if (st != PS_OK) {
-            j->err = db && b ? methods_status_err(st) : ERR_UNAVAILABLE;
-            snprintf(j->errmsg, sizeof j->errmsg, "resume_from: %s", why);
-            forget(a, j->sub);
-            batch_free(b);
-            b = NULL;
-        } else {
-            pthread_mutex_lock(&a->mu);
-            a->st.resumes++;
-            pthread_mutex_unlock(&a->mu);
-        }
-    }
+    alert_batch *b = j->resume ? alerts_resume(a, j, as) : NULL;
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
     pthread_mutex_unlock(&a->mu);
     return b;
 }
 
-/* Another writer's changes (after, upto]: caught up for every query. */
-static void do_catchup(alerts *a, uint64_t after, uint64_t upto)
-{
-    if (a->nsubs == 0) return;
-    char why[400] = "out of memory";
-    ps_db *db = catchup_db(a, why, sizeof why);
-    alert_batch *b = batch_new();
-    if (!db || !b) {
-        ps_log(PS_LOG_ERROR, "alerts: changes %llu..%llu of another writer are not "
-               "matched: %s", (unsigned long long)after + 1, (unsigned long long)upto, why);
-        batch_free(b);
-        atomic_fetch_add(&a->overflow_docs, 1);
-        return;
-    }
-    b->catchup = 1;
-    for (size_t i = 0; i < a->nsubs; i++)
-        if (catch_up(a, db, a->subs[i], after, upto, b, why, sizeof why) != PS_OK)
-            ps_log(PS_LOG_WARN, "alerts: catch-up of subscription %llu failed: %s",
-                   (unsigned long long)a->subs[i]->id, why);
-    pthread_mutex_lock(&a->mu);
-    a->st.catchups++;
-    pthread_mutex_unlock(&a->mu);
-    if (b->n > 0) hand_back(a, b);
-    else batch_free(b);
-}
-
 static void do_group(alerts *a, alert_group *g)
 {
     uint64_t t0 = ps_now_us();
-    alert_batch *b = batch_new();
+    alert_batch *b = alerts_batch_new();
     ps_match_stats ms;
     memset(&ms, 0, sizeof ms);
-    ps_status st = b ? ps_matcher_match(a->m, g->v, g->n, 0, pack_match, b, &ms)
+    ps_status st = b ? ps_matcher_match(a->m, g->v, g->n, 0, alerts_pack_match, b, &ms)
                      : PS_ERR_NOMEM;
     if (st != PS_OK)
         ps_log(PS_LOG_ERROR, "alerts: matching a group of %zu changes failed: %s",
@@ -502,8 +251,8 @@ static void do_group(alerts *a, alert_group *g)
     a->st.total_us += took;
     if (took > a->st.max_us) a->st.max_us = took;
     pthread_mutex_unlock(&a->mu);
-    if (b && b->n > 0) hand_back(a, b);
-    else batch_free(b);
+    if (b && b->n > 0) alerts_hand_back(a, b);
+    else alerts_batch_free(b);
 }
 
 /* Tells the I/O thread about groups dropped since the last call. */
@@ -511,10 +260,10 @@ static void report_overflow(alerts *a)
 {
     uint64_t n = atomic_exchange(&a->overflow_docs, 0);
     if (n == 0) return;
-    alert_batch *b = batch_new();
+    alert_batch *b = alerts_batch_new();
     if (!b) return;
     b->overflow_docs = n;
-    hand_back(a, b);
+    alerts_hand_back(a, b);
 }
 
 static void *alerts_main(void *arg)
@@ -528,13 +277,13 @@ static void *alerts_main(void *arg)
             job_free(j);
         } else if (!j->method) {        /* another writer's changes */
             const catchup_range *r = j->payload;
-            do_catchup(a, r->after, r->upto);
+            alerts_do_catchup(a, r->after, r->upto);
             job_free(j);
         } else {                        /* subscribe, then its catch-up */
             alert_batch *b = do_subscribe(a, j);
             done_put(&a->done, j);
-            if (b && b->n > 0) hand_back(a, b);
-            else batch_free(b);
+            if (b && b->n > 0) alerts_hand_back(a, b);
+            else alerts_batch_free(b);
         }
         report_overflow(a);
     }
@@ -561,6 +310,7 @@ fail_q:
     queue_destroy(&a->queue);
 fail_m:
     ps_matcher_free(a->m);
+    ps_db_close(a->syn_db);
     free(a);
     return NULL;
 }
@@ -593,9 +343,8 @@ void alerts_destroy(alerts *a)
         asub_free(a->subs[i]);
     }
     free(a->subs);
-    ps_db_close(a->db);
+    alerts_catchup_close(a);
     ps_matcher_free(a->m);
-    ps_db_close(a->syn_db);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -603,56 +352,6 @@ void alerts_destroy(alerts *a)
 void alerts_set_delta(alerts *a, ps_delta *d)
 {
     if (a) a->delta = d;
-}
-
-void alerts_submit_catchup(alerts *a, uint64_t after, uint64_t upto)
-{
-    if (!a || upto <= after) return;
-    job *j = job_new(NULL, NULL, 0);
-    catchup_range *r = malloc(sizeof *r);
-    if (j && r) {
-        r->after = after;
-        r->upto = upto;
-        j->payload = r;
-        j->payload_free = free;
-        if (queue_push(&a->queue, j) == 0) return;
-    } else {
-        free(r);
-    }
-    job_free(j);
-    atomic_fetch_add(&a->overflow_docs, 1);
-    ps_log(PS_LOG_WARN, "alerts: the match queue is full (%u items): the changes "
-           "%llu..%llu of another writer are not matched; every subscription "
-           "gets a lagged notification", ALERTS_QUEUE, (unsigned long long)after + 1,
-           (unsigned long long)upto);
-}
-
-void alerts_group_begin(alerts *a)
-{
-    if (a) atomic_fetch_add(&a->g_begun, 1);
-}
-
-void alerts_group_end(alerts *a)
-{
-    if (a) atomic_fetch_add(&a->g_ended, 1);
-}
-
-uint64_t alerts_epoch(alerts *a)
-{
-    return a ? atomic_load(&a->g_begun) : 0;
-}
-
-/* Waits (bounded) until the writer ended every group begun before
- * epoch. */
-static void wait_groups(alerts *a, uint64_t epoch)
-{
-    for (int i = 0; i < 30000 && atomic_load(&a->g_ended) < epoch; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (atomic_load(&a->g_ended) < epoch)
-        ps_log(PS_LOG_WARN, "alerts: a write group took over 30 s: a resume's "
-               "catch-up runs without it (its matches may be missed)");
 }
 
 void alerts_set_wanted(alerts *a, uint64_t nsubs)

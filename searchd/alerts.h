@@ -173,4 +173,11 @@ job *alerts_take_done(alerts *a);
 /* Fills *out.  Any thread. */
 void alerts_get_stats(alerts *a, alerts_stats *out);
 
+/* Packs the notification [2, "lagged", [{subscription, dropped,
+ * resume_from?}]] (resume_from when has_from: the seq a resume of a
+ * catch-up cut at --resume-max starts from).  Returns msgpack's status.
+ * Any thread (alerts_pack.c). */
+int alerts_pack_lagged(msgpack_packer *pk, uint64_t sub, uint64_t dropped,
+                       int has_from, uint64_t from);
+
 #endif
