@@ -327,11 +327,19 @@ int alerts_start(alerts *a)
     return 0;
 }
 
+void alerts_stop(alerts *a)
+{
+    if (!a || a->stopped) return;
+    a->stopped = 1;
+    queue_shutdown(&a->queue, QUEUE_DISCARD);
+    if (a->started) pthread_join(a->thread, NULL);
+    alerts_catchup_close(a);
+}
+
 void alerts_destroy(alerts *a)
 {
     if (!a) return;
-    queue_shutdown(&a->queue, QUEUE_DISCARD);
-    if (a->started) pthread_join(a->thread, NULL);
+    alerts_stop(a);
     queue_destroy(&a->queue);
     done_destroy(&a->done);
     apply_removals(a);
@@ -343,7 +351,6 @@ void alerts_destroy(alerts *a)
         asub_free(a->subs[i]);
     }
     free(a->subs);
-    alerts_catchup_close(a);
     ps_matcher_free(a->m);
     pthread_mutex_destroy(&a->mu);
     free(a);

@@ -82,10 +82,16 @@ alerts *alerts_create(const searchd_config *cfg, struct event *done_ev);
  * thread. */
 int alerts_start(alerts *a);
 
-/* Stops the thread after its current item (the items queued are dropped),
- * joins it, frees the matcher, the queue, the results nobody took and a
- * (NULL is fine).  Main thread, after the writer was destroyed (it
- * submits groups) and after the connections were freed. */
+/* Stops the thread after its current item (the items queued are dropped:
+ * nobody would deliver their notifications), joins it and closes its
+ * catch-up handle, which is attached to the write-ahead log's delta.
+ * Idempotent (NULL is fine).  Main thread, after writer_stop (the writer
+ * submits groups) and before writer_destroy (it frees the delta). */
+void alerts_stop(alerts *a);
+
+/* alerts_stop if not done; frees the matcher, the queue, the results
+ * nobody took and a (NULL is fine).  Main thread, after the connections
+ * were freed. */
 void alerts_destroy(alerts *a);
 
 /* The write-ahead log's delta (NULL in commit mode): the alert thread's

@@ -34,6 +34,7 @@ struct alerts {
     done_list done;             /* alert thread -> I/O thread */
     pthread_t thread;
     int started;
+    int stopped;                /* alerts_stop done */
     atomic_uint_fast64_t wanted;        /* subscriptions registered */
     atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
     atomic_uint_fast64_t g_begun, g_ended;  /* writer groups */

@@ -266,7 +266,9 @@ static int serve(searchd_config *cfgp)
 
     listeners_close(&s);
     workers_destroy(s.pool);        /* joins; closes the delta's readers */
-    writer_destroy(s.writer);       /* commits what is queued, joins */
+    writer_stop(s.writer);          /* commits what is queued, joins */
+    alerts_stop(s.alerts);          /* joins; closes its reader of the delta */
+    writer_destroy(s.writer);       /* last checkpoint; frees the delta */
     conn_free_all(&s);              /* their subscriptions too */
     http_free(&s);
     access_free(&s);                /* refusals still held, the tokens */

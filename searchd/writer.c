@@ -470,12 +470,19 @@ int writer_start(writer *w)
     return 0;
 }
 
-void writer_destroy(writer *w)
+void writer_stop(writer *w)
 {
-    if (!w) return;
+    if (!w || w->stopped) return;
+    w->stopped = 1;
     queue_shutdown(&w->queue, QUEUE_DRAIN);
     if (w->started) pthread_join(w->thread, NULL);
     else close_db(w, "stopping");
+}
+
+void writer_destroy(writer *w)
+{
+    if (!w) return;
+    writer_stop(w);
     /* Log mode: a last checkpoint of everything (a failure leaves it in
      * the log, replayed at the next start), then the log is closed. */
     wrlog_close(w);

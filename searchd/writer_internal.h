@@ -30,6 +30,7 @@ struct writer {
     writer_stats st;            /* st_mu (state/holder/counters) */
     pthread_t thread;
     int started;
+    int stopped;                /* writer_stop done */
     /* Writer thread only. */
     ps_db *db;                  /* commit mode: the writable handle */
     uint64_t last_write_us;
