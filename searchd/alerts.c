@@ -203,6 +203,7 @@ static alert_batch *do_subscribe(alerts *a, job *j)
         as->q = strdup(j->q.q ? j->q.q : "");
         as->lang = j->q.lang ? strdup(j->q.lang) : NULL;
         as->date_from = j->q.date_from ? strdup(j->q.date_from) : NULL;
+        as->no_synonyms = j->q.no_synonyms;
         bad = !as->name || !as->q || (j->q.lang && !as->lang) ||
               (j->q.date_from && !as->date_from);
     }

@@ -91,6 +91,7 @@ static ps_status catch_up(alerts *a, ps_db *db, asub *as, uint64_t after, uint64
     q.q = as->q;
     q.lang = as->lang;
     q.date_from = as->date_from;
+    q.no_synonyms = as->no_synonyms;
     q.max_query = a->cfg->max_query;
     q.max_wildcard = a->cfg->max_wildcard;
     if (as->floor > after) after = as->floor;

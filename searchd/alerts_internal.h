@@ -21,6 +21,7 @@ typedef struct asub {
     uint64_t id;
     uint64_t floor;
     char *name, *q, *lang, *date_from;
+    int no_synonyms;
 } asub;
 
 struct alert_group {

@@ -69,8 +69,8 @@ int subs_durable_attach(job *j, server *srv)
         }
         if (!j->durable) return -1;
         char err[400];
-        if (substore_add(st, j->name, j->q.q, j->q.lang, j->q.date_from, err,
-                         sizeof err) != 0) {
+        if (substore_add(st, j->name, j->q.q, j->q.lang, j->q.date_from,
+                         j->q.no_synonyms, err, sizeof err) != 0) {
             snprintf(j->errmsg, sizeof j->errmsg, "%s", err);
             return st->n >= st->max_entries ? ERR_BUSY
                  : strstr(err, "cannot write") ? ERR_IO_ERROR : ERR_TOO_LARGE;
@@ -80,15 +80,17 @@ int subs_durable_attach(job *j, server *srv)
     }
     const substore_entry *e = &st->v[i];
     if (j->q.q && (strcmp(j->q.q, e->q) != 0 || !same_opt(j->q.lang, e->lang) ||
-                   !same_opt(j->q.date_from, e->date_from))) {
+                   !same_opt(j->q.date_from, e->date_from) ||
+                   !j->q.no_synonyms != !e->no_synonyms)) {
         snprintf(j->errmsg, sizeof j->errmsg, "'%s' is a durable subscription with "
-                 "another query, language or date_from: unsubscribe it first, or "
-                 "choose another name", j->name);
+                 "another query, language, date_from or synonyms: unsubscribe it "
+                 "first, or choose another name", j->name);
         return ERR_BAD_REQUEST;
     }
     j->q.q = zone_dup(j, e->q);
     j->q.lang = zone_dup(j, e->lang);
     j->q.date_from = zone_dup(j, e->date_from);
+    j->q.no_synonyms = e->no_synonyms;
     if (!j->q.q || (e->lang && !j->q.lang) || (e->date_from && !j->q.date_from)) {
         snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
         return ERR_INTERNAL;

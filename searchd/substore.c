@@ -68,11 +68,16 @@ static void encode(const substore *st, msgpack_sbuffer *sb)
     msgpack_pack_array(&pk, st->n);
     for (size_t i = 0; i < st->n; i++) {
         const substore_entry *e = &st->v[i];
-        msgpack_pack_map(&pk, 2 + (e->lang != NULL) + (e->date_from != NULL));
+        msgpack_pack_map(&pk, 2 + (e->lang != NULL) + (e->date_from != NULL) +
+                              (e->no_synonyms != 0));
         kv(&pk, "name", e->name);
         kv(&pk, "q", e->q);
         if (e->lang) kv(&pk, "lang", e->lang);
         if (e->date_from) kv(&pk, "date_from", e->date_from);
+        if (e->no_synonyms) {
+            msgpack_pack_str_with_body(&pk, "synonyms", 8);
+            msgpack_pack_false(&pk);
+        }
     }
 }
 
@@ -125,9 +130,14 @@ static int decode_entry(const msgpack_object *o, substore_entry *e)
 {
     memset(e, 0, sizeof *e);
     if (o->type != MSGPACK_OBJECT_MAP) return -1;
-    int bad = 0;
+    int bad = 0, syn_seen = 0;
     for (uint32_t i = 0; i < o->via.map.size && !bad; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+        if (str_eq(k, "synonyms")) {
+            if (syn_seen++ || v->type != MSGPACK_OBJECT_BOOLEAN) { bad = 1; break; }
+            e->no_synonyms = !v->via.boolean;
+            continue;
+        }
         char **slot = str_eq(k, "name") ? &e->name : str_eq(k, "q") ? &e->q
                     : str_eq(k, "lang") ? &e->lang
                     : str_eq(k, "date_from") ? &e->date_from : NULL;
@@ -256,7 +266,7 @@ static char *dup_opt(const char *s, int *bad)
 }
 
 int substore_add(substore *st, const char *name, const char *q, const char *lang,
-                 const char *date_from, char *err, size_t errlen)
+                 const char *date_from, int no_synonyms, char *err, size_t errlen)
 {
     if (!name || !*name || strlen(name) > SUBSTORE_MAX_NAME) {
         snprintf(err, errlen, "a durable subscription needs a name of 1 to %u bytes",
@@ -274,7 +284,7 @@ int substore_add(substore *st, const char *name, const char *q, const char *lang
     }
     int bad = 0;
     substore_entry e = {dup_opt(name, &bad), dup_opt(q, &bad), dup_opt(lang, &bad),
-                        dup_opt(date_from, &bad)};
+                        dup_opt(date_from, &bad), no_synonyms != 0};
     if (bad || !e.q || push(st, e) != 0) {
         entry_free(&e);
         snprintf(err, errlen, "out of memory");

@@ -4,7 +4,9 @@
  * atomically at each change (ps_write_file_atomic: a temporary file,
  * fsync, rename, fsync of the directory), so that a crash leaves the old
  * or the new store, never a mix.  Format (MessagePack):
- *   {"version": 1, "subs": [{"name", "q", "lang"?, "date_from"?}, ...]}
+ *   {"version": 1, "subs": [{"name", "q", "lang"?, "date_from"?,
+ *                            "synonyms"?: false}, ...]}
+ * ("synonyms": false only for a subscription made with synonyms: false.)
  * Bounds: at most max_entries entries (--max-subscriptions), a name of at
  * most SUBSTORE_MAX_NAME bytes, a file of at most SUBSTORE_MAX_BYTES.
  * Plain data, no thread of its own: the I/O thread owns it (subs.c).
@@ -21,6 +23,7 @@
 
 typedef struct substore_entry {
     char *name, *q, *lang, *date_from;  /* lang, date_from may be NULL */
+    int no_synonyms;                    /* subscribed with synonyms: false */
 } substore_entry;
 
 typedef struct substore {
@@ -47,13 +50,13 @@ void substore_free(substore *st);
 /* Index of the entry named name, or -1. */
 ssize_t substore_find(const substore *st, const char *name);
 
-/* Appends an entry (strings copied; lang and date_from may be NULL) and
- * saves the store.  Returns 0, or -1 with a message in err (nothing
+/* Appends an entry (strings copied; lang and date_from may be NULL;
+ * no_synonyms: made with synonyms: false) and saves the store.  Returns 0, or -1 with a message in err (nothing
  * changed, in memory or on disk) when name is empty or longer than
  * SUBSTORE_MAX_NAME, already present, the store is full (max_entries) or
  * would pass SUBSTORE_MAX_BYTES, or on allocation or I/O failure. */
 int substore_add(substore *st, const char *name, const char *q, const char *lang,
-                 const char *date_from, char *err, size_t errlen);
+                 const char *date_from, int no_synonyms, char *err, size_t errlen);
 
 /* Removes entry i and saves the store.  Returns 0, or -1 with a message
  * in err (the entry stays, in memory and on disk) on I/O failure. */

@@ -35,8 +35,14 @@ ps_status catchup_once(catchup_args &a, uint64_t *total, uint64_t *last)
     Xapian::Query query{std::string()};
     Xapian::Query exact_q;
     if (!match_all) {
-        exact_q = parse_exact(d, a.qs, a.maxw);
-        query = parse_languages(d, a.qs, exact_q, get_langs(a.db), a.maxw);
+        // Synonyms as ps_search expands them (the table as it is now).
+        std::string xqs = a.qs;
+        if (!a.q->no_synonyms) {
+            std::vector<syn_expansion> ex;
+            xqs = expand_synonyms(*synonym_table(a.db), a.qs, ex);
+        }
+        exact_q = parse_exact(d, xqs, a.maxw);
+        query = parse_languages(d, xqs, exact_q, get_langs(a.db), a.maxw);
     }
     query = add_filters(query, a.lang, a.from, a.to);
     Xapian::Query range =

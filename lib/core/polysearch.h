@@ -782,8 +782,10 @@ ps_status ps_prepared_seq(const ps_prepared *p, uint64_t *seq) PS_NOEXCEPT;
 
 /* Catch-up of a saved query: calls fn for each document of db (main +
  * delta for a handle attached to a ps_delta) that matches q (q->q, lang,
- * date_from, date_to, max_wildcard, max_query and snippet_bytes are used,
- * as by ps_matcher_add) and whose seq is in (after, upto] (upto 0: no
+ * date_from, date_to, max_wildcard, max_query, snippet_bytes and
+ * no_synonyms are used, as by ps_matcher_add; unless no_synonyms the
+ * query is expanded with the handle's synonym table as it is now, as
+ * ps_search does) and whose seq is in (after, upto] (upto 0: no
  * upper bound), by increasing seq, at most max of them (0: none, just
  * count).  Each ps_match has sub and user as given, doc 0, replaced 0,
  * and the document's seq; its strings live during the callback only.
