@@ -311,7 +311,6 @@ fail_q:
     queue_destroy(&a->queue);
 fail_m:
     ps_matcher_free(a->m);
-    ps_db_close(a->syn_db);
     free(a);
     return NULL;
 }
@@ -353,6 +352,7 @@ void alerts_destroy(alerts *a)
     }
     free(a->subs);
     ps_matcher_free(a->m);
+    ps_db_close(a->syn_db);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
