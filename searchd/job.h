@@ -61,6 +61,11 @@ typedef struct job {
     struct subs_owner *owner;   /* subscribe, unsubscribe, subscriptions:
                                    who holds the subscriptions (subs.h):
                                    the connection's, or an SSE stream's */
+    int durable;                /* subscribe: stored (substore.h) */
+    int resume;                 /* subscribe: resume_from was given */
+    uint64_t resume_from;       /* subscribe: catch up on seqs above it */
+    uint64_t epoch;             /* subscribe: writer groups begun when it
+                                   was registered (alerts_epoch) */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through

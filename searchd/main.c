@@ -19,6 +19,7 @@
 #include "polysearch.h"
 #include "server.h"
 #include "subs.h"
+#include "substore.h"
 #include "util.h"
 
 #define FORCE_EXIT_S 5
@@ -233,6 +234,18 @@ static int serve(searchd_config *cfgp)
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
         rc = EX_OSERR;
     }
+    /* The durable subscriptions (DB/subscriptions.msgpack): a store that
+     * cannot be read stops the start rather than being overwritten. */
+    if (rc == 0 && s.alerts) {
+        char path[4200], err[700];
+        snprintf(path, sizeof path, "%s/%s", cfg.db_path, SUBSTORE_FILE);
+        if (subs_open_store(s.subs, path, err, sizeof err) != 0) {
+            ps_log(PS_LOG_ERROR, "durable subscriptions: %s (move the file away to "
+                   "start without them)", err);
+            rc = EX_DATAERR;
+        }
+        alerts_set_delta(s.alerts, writer_delta(s.writer));
+    }
     if (rc == 0 && s.alerts && alerts_start(s.alerts) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start the alert thread: %s", strerror(errno));
         rc = EX_OSERR;
@@ -253,7 +266,9 @@ static int serve(searchd_config *cfgp)
 
     listeners_close(&s);
     workers_destroy(s.pool);        /* joins; closes the delta's readers */
-    writer_destroy(s.writer);       /* commits what is queued, joins */
+    writer_stop(s.writer);          /* commits what is queued, joins */
+    alerts_stop(s.alerts);          /* joins; closes its reader of the delta */
+    writer_destroy(s.writer);       /* last checkpoint; frees the delta */
     conn_free_all(&s);              /* their subscriptions too */
     http_free(&s);
     access_free(&s);                /* refusals still held, the tokens */

@@ -119,10 +119,15 @@ job *writer_take_done(writer *w);
 void writer_get_stats(writer *w, writer_stats *out);
 
 /* Stops the thread after it has applied and committed every queued job
- * (their answers are dropped if nobody takes them), joins it; in log mode
- * checkpoints everything and closes the log; closes the writable handle
- * and frees the writer (NULL is fine).  Main thread, after the event loop
- * ended and after workers_destroy (the workers' handles use the delta). */
+ * (their answers are dropped if nobody takes them) and joins it; from
+ * then on nothing is handed to the alert thread.  Idempotent (NULL is
+ * fine).  Main thread, after the event loop ended. */
+void writer_stop(writer *w);
+
+/* writer_stop if not done; then in log mode checkpoints everything and
+ * closes the log; closes the writable handle and frees the writer and the
+ * delta (NULL is fine).  Main thread, after the event loop ended, after
+ * workers_destroy and alerts_stop (their handles use the delta). */
 void writer_destroy(writer *w);
 
 #endif

@@ -16,7 +16,9 @@
 #include "wal.h"
 #include "writer.h"
 
-/* Log mode: OP_SEQ and WAL_OP_BITS are in wal.h. */
+/* Log mode: OP_SEQ and WAL_OP_BITS are in wal.h; the seqs of the other
+ * writers (ps_db_stamp_seqs) follow the same layout. */
+_Static_assert(WAL_OP_BITS == PS_SEQ_OP_BITS, "one layout of change seqs");
 _Static_assert(WRITER_GROUP_DOCS + SEARCHD_MAX_ADD_DOCS < (1u << WAL_OP_BITS),
                "a writer group must fit in one log record");
 
@@ -28,6 +30,7 @@ struct writer {
     writer_stats st;            /* st_mu (state/holder/counters) */
     pthread_t thread;
     int started;
+    int stopped;                /* writer_stop done */
     /* Writer thread only. */
     ps_db *db;                  /* commit mode: the writable handle */
     uint64_t last_write_us;
@@ -37,7 +40,11 @@ struct writer {
      * mode numbers its changes itself (log mode: OP_SEQ). */
     alerts *alerts;
     alert_group *ag;
-    uint64_t commit_seq;
+    /* Change seqs (docs/WAL.md "Change sequence numbers"): the highest
+     * this daemon wrote or handed to the alert thread as another
+     * writer's; the database revision whose counter was last read. */
+    uint64_t seen_seq;
+    uint64_t ext_rev;
     void (*vis_wait)(void *ctx, uint64_t seq);  /* writer_set_visible_wait */
     void *vis_ctx;
     /* Log mode (writer_open_log): the delta shared with the workers and
@@ -75,6 +82,14 @@ void wr_fail_group(job *group, int err, const char *msg);
  * alert_group when subscriptions exist. */
 void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
                      int replaced);
+
+/* Another writer (a local polysearch-index) committed since the database
+ * revision last looked at: the changes it numbered above seen_seq go to
+ * the alert thread as a catch-up, and seen_seq moves to the counter.
+ * db_seq (may be NULL) gets the counter read (unchanged when the revision
+ * did not move or it cannot be read).  Cheap when nothing moved (reads
+ * the version file). */
+void wr_check_external(writer *w, uint64_t *db_seq);
 
 /* ---- writer_log.c ---- */
 
