@@ -220,6 +220,7 @@ int http_watch_prepare(http_watches *ws, job *j)
     atomic_init(&w->gone, 0);
     w->owner.notify = watch_notify;
     w->owner.out_empty = watch_out_empty;
+    w->owner.not_durable = 1;   /* ?name= is a label, not a stored one */
     j->owner = &w->owner;
     j->gone = &w->gone;
     j->payload = w;

@@ -34,6 +34,10 @@ struct subs_owner {
     int (*notify)(subs_owner *o, const char *msg, size_t len, uint64_t cap);
     /* 1 when the owner is open and its output fully sent. */
     int (*out_empty)(subs_owner *o);
+    /* 1 for an SSE stream: its subscriptions are never durable (q is
+     * needed, name is only their label, never a stored subscription's,
+     * and neither durable nor resume_from is taken). */
+    int not_durable;
     sub_conn *subs;             /* NULL until the first subscription */
 };
 

@@ -17,6 +17,9 @@ Checked:
   - errors before the stream: 400 (query syntax, no q, unknown
     parameter, bad language), 413 (q over --max-query), 429 beyond
     --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
+  - a stream's subscription is not durable: ?name= of a durable
+    subscription neither attaches nor takes it over (both get their own
+    matches), no q, durable and resume_from are 400;
   - closing the client's socket removes the subscription (stats), also
     when it closes right after sending the request (before or while the
     alert thread takes the query), 100 times over;
@@ -187,6 +190,37 @@ def errors(d):
     check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "limit subs left")
 
 
+def not_durable(d):
+    """A stream's subscription is never durable: name is a label only (a
+    durable subscription of that name is not attached nor taken over),
+    q is needed, durable and resume_from are refused."""
+    hp = d.hport
+    c = d.client()
+    err, res = c.call("subscribe", {"q": "zqdurable", "name": "dur1", "durable": True})
+    check(err is None and res.get("durable") is True, "durable subscribe: %r %r" % (err, res))
+    for path, why in (("/watch?name=dur1", "missing"),
+                      (watch_path("a", resume_from="3"), "resume_from"),
+                      (watch_path("a", name="dur1", durable="true"), "durable")):
+        st, _, res = pshttp.jrequest(hp, "GET", path)
+        check(st == 400 and res["error"]["code"] == "bad_request" and
+              why in res["error"]["message"], "%s: %d %r" % (path, st, res))
+    with pshttp.SSE(hp, watch_path("zqlabel", name="dur1")) as s:
+        check(s.status == 200, "named stream: %d" % s.status)
+        s.wait_comment("subscription", 10)
+        check(pshttp.subscriptions(hp) == 2, "the durable one was taken over by the stream")
+        post(hp, {"id": "nd/1", "body": "zqdurable only", "lang": "en"})
+        post(hp, {"id": "nd/2", "body": "zqlabel only", "lang": "en"})
+        ev = s.next_event(10)
+        m = json.loads(ev["data"])
+        check(m["id"] == "nd/2" and m["name"] == "dur1", "stream got %r" % (m,))
+        note = c.recv(10)
+        check(note[1] == "match" and note[2][0]["id"] == "nd/1", "durable one got %r" % (note,))
+    err, _ = c.call("unsubscribe", {"subscription": note[2][0]["subscription"]})
+    check(err is None, "unsubscribe: %r" % (err,))
+    c.close()
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "subs left")
+
+
 def vanishing(d):
     """Clients that send GET /watch and close at once, with or without
     reading the head: no subscription is left, nothing leaks (ASan) and
@@ -295,6 +329,7 @@ def main():
             lang_filter(d)
             with_curl(d)
             errors(d)
+            not_durable(d)
             vanishing(d)
             sigterm(d)
         lagged(tmp)
