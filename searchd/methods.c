@@ -74,6 +74,25 @@ static void encode_failed(job *j, const char *what)
     snprintf(j->errmsg, sizeof j->errmsg, "cannot encode the %s", what);
 }
 
+/* The page of a search or a listing: limit in [1, max_limit] and
+ * offset + limit within max_window.  Returns -1, or ERR_BAD_REQUEST with
+ * the job's message set. */
+static int check_window(job *j, uint64_t offset, uint64_t limit,
+                        const searchd_config *c)
+{
+    if (limit < 1 || limit > c->max_limit) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "limit must be in [1, %u] (max_limit)", c->max_limit);
+        return ERR_BAD_REQUEST;
+    }
+    if (offset > c->max_window || offset + limit > c->max_window) {
+        snprintf(j->errmsg, sizeof j->errmsg,
+                 "offset+limit must be at most %u (max_window)", c->max_window);
+        return ERR_BAD_REQUEST;
+    }
+    return -1;
+}
+
 /* ---- search ------------------------------------------------------------ */
 
 static int search_parse(job *j, const msgpack_object *params,
@@ -97,16 +116,7 @@ static int search_parse(job *j, const msgpack_object *params,
     };
     int e = args(j, params, sp, sizeof sp / sizeof sp[0]);
     if (e >= 0) return e;
-    if (limit < 1 || limit > c->max_limit) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "limit must be in [1, %u] (max_limit)", c->max_limit);
-        return ERR_BAD_REQUEST;
-    }
-    if (offset > c->max_window || offset + limit > c->max_window) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "offset+limit must be at most %u (max_window)", c->max_window);
-        return ERR_BAD_REQUEST;
-    }
+    if ((e = check_window(j, offset, limit, c)) >= 0) return e;
     ps_sort order = PS_SORT_RELEVANCE;
     if (sort && strcmp(sort, "date") == 0) order = PS_SORT_DATE;
     else if (sort && strcmp(sort, "relevance") != 0) {
@@ -198,16 +208,7 @@ static int synonyms_parse(job *j, const msgpack_object *params,
     };
     int e = args(j, params, sp, sizeof sp / sizeof sp[0]);
     if (e >= 0) return e;
-    if (limit < 1 || limit > c->max_limit) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "limit must be in [1, %u] (max_limit)", c->max_limit);
-        return ERR_BAD_REQUEST;
-    }
-    if (offset > c->max_window || offset + limit > c->max_window) {
-        snprintf(j->errmsg, sizeof j->errmsg,
-                 "offset+limit must be at most %u (max_window)", c->max_window);
-        return ERR_BAD_REQUEST;
-    }
+    if ((e = check_window(j, offset, limit, c)) >= 0) return e;
     memset(&j->q, 0, sizeof j->q);
     j->q.offset = (uint32_t)offset;
     j->q.limit = (uint32_t)limit;

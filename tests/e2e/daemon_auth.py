@@ -31,6 +31,7 @@ import subprocess
 import threading
 import time
 
+import pshttp  # noqa: E402
 import pstest
 from pstest import check, fail
 
@@ -387,20 +388,6 @@ def python_client(d):
     print("python client: token=, UnauthorizedError, ForbiddenError")
 
 
-def http_port(hpf):
-    """The port in --http-port-file, waited for: the daemon writes it
-    after --port-file (http_open follows listeners_open), so the Daemon
-    being up does not mean it is there yet."""
-    def read():
-        try:
-            with open(hpf) as f:
-                return f.read().strip()
-        except FileNotFoundError:
-            return ""
-    check(pstest.wait_until(read, 10), "no --http-port-file %s" % hpf)
-    return int(read())
-
-
 def no_tokens(db, tmp):
     """Without a token file: as before on loopback and the Unix socket."""
     with pstest.Daemon(db, tmp, socket=True, log_name="open.log",
@@ -413,7 +400,7 @@ def no_tokens(db, tmp):
                     check(passed(err), "no tokens: %s refused %r" % (m, err))
                 err, res = c.call("auth", {"token": "anything-at-all-here"})
                 check(err is None and res == "admin", "no tokens: auth -> %r %r" % (err, res))
-        hp = http_port(os.path.join(tmp, "open.hport"))
+        hp = pshttp.http_port(os.path.join(tmp, "open.hport"))
         for method, path, body, _ in ROUTES:
             st, _, _, _ = curl(hp, method, path, None, body)
             check(st in (200, 404), "no tokens: %s %s -> %d" % (method, path, st))
@@ -438,7 +425,7 @@ def main():
         with pstest.Daemon(db, tmp, socket=True, log_name="auth.log",
                            args=["--auth-token-file", tokfile, "--verbose", "--workers", "2",
                                  "--http", "127.0.0.1:0", "--http-port-file", hpf]) as d:
-            hp = http_port(hpf)
+            hp = pshttp.http_port(hpf)
             # The document get/delete name.
             err, _ = d.client().call("add", {"token": TOK["write"], "docs": [
                 {"id": "auth/doc", "body": "access control test document"}]})

@@ -116,24 +116,6 @@ def strip(res):
     return res
 
 
-def http_daemon(db, tmp, args=(), name="d"):
-    hpf = os.path.join(tmp, name + ".hport")
-    d = pstest.Daemon(db, tmp, args=["--http", "127.0.0.1:0", "--http-port-file", hpf,
-                                     "--workers", "2"] + list(args),
-                      log_name=name + ".log")
-    txt = ""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not txt:
-        try:
-            with open(hpf) as f:
-                txt = f.read().strip()
-        except FileNotFoundError:
-            time.sleep(0.02)
-    check(txt, "no --http-port-file written:\n" + d.log_text())
-    d.hport = int(txt)
-    return d
-
-
 def error_code(body):
     check(isinstance(body, dict) and "error" in body and
           set(body["error"]) == {"code", "message"}, "not an error body: %r" % (body,))
@@ -370,7 +352,7 @@ def metrics(d):
 def read_only(tmp):
     db = os.path.join(tmp, "ro")
     pstest.Daemon(db, tmp, args=["--create"], log_name="mk.log").stop()
-    with http_daemon(db, tmp, ["--read-only"], "ro") as d:
+    with pshttp.http_daemon(db, tmp, ["--read-only"], "ro") as d:
         st, _, res = hjson(d.hport, "POST", "/docs", b'{"id":"a","body":"b"}')
         check(st == 503 and error_code(res) == "unavailable", "read-only POST: %d %r" % (st, res))
         st, res = cjson(d.hport, "DELETE", "/docs/a")
@@ -383,7 +365,7 @@ def read_only(tmp):
 
 
 def max_clients(tmp, db):
-    with http_daemon(db, tmp, ["--max-clients", "2"], "mc") as d:
+    with pshttp.http_daemon(db, tmp, ["--max-clients", "2"], "mc") as d:
         c = d.client()      # a MessagePack connection: its own count
         idle = [socket.create_connection(("127.0.0.1", d.hport), timeout=5) for _ in range(2)]
         ok = pstest.wait_until(lambda: c.call("stats")[1]["connections"] >= 3, 5)
@@ -407,7 +389,7 @@ def max_clients(tmp, db):
 def flood(tmp, db):
     """--workers 1 --queue 1: simultaneous searches get 200 or 429 (busy,
     Retry-After); a 429 is reported when provoked, not required."""
-    with http_daemon(db, tmp, ["--workers", "1", "--queue", "1"], "fl") as d:
+    with pshttp.http_daemon(db, tmp, ["--workers", "1", "--queue", "1"], "fl") as d:
         seen = {}
         lock = threading.Lock()
 
@@ -440,7 +422,7 @@ def flood(tmp, db):
 # ---- hostile: slow-loris and oversized headers, with a bystander -------------
 
 def hostile(tmp, db):
-    with http_daemon(db, tmp, ["--deadline", "3s", "--max-clients", "200"], "ho") as d:
+    with pshttp.http_daemon(db, tmp, ["--deadline", "3s", "--max-clients", "200"], "ho") as d:
         stop = threading.Event()
         stats = {"ok": 0, "errors": []}
 
@@ -552,7 +534,7 @@ def access(tmp, db):
         f.write("read  http-api-read-token-0123456789\n"
                 "write http-api-write-token-0123456789\n")
     os.chmod(tok, 0o600)
-    with http_daemon(db, tmp, ["--auth-token-file", tok], "auth") as d:
+    with pshttp.http_daemon(db, tmp, ["--auth-token-file", tok], "auth") as d:
         hp = d.hport
         st, hdrs, res = hjson(hp, "GET", "/stats")
         check(st == 401 and error_code(res) == "unauthorized" and
@@ -661,7 +643,7 @@ def main():
             args = ["--max-query", "256", "--max-add-docs", "5", "--max-request", "64k"]
             if mode == "no-wal":
                 args.append("--no-wal")
-            with http_daemon(db, tmp, args, mode) as d:
+            with pshttp.http_daemon(db, tmp, args, mode) as d:
                 routes(d, mode)
                 check(d.stop() == 0, "%s daemon exit status" % mode)
         read_only(tmp)

@@ -13,12 +13,11 @@ import pstest
 from pstest import check
 
 
-def http_daemon(db, tmp, args=(), name="d", workers=2):
-    """pstest.Daemon with --http 127.0.0.1:0; its HTTP port is d.hport."""
-    hpf = os.path.join(tmp, name + ".hport")
-    d = pstest.Daemon(db, tmp, args=["--http", "127.0.0.1:0", "--http-port-file", hpf,
-                                     "--workers", str(workers)] + list(args),
-                      log_name=name + ".log")
+def http_port(hpf, d=None):
+    """The port in --http-port-file hpf, waited for up to 10 s: the daemon
+    writes it after --port-file (http_open follows listeners_open), so a
+    started pstest.Daemon does not mean it is there yet.  d: its log is
+    shown when it never comes."""
     txt = ""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not txt:
@@ -26,9 +25,20 @@ def http_daemon(db, tmp, args=(), name="d", workers=2):
             with open(hpf) as f:
                 txt = f.read().strip()
         except FileNotFoundError:
+            pass
+        if not txt:
             time.sleep(0.02)
-    check(txt, "no --http-port-file written:\n" + d.log_text())
-    d.hport = int(txt)
+    check(txt, "no --http-port-file written" + (":\n" + d.log_text() if d else ""))
+    return int(txt)
+
+
+def http_daemon(db, tmp, args=(), name="d", workers=2):
+    """pstest.Daemon with --http 127.0.0.1:0; its HTTP port is d.hport."""
+    hpf = os.path.join(tmp, name + ".hport")
+    d = pstest.Daemon(db, tmp, args=["--http", "127.0.0.1:0", "--http-port-file", hpf,
+                                     "--workers", str(workers)] + list(args),
+                      log_name=name + ".log")
+    d.hport = http_port(hpf, d)
     return d
 
 
