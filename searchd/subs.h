@@ -34,10 +34,11 @@ struct subs_owner {
     int (*notify)(subs_owner *o, const char *msg, size_t len, uint64_t cap);
     /* 1 when the owner is open and its output fully sent. */
     int (*out_empty)(subs_owner *o);
-    /* 1 for an SSE stream: its subscriptions are never durable (q is
-     * needed, name is only their label, never a stored subscription's,
-     * and neither durable nor resume_from is taken). */
-    int not_durable;
+    /* Optional (NULL: nothing): called after the durable subscription
+     * name was taken over by another owner (a subscribe attaching it by
+     * name) and dropped from this one; the holder may end itself (an SSE
+     * stream, which has no other subscription).  I/O thread. */
+    void (*taken)(subs_owner *o, const char *name);
     sub_conn *subs;             /* NULL until the first subscription */
 };
 

@@ -101,7 +101,9 @@ int subs_durable_attach(job *j, server *srv)
     if (o) {
         ps_log(PS_LOG_INFO, "durable subscription '%s' moves to another "
                "connection", j->name);
-        subs_drop(srv, o->owner->subs, o);
+        subs_owner *prev = o->owner;
+        subs_drop(srv, prev->subs, o);
+        if (prev->taken) prev->taken(prev, j->name);
     }
     return -1;
 }

@@ -107,13 +107,7 @@ int subs_subscribe_io(job *j, server *srv)
                  "(max_subscriptions %u)", r->n, c->max_subs);
         return ERR_BUSY;
     }
-    if (o->not_durable && (!j->q.q || j->durable || j->resume)) {
-        snprintf(j->errmsg, sizeof j->errmsg, "%s", !j->q.q ? "missing \"q\"" :
-                 "a stream's subscription is not durable: no durable nor "
-                 "resume_from");
-        return ERR_BAD_REQUEST;
-    }
-    int err = o->not_durable ? -1 : subs_durable_attach(j, srv);
+    int err = subs_durable_attach(j, srv);
     if (err >= 0) return err;
     sub *s = calloc(1, sizeof *s);
     if (!s) goto oom_unstore;
