@@ -82,6 +82,12 @@ typedef struct job {
     uint64_t ndocs, revision;   /* stats */
     uint64_t added, replaced, unchanged;   /* add (writer thread) */
     uint64_t deleted, not_found;            /* delete (writer thread) */
+    /* The first job of a write group waiting to be answered once visible
+     * (writer_ack.c): the next such group, the seq to wait for (0: none),
+     * until when, the group's changes for the alert thread. */
+    struct job *group_next;
+    uint64_t vis_seq, vis_until_us;
+    void *vis_ag;
 } job;
 
 /* Returns a new zeroed job with its zone, or NULL on allocation failure.

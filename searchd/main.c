@@ -64,12 +64,14 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
                "stay)", err);
 }
 
-/* The writer's wait after publishing (writer_set_visible_wait): until
- * every worker shows seq, at most --visible-wait.  Writer thread. */
-static void visible_wait(void *ctx, uint64_t seq)
+/* The wait before a write group is answered (writer_set_visible_wait):
+ * until every worker shows seq, at most until until_us (the group's
+ * publication + --visible-wait).  The writer's acker thread. */
+static void visible_wait(void *ctx, uint64_t seq, uint64_t until_us)
 {
     server *s = ctx;
-    (void)workers_wait_visible(s->pool, seq, s->cfg->visible_wait_ms * 1000u);
+    uint64_t now = ps_now_us();
+    (void)workers_wait_visible(s->pool, seq, until_us > now ? until_us - now : 1);
 }
 
 /* --create: makes an empty database at --db when none is there
@@ -265,8 +267,10 @@ static int serve(searchd_config *cfgp)
     }
 
     listeners_close(&s);
-    workers_destroy(s.pool);        /* joins; closes the delta's readers */
+    /* The writer first: its last groups are answered once the workers
+     * show them (the acker waits on the pool, which must still exist). */
     writer_stop(s.writer);          /* commits what is queued, joins */
+    workers_destroy(s.pool);        /* joins; closes the delta's readers */
     alerts_stop(s.alerts);          /* joins; closes its reader of the delta */
     writer_destroy(s.writer);       /* last checkpoint; frees the delta */
     conn_free_all(&s);              /* their subscriptions too */

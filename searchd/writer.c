@@ -54,7 +54,8 @@ void writer_set_alerts(writer *w, alerts *a)
     w->alerts = a;
 }
 
-void writer_set_visible_wait(writer *w, void (*wait)(void *ctx, uint64_t seq),
+void writer_set_visible_wait(writer *w,
+                             void (*wait)(void *ctx, uint64_t seq, uint64_t until_us),
                              void *ctx)
 {
     w->vis_wait = wait;
@@ -118,6 +119,7 @@ void wr_check_external(writer *w, uint64_t *db_seq)
     ps_log(PS_LOG_INFO, "another writer committed changes numbered up to %llu "
            "(above %llu): they are matched against the subscriptions",
            (unsigned long long)s, (unsigned long long)w->seen_seq);
+    wr_ack_drain(w);            /* after the groups answered before */
     alerts_submit_catchup(w->alerts, w->seen_seq, s);
     w->seen_seq = s;
 }
@@ -320,9 +322,10 @@ static void abort_group(writer *w, job *group, const char *what, int err)
 
 /* Runs one group: open, apply, maybe wait for more, commit, answer.
  * Returns 1 when the group was committed, 0 when it failed (either way
- * it was handed back). */
+ * it was handed back, or, committed with the acker running, left in
+ * *defer for it). */
 static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
-                           unsigned n)
+                           unsigned n, job **defer)
 {
     int logged = w->log != NULL;
     if (logged ? wrlog_begin(w, group) != 0 : ensure_open(w, group) != 0) {
@@ -395,17 +398,29 @@ static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
     ps_log(PS_LOG_DEBUG, "writer committed %u requests (%llu documents/ids) "
            "in %llu us", n, (unsigned long long)docs, (unsigned long long)took);
     w->prev_group = n;
-    done_put(&w->done, group);
+    if (w->ack_started) *defer = group;
+    else done_put(&w->done, group);
     return 1;
 }
 
 /* Runs one group; once it is durable and answered, its changes go to the
- * alert thread (never waiting for it). */
+ * alert thread (never waiting for it).  With the acker (writer_ack.c), a
+ * committed group is answered, and its changes handed on, by the acker
+ * once every worker shows it, while this thread goes on. */
 static void run_group(writer *w, job *group, job **tail, uint64_t docs,
                       unsigned n)
 {
     alerts_group_begin(w->alerts);
-    int ok = run_group_inner(w, group, tail, docs, n);
+    w->vis_seq = 0;
+    job *defer = NULL;
+    int ok = run_group_inner(w, group, tail, docs, n, &defer);
+    if (defer) {
+        wr_ack_put(w, defer, w->vis_seq,
+                   ps_now_us() + w->cfg->visible_wait_ms * 1000u, w->ag);
+        w->ag = NULL;
+        return;
+    }
+    wr_ack_drain(w);            /* the alerts' groups end in order */
     if (ok) alerts_submit_group(w->alerts, w->ag);
     else alerts_group_free(w->ag);
     w->ag = NULL;
@@ -466,6 +481,7 @@ int writer_start(writer *w)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) { errno = e; return -1; }
     w->started = 1;
+    if (w->log && w->vis_wait && wr_ack_start(w) != 0) return -1;
     if (w->ck && ckpt_start(w->ck) != 0) return -1;
     return 0;
 }
@@ -477,6 +493,7 @@ void writer_stop(writer *w)
     queue_shutdown(&w->queue, QUEUE_DRAIN);
     if (w->started) pthread_join(w->thread, NULL);
     else close_db(w, "stopping");
+    wr_ack_stop(w);             /* answers the groups still waiting */
 }
 
 void writer_destroy(writer *w)

@@ -45,8 +45,18 @@ struct writer {
      * writer's; the database revision whose counter was last read. */
     uint64_t seen_seq;
     uint64_t ext_rev;
-    void (*vis_wait)(void *ctx, uint64_t seq);  /* writer_set_visible_wait */
-    void *vis_ctx;
+    void (*vis_wait)(void *ctx, uint64_t seq, uint64_t until_us);
+    void *vis_ctx;              /* writer_set_visible_wait */
+    uint64_t vis_seq;           /* wrlog_commit: the group's last seq */
+    /* writer_ack.c: groups answered once visible, off the writer thread
+     * (ack_mu: the list, busy, stop). */
+    pthread_t ack_thread;
+    int ack_started;
+    pthread_mutex_t ack_mu;
+    pthread_cond_t ack_cv;      /* a group queued, or stop */
+    pthread_cond_t ack_idle_cv; /* the list emptied and nothing in hand */
+    job *ack_head, *ack_tail;
+    int ack_busy, ack_stop;
     /* Log mode (writer_open_log): the delta shared with the workers and
      * the checkpointer, the log, this thread's read handle for outcomes,
      * the record being packed, the last record whose segments were
@@ -64,6 +74,26 @@ struct writer {
     uint64_t view_opens;        /* shard set: the checkpointer's lock
                                    takings the view was reopened after */
 };
+
+/* ---- writer_ack.c ---- */
+
+/* Starts the acker thread (log mode with a visible wait).  Returns 0 or -1
+ * with errno.  Main thread, from writer_start. */
+int wr_ack_start(writer *w);
+
+/* Hands a committed group (its first job) to the acker, which waits until
+ * every worker shows seq (0: no wait) or until_us, then answers the group
+ * (done list) and submits ag (taken; may be NULL) to the alert thread
+ * and ends the alerts' group, in the order groups were put. */
+void wr_ack_put(writer *w, job *group, uint64_t seq, uint64_t until_us, alert_group *ag);
+
+/* Returns once every group put was answered (before the writer hands the
+ * alert thread anything itself, to keep the order).  Writer thread. */
+void wr_ack_drain(writer *w);
+
+/* Drains, stops and joins the acker thread (no-op when not started).
+ * Main thread, after the writer thread ended. */
+void wr_ack_stop(writer *w);
 
 /* ---- writer.c ---- */
 

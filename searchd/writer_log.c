@@ -345,10 +345,10 @@ int wrlog_commit(writer *w, job *group)
         w->seen_seq = OP_SEQ(w->rec_seq, w->rec_next - 1);
     ps_delta_publish(w->delta, UINT64_MAX);
     ckpt_group_done(w->ck, 1);
-    if (w->vis_wait) {
+    if (w->vis_wait) {          /* the acker waits for it (writer_ack.c) */
         ps_delta_info di;
         ps_delta_stats(w->delta, &di);
-        w->vis_wait(w->vis_ctx, di.published);
+        w->vis_seq = di.published;
     }
     return 0;
 }
