@@ -237,7 +237,7 @@ psc_status psc_send_subscribe(psc_client *c, const psc_subscribe_args *a,
                               uint32_t *msgid)
 {
     psci_clear_error(c);
-    if (a == NULL || (a->q == NULL && !a->resume))
+    if (a == NULL || (a->q == NULL && a->name == NULL))
         return psci_fail(c, PSC_ERR_INVALID, "invalid", "no query given");
     uint32_t n = (a->q != NULL) + (a->lang != NULL) +
                  (a->date_from != NULL) + (a->name != NULL) +

@@ -98,10 +98,14 @@ static int show(watch *x, ps_notification *n)
                     "by the client library (its queue was full)\n",
                     (unsigned long long)n->dropped);
         else
+            /* Not sent again, durable or not: the matches after the
+             * drop moved the resume point past them.  (A lagged of a
+             * resume past --resume-max carries resume_from, which the
+             * client library does not decode.) */
             fprintf(stderr, "polysearch: watch: %llu matches dropped by the "
-                    "daemon (this client read too slowly)%s\n",
-                    (unsigned long long)n->dropped,
-                    x->w->durable ? "" : "; they are not sent again");
+                    "daemon (this client read too slowly, or a resume "
+                    "went past the daemon's --resume-max); they are not "
+                    "sent again\n", (unsigned long long)n->dropped);
     }
     return fflush(stdout) == 0 ? 0 : -1;
 }

@@ -282,8 +282,9 @@ psc_status psc_recv_delete(psc_client *c, uint32_t msgid, uint64_t *deleted,
  * unset optional fields are not sent. */
 typedef struct psc_subscribe_args {
     const char *q;          /* the query (search's syntax); NULL is sent as
-                               no q at all: only for resuming a durable
-                               subscription by name */
+                               no q at all: only to attach a durable
+                               subscription by name (with or without
+                               resume) */
     const char *lang;       /* only documents of this language, or NULL */
     const char *date_from;  /* only documents dated on/after it, or NULL */
     const char *name;       /* label echoed in each match, or NULL (the
@@ -291,8 +292,10 @@ typedef struct psc_subscribe_args {
     int durable;            /* -1 = not sent, 0/1: a subscription kept by
                                the daemon across connections (needs name) */
     int resume;             /* 1: send resume_from */
-    uint64_t resume_from;   /* the last seq received: the daemon sends the
-                               durable subscription's matches after it */
+    uint64_t resume_from;   /* the last seq received: the daemon first sends
+                               the matching documents changed after it
+                               (any subscription; at most its resume_max,
+                               then a lagged notification) */
 } psc_subscribe_args;
 
 /* Fills a with defaults (every field unset).  Any thread. */
@@ -302,8 +305,10 @@ void psc_subscribe_args_init(psc_subscribe_args *a);
  * PSC_OK *subscription (may be NULL) is the daemon's id of it; on failure
  * 0.  The daemon's refusals are PSC_ERR_SERVER with its code
  * ("query_syntax", "bad_request" also for durable/resume_from on a daemon
- * that does not know them, "busy", "unavailable", "too_large").
- * PSC_ERR_INVALID when a is NULL, or q is NULL without resume.  Owner
+ * that does not know them, "not_found" for a name without q that is no
+ * durable subscription, "busy", "unavailable", "too_large", "io_error":
+ * the daemon could not store a durable subscription).
+ * PSC_ERR_INVALID when a is NULL, or both q and name are NULL.  Owner
  * thread. */
 psc_status psc_subscribe(psc_client *c, const psc_subscribe_args *a,
                          uint64_t *subscription);

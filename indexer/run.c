@@ -644,6 +644,12 @@ int run_open_db(const run_opts *o, ps_db **out)
     ps_status st = ps_db_open_dir(o->db_path, PS_DB_WRITE, o->shards, out, &msg);
     if (st == PS_OK) {
         free(msg);
+        /* One database: each document written gets its change seq, from
+         * the counter shared with polysearchd, so that a daemon serving it
+         * pushes it to its subscribers when it notices this run's commits
+         * (docs/WAL.md, "Change sequence numbers").  A shard set is not
+         * stamped (polysearchd has no alerts there). */
+        if (ps_db_nshards(*out) == 0) (void)ps_db_stamp_seqs(*out);
         return refuse_pending_log(o, out);
     }
     const char *m = msg ? msg : ps_status_str(st);

@@ -1,44 +1,32 @@
 /* alerts.c: the alert thread (see alerts.h): subscribe requests and
  * durable write groups in through a job_queue, removals through a mutex
- * list, notifications out through a done_list. */
-#include "alerts.h"
+ * list, notifications out through a done_list; the writer's groups; the
+ * thread's table of queries.  Its catch-ups (resume_from, other writers)
+ * are in alerts_catchup.c, the packing of notifications in
+ * alerts_pack.c. */
+#include "alerts_internal.h"
+
+#include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "methods.h"
-#include "queue.h"
-#include "rpc.h"
 #include "stats.h"
 #include "util.h"
 
-struct alert_group {
-    ps_match_doc *v;
-    size_t n, cap;
-};
-
-struct alerts {
-    const searchd_config *cfg;
-    job_queue queue;            /* I/O thread and writer -> alert thread */
-    done_list done;             /* alert thread -> I/O thread */
-    pthread_t thread;
-    int started;
-    atomic_uint_fast64_t wanted;        /* subscriptions registered */
-    atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
-    pthread_mutex_t mu;         /* removals and st */
-    uint64_t *removed;
-    size_t nremoved, capremoved;
-    alerts_stats st;
-    ps_matcher *m;              /* alert thread only (after start) */
-    ps_db *syn_db;              /* alert thread: a read handle for the
-                                   synonym table (opened at first use) */
-    int syn_warned;
-};
+static void asub_free(asub *s)
+{
+    if (!s) return;
+    free(s->name);
+    free(s->q);
+    free(s->lang);
+    free(s->date_from);
+    free(s);
+}
 
 /* ---- groups (writer thread) ------------------------------------------- */
 
@@ -99,83 +87,61 @@ void alerts_group_free(alert_group *g)
 
 static void group_free_cb(void *p) { alerts_group_free(p); }
 
-/* ---- batches ---------------------------------------------------------- */
-
-static alert_batch *batch_new(void)
-{
-    alert_batch *b = calloc(1, sizeof *b);
-    if (b) msgpack_sbuffer_init(&b->buf);
-    return b;
-}
-
-static void batch_free(void *p)
-{
-    alert_batch *b = p;
-    if (!b) return;
-    free(b->v);
-    msgpack_sbuffer_destroy(&b->buf);
-    free(b);
-}
-
-static void kv_str(msgpack_packer *pk, const char *k, const char *v)
-{
-    msgpack_pack_str_with_body(pk, k, strlen(k));
-    ps_rpc_pack_str(pk, v);
-}
-
-/* Packs [2, "match", [{...}]] for one match into the batch. */
-static int pack_match(void *ctx, const ps_match *mt)
-{
-    alert_batch *b = ctx;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        alert_note *v = realloc(b->v, cap * sizeof *v);
-        if (!v) return -1;
-        b->v = v;
-        b->cap = cap;
-    }
-    size_t off = b->buf.size;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint8(&pk, 2);
-    msgpack_pack_str_with_body(&pk, "match", 5);
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_map(&pk, 7 + (mt->date != NULL) + (mt->url != NULL) + (mt->replaced != 0));
-    msgpack_pack_str_with_body(&pk, "subscription", 12);
-    msgpack_pack_uint64(&pk, mt->sub);
-    kv_str(&pk, "name", mt->user ? (const char *)mt->user : "");
-    kv_str(&pk, "id", mt->id);
-    kv_str(&pk, "title", mt->title);
-    kv_str(&pk, "lang", mt->lang);
-    if (mt->date) kv_str(&pk, "date", mt->date);
-    if (mt->url) kv_str(&pk, "url", mt->url);
-    kv_str(&pk, "snippet", mt->snippet);
-    msgpack_pack_str_with_body(&pk, "seq", 3);
-    msgpack_pack_uint64(&pk, mt->seq);
-    if (mt->replaced) {
-        msgpack_pack_str_with_body(&pk, "replaced", 8);
-        msgpack_pack_true(&pk);
-    }
-    b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off};
-    return 0;
-}
-
 /* A result job carrying b to the I/O thread (b freed on failure). */
-static void hand_back(alerts *a, alert_batch *b)
+void alerts_hand_back(alerts *a, alert_batch *b)
 {
     job *r = job_new(NULL, NULL, 0);
     if (!r) {
         ps_log(PS_LOG_ERROR, "alerts: out of memory: %zu notifications dropped", b->n);
-        batch_free(b);
+        alerts_batch_free(b);
         return;
     }
     r->payload = b;
-    r->payload_free = batch_free;
+    r->payload_free = alerts_batch_free;
     done_put(&a->done, r);
 }
 
-/* ---- the thread ------------------------------------------------------- */
+/* ---- the thread: queries ---------------------------------------------- */
+
+/* Index of id in a->subs (by increasing id), or where it would go. */
+static size_t sub_pos(const alerts *a, uint64_t id)
+{
+    size_t lo = 0, hi = a->nsubs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->subs[mid]->id < id) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static int subs_insert(alerts *a, asub *as)
+{
+    if (a->nsubs == a->capsubs) {
+        size_t cap = a->capsubs ? a->capsubs * 2 : 64;
+        asub **v = realloc(a->subs, cap * sizeof *v);
+        if (!v) return -1;
+        a->subs = v;
+        a->capsubs = cap;
+    }
+    size_t i = sub_pos(a, as->id);
+    memmove(a->subs + i + 1, a->subs + i, (a->nsubs - i) * sizeof *a->subs);
+    a->subs[i] = as;
+    a->nsubs++;
+    return 0;
+}
+
+void alerts_forget(alerts *a, uint64_t id)
+{
+    void *user = NULL;
+    if (ps_matcher_remove(a->m, id, &user)) {
+        size_t i = sub_pos(a, id);
+        if (i < a->nsubs && a->subs[i] == user) {
+            memmove(a->subs + i, a->subs + i + 1, (a->nsubs - i - 1) * sizeof *a->subs);
+            a->nsubs--;
+        }
+        asub_free(user);
+    }
+}
 
 static void apply_removals(alerts *a)
 {
@@ -185,10 +151,7 @@ static void apply_removals(alerts *a)
     a->removed = NULL;
     a->nremoved = a->capremoved = 0;
     pthread_mutex_unlock(&a->mu);
-    for (size_t i = 0; i < n; i++) {
-        void *name = NULL;
-        if (ps_matcher_remove(a->m, ids[i], &name)) free(name);
-    }
+    for (size_t i = 0; i < n; i++) alerts_forget(a, ids[i]);
     free(ids);
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
@@ -221,36 +184,60 @@ static void sync_synonyms(alerts *a)
     }
 }
 
-static void do_subscribe(alerts *a, job *j)
+/* ---- the thread: items ------------------------------------------------- */
+
+/* Returns the catch-up notifications to hand back after the job (NULL:
+ * none). */
+static alert_batch *do_subscribe(alerts *a, job *j)
 {
     if (j->gone && atomic_load(j->gone)) {     /* its connection closed */
         j->err = ERR_INTERNAL;
         snprintf(j->errmsg, sizeof j->errmsg, "client gone");
-        return;
+        return NULL;
+    }
+    asub *as = calloc(1, sizeof *as);
+    int bad = !as;
+    if (as) {
+        as->id = j->sub;
+        as->name = strdup(j->name ? j->name : "");
+        as->q = strdup(j->q.q ? j->q.q : "");
+        as->lang = j->q.lang ? strdup(j->q.lang) : NULL;
+        as->date_from = j->q.date_from ? strdup(j->q.date_from) : NULL;
+        as->no_synonyms = j->q.no_synonyms;
+        bad = !as->name || !as->q || (j->q.lang && !as->lang) ||
+              (j->q.date_from && !as->date_from);
     }
     if (!j->q.no_synonyms)
         sync_synonyms(a);
-    char *name = strdup(j->name ? j->name : "");
     char *msg = NULL;
-    ps_status st = name ? ps_matcher_add(a->m, j->sub, &j->q, name, &msg) : PS_ERR_NOMEM;
+    ps_status st = bad ? PS_ERR_NOMEM : ps_matcher_add(a->m, j->sub, &j->q, as, &msg);
+    if (st == PS_OK && subs_insert(a, as) != 0) {
+        void *u;
+        ps_matcher_remove(a->m, j->sub, &u);
+        st = PS_ERR_NOMEM;
+    }
     if (st != PS_OK) {
         j->err = methods_status_err(st);
         snprintf(j->errmsg, sizeof j->errmsg, "%s", msg ? msg : ps_status_str(st));
-        free(name);
+        asub_free(as);
+        free(msg);
+        return NULL;
     }
     free(msg);
+    alert_batch *b = j->resume ? alerts_resume(a, j, as) : NULL;
     pthread_mutex_lock(&a->mu);
     a->st.queries = ps_matcher_count(a->m);
     pthread_mutex_unlock(&a->mu);
+    return b;
 }
 
 static void do_group(alerts *a, alert_group *g)
 {
     uint64_t t0 = ps_now_us();
-    alert_batch *b = batch_new();
+    alert_batch *b = alerts_batch_new();
     ps_match_stats ms;
     memset(&ms, 0, sizeof ms);
-    ps_status st = b ? ps_matcher_match(a->m, g->v, g->n, 0, pack_match, b, &ms)
+    ps_status st = b ? ps_matcher_match(a->m, g->v, g->n, 0, alerts_pack_match, b, &ms)
                      : PS_ERR_NOMEM;
     if (st != PS_OK)
         ps_log(PS_LOG_ERROR, "alerts: matching a group of %zu changes failed: %s",
@@ -265,8 +252,8 @@ static void do_group(alerts *a, alert_group *g)
     a->st.total_us += took;
     if (took > a->st.max_us) a->st.max_us = took;
     pthread_mutex_unlock(&a->mu);
-    if (b && b->n > 0) hand_back(a, b);
-    else batch_free(b);
+    if (b && b->n > 0) alerts_hand_back(a, b);
+    else alerts_batch_free(b);
 }
 
 /* Tells the I/O thread about groups dropped since the last call. */
@@ -274,10 +261,10 @@ static void report_overflow(alerts *a)
 {
     uint64_t n = atomic_exchange(&a->overflow_docs, 0);
     if (n == 0) return;
-    alert_batch *b = batch_new();
+    alert_batch *b = alerts_batch_new();
     if (!b) return;
     b->overflow_docs = n;
-    hand_back(a, b);
+    alerts_hand_back(a, b);
 }
 
 static void *alerts_main(void *arg)
@@ -286,12 +273,18 @@ static void *alerts_main(void *arg)
     job *j;
     while ((j = queue_pop(&a->queue)) != NULL) {
         apply_removals(a);
-        if (!j->method) {               /* a group from the writer */
-            do_group(a, j->payload);
+        if (!j->method && j->payload_free == group_free_cb) {
+            do_group(a, j->payload);    /* a group from the writer */
             job_free(j);
-        } else {                        /* subscribe */
-            do_subscribe(a, j);
+        } else if (!j->method) {        /* another writer's changes */
+            const catchup_range *r = j->payload;
+            alerts_do_catchup(a, r->after, r->upto);
+            job_free(j);
+        } else {                        /* subscribe, then its catch-up */
+            alert_batch *b = do_subscribe(a, j);
             done_put(&a->done, j);
+            if (b && b->n > 0) alerts_hand_back(a, b);
+            else alerts_batch_free(b);
         }
         report_overflow(a);
     }
@@ -305,6 +298,8 @@ alerts *alerts_create(const searchd_config *cfg, struct event *done_ev)
     a->cfg = cfg;
     atomic_init(&a->wanted, 0);
     atomic_init(&a->overflow_docs, 0);
+    atomic_init(&a->g_begun, 0);
+    atomic_init(&a->g_ended, 0);
     if (ps_matcher_new(&a->m) != PS_OK) { free(a); return NULL; }
     if (queue_init(&a->queue, ALERTS_QUEUE) != 0) goto fail_m;
     if (done_init(&a->done, done_ev) != 0) goto fail_q;
@@ -332,20 +327,39 @@ int alerts_start(alerts *a)
     return 0;
 }
 
+void alerts_stop(alerts *a)
+{
+    if (!a || a->stopped) return;
+    a->stopped = 1;
+    queue_shutdown(&a->queue, QUEUE_DISCARD);
+    if (a->started) pthread_join(a->thread, NULL);
+    alerts_catchup_close(a);
+}
+
 void alerts_destroy(alerts *a)
 {
     if (!a) return;
-    queue_shutdown(&a->queue, QUEUE_DISCARD);
-    if (a->started) pthread_join(a->thread, NULL);
+    alerts_stop(a);
     queue_destroy(&a->queue);
     done_destroy(&a->done);
     apply_removals(a);
-    /* The names of the queries left (connections freed at exit). */
+    /* The queries left (connections freed at exit). */
     free(a->removed);
+    for (size_t i = 0; i < a->nsubs; i++) {
+        void *u;
+        ps_matcher_remove(a->m, a->subs[i]->id, &u);
+        asub_free(a->subs[i]);
+    }
+    free(a->subs);
     ps_matcher_free(a->m);
     ps_db_close(a->syn_db);
     pthread_mutex_destroy(&a->mu);
     free(a);
+}
+
+void alerts_set_delta(alerts *a, ps_delta *d)
+{
+    if (a) a->delta = d;
 }
 
 void alerts_set_wanted(alerts *a, uint64_t nsubs)

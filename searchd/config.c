@@ -32,6 +32,7 @@
 #define DEF_VISIBLE_WAIT_MS 50u
 #define DEF_MAX_DELTA_BYTES (512u * 1024u * 1024u)
 #define DEF_MAX_SUBS 100000u
+#define DEF_RESUME_MAX 10000u
 #define DEF_MAX_SUBS_PER_CONN 1000u
 #define DEF_MAX_NOTIFY_QUEUE (1024u * 1024u)
 #define DEF_MAX_REQUEST (1024u * 1024u)
@@ -71,6 +72,7 @@ void searchd_config_defaults(searchd_config *c)
     c->max_notify_queue = DEF_MAX_NOTIFY_QUEUE;
     c->max_request = DEF_MAX_REQUEST;
     c->max_headers = DEF_MAX_HEADERS;
+    c->resume_max = DEF_RESUME_MAX;
 }
 
 void searchd_config_usage(FILE *f)
@@ -149,13 +151,17 @@ void searchd_config_usage(FILE *f)
 "                      (50ms; 0 = answer at once: the next search of each\n"
 "                      worker applies the changes first)\n"
 "Alerts (subscribe: each new matching document pushed as a notification):\n"
-"  --max-subscriptions N  subscriptions in total (%u; busy)\n"
+"  --max-subscriptions N  subscriptions in total, and durable ones\n"
+"                      stored (%u; busy)\n"
 "  --max-subscriptions-per-conn N\n"
 "                      subscriptions of one connection (%u; busy)\n"
 "  --max-notify-queue SIZE\n"
 "                      unsent output of a connection past which its\n"
 "                      notifications are dropped, then reported in a\n"
 "                      lagged notification once it drained (1M)\n"
+"  --resume-max N      documents a catch-up sends to one subscription\n"
+"                      (a subscribe resuming, another writer's changes);\n"
+"                      the rest is reported in a lagged notification (%u)\n"
 "Shards (docs/SCALING.md):\n"
 "  --shard SPEC        serve the shards SPEC (a database directory or\n"
 "                      tcp:HOST:PORT of a xapian-tcpsrv) as one database;\n"
@@ -194,7 +200,8 @@ void searchd_config_usage(FILE *f)
 "                      override single settings and add to repeatable ones\n"
 "SIZE takes k/m/g suffixes; DUR takes ms/s/m suffixes (bare = seconds).\n"
 "\n"
-"Exit status: 0 after SIGTERM/SIGINT, 64 usage, 66 no database,\n"
+"Exit status: 0 after SIGTERM/SIGINT, 64 usage, 65 unreadable store of\n"
+"durable subscriptions (DB/subscriptions.msgpack), 66 no database,\n"
 "69 address or socket in use, 71 other start-up failure, 73 cannot create\n"
 "the database (--create), the socket or the port file, 75 --create while\n"
 "another writer holds the new database's lock, 74 the write-ahead log\n"
@@ -204,7 +211,7 @@ void searchd_config_usage(FILE *f)
             DEF_QUEUE, DEF_MAX_LIMIT, DEF_MAX_WINDOW,
             PS_DEFAULT_MAX_QUERY_BYTES, PS_DEFAULT_MAX_WILDCARD,
             DEF_MAX_ADD_DOCS, DEF_WRITE_QUEUE, DEF_COMMIT_DELAY_MS,
-            DEF_CHECKPOINT_DOCS, DEF_MAX_SUBS, DEF_MAX_SUBS_PER_CONN);
+            DEF_CHECKPOINT_DOCS, DEF_MAX_SUBS, DEF_MAX_SUBS_PER_CONN, DEF_RESUME_MAX);
 }
 
 enum {
@@ -215,7 +222,7 @@ enum {
     O_COMMITDELAY, O_VISIBLEWAIT, O_WRITERIDLE, O_SHARD, O_NOPARTIAL, O_SHARDTIMEOUT,
     O_WRITESHARD, O_CONFIG, O_CREATE, O_NOWAL, O_CKPTDOCS, O_CKPTBYTES,
     O_CKPTINTERVAL, O_MAXDELTA, O_WALDIR, O_MAXSUBS, O_MAXSUBSCONN, O_MAXNOTIFY,
-    O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS, O_AUTHTOKENFILE
+    O_HTTP, O_HTTPPORTFILE, O_MAXREQUEST, O_MAXHEADERS, O_AUTHTOKENFILE, O_RESUMEMAX
 };
 
 /* In the order of the enum above (the error messages index it). */
@@ -267,6 +274,7 @@ static const struct option opts[] = {
     {"max-request", required_argument, 0, O_MAXREQUEST},
     {"max-headers", required_argument, 0, O_MAXHEADERS},
     {"auth-token-file", required_argument, 0, O_AUTHTOKENFILE},
+    {"resume-max", required_argument, 0, O_RESUMEMAX},
     {0, 0, 0, 0}
 };
 
@@ -312,7 +320,7 @@ static int set_uint(unsigned *out, const char *opt, const char *val,
 static int apply_option(searchd_config *c, int ch)
 {
     int rc = -1;
-    const char *name = (ch >= O_DB && ch <= O_AUTHTOKENFILE) ? opts[ch - O_DB].name : "";
+    const char *name = (ch >= O_DB && ch <= O_RESUMEMAX) ? opts[ch - O_DB].name : "";
     {
         switch (ch) {
         case O_DB:
@@ -401,6 +409,7 @@ static int apply_option(searchd_config *c, int ch)
             break;
         case O_MAXSUBS: rc = set_uint(&c->max_subs, name, optarg, 1, 10000000); break;
         case O_MAXSUBSCONN: rc = set_uint(&c->max_subs_per_conn, name, optarg, 1, 10000000); break;
+        case O_RESUMEMAX: rc = set_uint(&c->resume_max, name, optarg, 1, 10000000); break;
         case O_MAXNOTIFY:
             rc = set_u64(&c->max_notify_queue, name, optarg, ps_parse_size,
                          1024, GIB, "expected a size in [1k, 1G]");

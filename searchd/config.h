@@ -69,6 +69,7 @@ typedef struct searchd_config {
     /* Alerts (subscribe; searchd/alerts.h, searchd/subs.h). */
     unsigned max_subs;          /* --max-subscriptions in total: busy */
     unsigned max_subs_per_conn; /* --max-subscriptions-per-conn: busy */
+    unsigned resume_max;        /* --resume-max: documents per catch-up */
     uint64_t max_notify_queue;  /* --max-notify-queue bytes of unsent output
                                    past which notifications are dropped
                                    (then "lagged") */

@@ -255,6 +255,43 @@ static int args_query(http_call *h, job *j, const char *rest, size_t restlen,
     return -1;
 }
 
+/* GET /watch: the query string as subscribe's arguments, and a
+ * Last-Event-ID header (an EventSource reconnecting sends the id: of the
+ * last event it got, a change seq) as resume_from unless the query string
+ * gives one. */
+static int args_watch(http_call *h, job *j, const char *rest, size_t restlen,
+                      msgpack_object *params, json_t *keep)
+{
+    (void)rest; (void)restlen; (void)keep;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(h->req);
+    if (http_query_params(evhttp_uri_get_query(u), http_watch_types,
+                          http_watch_ntypes, j->zone, params, j->errmsg,
+                          sizeof j->errmsg) != 0)
+        return ERR_BAD_REQUEST;
+    const char *last = evhttp_find_header(evhttp_request_get_input_headers(h->req),
+                                          "Last-Event-ID");
+    if (!last) return -1;
+    const msgpack_object *map = &params->via.array.ptr[0];
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->via.str.size == 11 && memcmp(k->via.str.ptr, "resume_from", 11) == 0)
+            return -1;
+    }
+    msgpack_object seq;
+    memset(&seq, 0, sizeof seq);
+    seq.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    if (ps_parse_u64(last, 0, UINT64_MAX, &seq.via.u64) != 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "Last-Event-ID must be the id: of an "
+                 "event of this stream (a change sequence number)");
+        return ERR_BAD_REQUEST;
+    }
+    if (http_params_add(j->zone, params, "resume_from", &seq) != 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "out of memory");
+        return ERR_INTERNAL;
+    }
+    return -1;
+}
+
 static int args_synonyms(http_call *h, job *j, const char *rest, size_t restlen,
                          msgpack_object *params, json_t *keep)
 {
@@ -419,7 +456,7 @@ static const http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/healthz", 0, "/healthz", NULL, NULL, reply_healthz, 0},
     {EVHTTP_REQ_GET, "/readyz", 0, "/readyz", "stats", args_none, reply_readyz, 0},
     {EVHTTP_REQ_GET, "/metrics", 0, "/metrics", "stats", args_none, reply_metrics, 0},
-    {EVHTTP_REQ_GET, "/watch", 0, "/watch", "subscribe", args_query, NULL,
+    {EVHTTP_REQ_GET, "/watch", 0, "/watch", "subscribe", args_watch, NULL,
      ROUTE_QUERY | ROUTE_STREAM},
     {EVHTTP_REQ_GET, "/", 0, "/", NULL, NULL, reply_page, ROUTE_ANY_QUERY},
     {EVHTTP_REQ_GET, "/app.js", 0, "/app.js", NULL, NULL, reply_page, 0},

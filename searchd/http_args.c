@@ -27,6 +27,11 @@ const http_param_type http_synonyms_types[] = {
 const size_t http_synonyms_ntypes =
     sizeof http_synonyms_types / sizeof http_synonyms_types[0];
 
+const http_param_type http_watch_types[] = {
+    {"durable", HTTP_P_BOOL}, {"resume_from", HTTP_P_UINT}, {"synonyms", HTTP_P_BOOL},
+};
+const size_t http_watch_ntypes = sizeof http_watch_types / sizeof http_watch_types[0];
+
 int http_params_new(msgpack_zone *zone, unsigned nkeys, msgpack_object *params)
 {
     msgpack_object *map = msgpack_zone_malloc(zone, sizeof *map);
@@ -59,6 +64,20 @@ void http_params_set(msgpack_object *params, unsigned i, const char *key,
     msgpack_object_kv *kv = &params->via.array.ptr[0].via.map.ptr[i];
     kv->key = http_str(key, strlen(key));
     kv->val = *val;
+}
+
+int http_params_add(msgpack_zone *zone, msgpack_object *params, const char *key,
+                    const msgpack_object *val)
+{
+    msgpack_object *map = &params->via.array.ptr[0];
+    uint32_t n = map->via.map.size;
+    msgpack_object_kv *kv = msgpack_zone_malloc(zone, (n + 1) * sizeof *kv);
+    if (!kv) return -1;
+    if (n) memcpy(kv, map->via.map.ptr, n * sizeof *kv);
+    map->via.map.ptr = kv;
+    map->via.map.size = n + 1;
+    http_params_set(params, n, key, val);
+    return 0;
 }
 
 static const char *zdup(msgpack_zone *z, const char *s)

@@ -28,6 +28,10 @@ extern const size_t http_search_ntypes;
 extern const http_param_type http_synonyms_types[];
 extern const size_t http_synonyms_ntypes;
 
+/* The same for GET /watch (subscribe's durable, resume_from, synonyms). */
+extern const http_param_type http_watch_types[];
+extern const size_t http_watch_ntypes;
+
 /* Makes *params = [ {nkeys entries} ] in zone, entries zeroed (nil keys
  * and values: fill them with http_params_set).  Returns 0 or -1 (out of
  * memory).  Any thread. */
@@ -37,6 +41,12 @@ int http_params_new(msgpack_zone *zone, unsigned nkeys, msgpack_object *params);
  * string) and val.  Any thread. */
 void http_params_set(msgpack_object *params, unsigned i, const char *key,
                      const msgpack_object *val);
+
+/* Appends key (a static or zone string) = val to params (from
+ * http_params_new or http_query_params), the map copied into zone with
+ * one entry more.  Returns 0 or -1 (out of memory).  Any thread. */
+int http_params_add(msgpack_zone *zone, msgpack_object *params, const char *key,
+                    const msgpack_object *val);
 
 /* A str object over s[0..len) (not copied). */
 msgpack_object http_str(const char *s, size_t len);

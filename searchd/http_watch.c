@@ -28,6 +28,7 @@ typedef struct watch {
     struct evhttp_request *req; /* NULL until started */
     struct evhttp_connection *evcon;
     atomic_int gone;            /* j->gone of its subscribe job */
+    int taken;                  /* its subscription taken before it started */
     struct watch *prev, *next;  /* ws->list, once started */
 } watch;
 
@@ -161,6 +162,26 @@ static void watch_close(watch *w)
     free(w);
 }
 
+/* subs_owner.taken: the stream's one subscription, a durable one, was
+ * attached by another client (subscribe by name, or /watch?name= of
+ * another stream): a comment says so and the stream ends. */
+static void watch_taken(subs_owner *o, const char *name)
+{
+    watch *w = owner_watch(o);
+    if (!w->req) {              /* not started: http_watch_start ends it */
+        w->taken = 1;
+        return;
+    }
+    char text[160];
+    snprintf(text, sizeof text, ": durable subscription '%.64s' taken by another "
+             "client; stream ended\n\n", name);
+    send_text(w, text);
+    struct evhttp_request *req = w->req;
+    evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+    watch_close(w);
+    evhttp_send_reply_end(req);         /* then evhttp closes it */
+}
+
 /* evhttp closes the stream's connection: the client went away (EOF,
  * error, a write timeout; evhttp detached the request, which is then
  * ours to free) or evhttp_free at exit (it frees the request itself). */
@@ -220,6 +241,7 @@ int http_watch_prepare(http_watches *ws, job *j)
     atomic_init(&w->gone, 0);
     w->owner.notify = watch_notify;
     w->owner.out_empty = watch_out_empty;
+    w->owner.taken = watch_taken;
     j->owner = &w->owner;
     j->gone = &w->gone;
     j->payload = w;
@@ -273,6 +295,7 @@ void http_watch_start(http_watches *ws, job *j, struct evhttp_request *req)
     send_text(w, hello);
     ps_log(PS_LOG_DEBUG, "http /watch: subscription %llu streaming",
            (unsigned long long)j->sub);
+    if (w->taken) watch_taken(&w->owner, "");
 }
 
 void http_watch_end_all(http_watches *ws)

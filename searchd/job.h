@@ -61,6 +61,11 @@ typedef struct job {
     struct subs_owner *owner;   /* subscribe, unsubscribe, subscriptions:
                                    who holds the subscriptions (subs.h):
                                    the connection's, or an SSE stream's */
+    int durable;                /* subscribe: stored (substore.h) */
+    int resume;                 /* subscribe: resume_from was given */
+    uint64_t resume_from;       /* subscribe: catch up on seqs above it */
+    uint64_t epoch;             /* subscribe: writer groups begun when it
+                                   was registered (alerts_epoch) */
     /* The alert thread's items (alerts.h), with no method: a group of
      * documents to match (writer -> alert thread) or the notifications
      * found (alert thread -> I/O thread); freed by job_free through
@@ -77,6 +82,12 @@ typedef struct job {
     uint64_t ndocs, revision;   /* stats */
     uint64_t added, replaced, unchanged;   /* add (writer thread) */
     uint64_t deleted, not_found;            /* delete (writer thread) */
+    /* The first job of a write group waiting to be answered once visible
+     * (writer_ack.c): the next such group, the seq to wait for (0: none),
+     * until when, the group's changes for the alert thread. */
+    struct job *group_next;
+    uint64_t vis_seq, vis_until_us;
+    void *vis_ag;
 } job;
 
 /* Returns a new zeroed job with its zone, or NULL on allocation failure.

@@ -19,6 +19,7 @@
 #include "polysearch.h"
 #include "server.h"
 #include "subs.h"
+#include "substore.h"
 #include "util.h"
 
 #define FORCE_EXIT_S 5
@@ -63,12 +64,14 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
                "stay)", err);
 }
 
-/* The writer's wait after publishing (writer_set_visible_wait): until
- * every worker shows seq, at most --visible-wait.  Writer thread. */
-static void visible_wait(void *ctx, uint64_t seq)
+/* The wait before a write group is answered (writer_set_visible_wait):
+ * until every worker shows seq, at most until until_us (the group's
+ * publication + --visible-wait).  The writer's acker thread. */
+static void visible_wait(void *ctx, uint64_t seq, uint64_t until_us)
 {
     server *s = ctx;
-    (void)workers_wait_visible(s->pool, seq, s->cfg->visible_wait_ms * 1000u);
+    uint64_t now = ps_now_us();
+    (void)workers_wait_visible(s->pool, seq, until_us > now ? until_us - now : 1);
 }
 
 /* --create: makes an empty database at --db when none is there
@@ -233,6 +236,18 @@ static int serve(searchd_config *cfgp)
         ps_log(PS_LOG_ERROR, "cannot start worker threads: %s", strerror(errno));
         rc = EX_OSERR;
     }
+    /* The durable subscriptions (DB/subscriptions.msgpack): a store that
+     * cannot be read stops the start rather than being overwritten. */
+    if (rc == 0 && s.alerts) {
+        char path[4200], err[700];
+        snprintf(path, sizeof path, "%s/%s", cfg.db_path, SUBSTORE_FILE);
+        if (subs_open_store(s.subs, path, err, sizeof err) != 0) {
+            ps_log(PS_LOG_ERROR, "durable subscriptions: %s (move the file away to "
+                   "start without them)", err);
+            rc = EX_DATAERR;
+        }
+        alerts_set_delta(s.alerts, writer_delta(s.writer));
+    }
     if (rc == 0 && s.alerts && alerts_start(s.alerts) != 0) {
         ps_log(PS_LOG_ERROR, "cannot start the alert thread: %s", strerror(errno));
         rc = EX_OSERR;
@@ -252,8 +267,12 @@ static int serve(searchd_config *cfgp)
     }
 
     listeners_close(&s);
+    /* The writer first: its last groups are answered once the workers
+     * show them (the acker waits on the pool, which must still exist). */
+    writer_stop(s.writer);          /* commits what is queued, joins */
     workers_destroy(s.pool);        /* joins; closes the delta's readers */
-    writer_destroy(s.writer);       /* commits what is queued, joins */
+    alerts_stop(s.alerts);          /* joins; closes its reader of the delta */
+    writer_destroy(s.writer);       /* last checkpoint; frees the delta */
     conn_free_all(&s);              /* their subscriptions too */
     http_free(&s);
     access_free(&s);                /* refusals still held, the tokens */

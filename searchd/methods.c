@@ -397,7 +397,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "failed_attempts", s->auth_failures);
     subs_pack_stats(pk, s);
     msgpack_pack_str_with_body(pk, "limits", 6);
-    msgpack_pack_map(pk, 28);
+    msgpack_pack_map(pk, 29);
     kv_u64(pk, "max_frame", c->max_frame);
     kv_u64(pk, "max_depth", c->max_depth);
     kv_u64(pk, "deadline_ms", c->deadline_ms);
@@ -428,6 +428,7 @@ static int stats_finish(job *j, msgpack_packer *pk, server *s)
     kv_u64(pk, "max_notify_queue", c->max_notify_queue);
     kv_u64(pk, "max_request", c->max_request);
     kv_u64(pk, "max_headers", c->max_headers);
+    kv_u64(pk, "resume_max", c->resume_max);
     msgpack_pack_str_with_body(pk, "version", 7);
     return ps_rpc_pack_str(pk, PS_VERSION);
 }

@@ -34,6 +34,11 @@ struct subs_owner {
     int (*notify)(subs_owner *o, const char *msg, size_t len, uint64_t cap);
     /* 1 when the owner is open and its output fully sent. */
     int (*out_empty)(subs_owner *o);
+    /* Optional (NULL: nothing): called after the durable subscription
+     * name was taken over by another owner (a subscribe attaching it by
+     * name) and dropped from this one; the holder may end itself (an SSE
+     * stream, which has no other subscription).  I/O thread. */
+    void (*taken)(subs_owner *o, const char *name);
     sub_conn *subs;             /* NULL until the first subscription */
 };
 
@@ -41,14 +46,22 @@ struct subs_owner {
  * (no alert thread: subscribe answers unavailable). */
 subs_registry *subs_create(const searchd_config *cfg, alerts *a);
 
+/* Loads the durable subscriptions from path (substore.h; NULL: kept in
+ * memory only).  Returns 0, or -1 with a message in err (a store that
+ * cannot be read or is malformed: the daemon must not start, so as not
+ * to lose or overwrite it).  Main thread, before the I/O loop. */
+int subs_open_store(subs_registry *r, const char *path, char *err, size_t errlen);
+
 /* Frees the registry (NULL is fine); after conn_free_all. */
 void subs_destroy(subs_registry *r);
 
 /* Methods (methods.h).  subscribe: parse checks the arguments; io checks
- * the limits, registers the subscription and queues the job for the
- * alert thread (returns -2, or an error); done, when the job comes back,
- * forgets a subscription the alert thread refused; finish packs
- * {subscription, name}. */
+ * the limits, attaches or stores a durable subscription, registers the
+ * subscription and queues the job for the alert thread (returns -2, or an
+ * error); done, when the job comes back, forgets a subscription the alert
+ * thread refused (and a durable one it had just stored); finish packs
+ * {subscription, durable?, name}.  unsubscribe of a durable subscription
+ * removes it from the store; a connection closed keeps it there. */
 int subs_subscribe_parse(job *j, const msgpack_object *params, const searchd_config *c);
 int subs_subscribe_io(job *j, server *s);
 void subs_subscribe_done(job *j, server *s);

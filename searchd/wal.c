@@ -402,6 +402,39 @@ int wal_drop_segments(wal *w, uint64_t seq)
     return rc;
 }
 
+int wal_skip_to(wal *w, uint64_t next)
+{
+    int fd;
+
+    if (failed(w))
+        return -1;
+    if (next <= atomic_load(&w->a_next_seq))
+        return 0;
+    if (wal_sync(w) != 0)
+        return -1;
+    if (wal_segs_push(w, next, WAL_HEADER_SIZE) != 0)
+        return -1;
+    fd = wal_seg_create(w, next);
+    if (fd < 0) {
+        int e = errno;
+        w->nsegs--;
+        w->total -= WAL_HEADER_SIZE;
+        errno = e;
+        return -1;
+    }
+    close(w->fd);                      /* synced above */
+    w->fd = fd;
+    w->end = w->synced_end = WAL_HEADER_SIZE;
+    wal_publish(w, next, next - 1);
+    if (ps_fsync_dir_fd(w->dirfd) != 0) {
+        w->dir_dirty = 1;              /* wal_sync tries again */
+        return -1;
+    }
+    /* Every record before next is in the database (the caller's
+     * precondition): the older segments go. */
+    return wal_drop_segments(w, next - 1);
+}
+
 int wal_drop_upto(wal *w, uint64_t seq)
 {
     if (failed(w))

@@ -151,6 +151,18 @@ int wal_db_pending(const char *db_path, uint64_t ck_op_seq);
  * anything in it.  The owning thread. */
 int wal_rotate(wal *w);
 
+/* Makes next the seq of the next record, when it is above wal_next_seq():
+ * the current segment is synced, a new one starting at next is created
+ * (as by wal_rotate) and every older segment is deleted.  Precondition:
+ * the database's checkpoint is next - 1 or more (another writer, a local
+ * polysearch-index, committed changes numbered up to there while this
+ * daemon held no lock, docs/WAL.md "Change sequence numbers"), so a later
+ * wal_open deletes the older segments unread and finds no gap.  Returns
+ * 0 (also when next is not above wal_next_seq(): nothing done), or -1
+ * with errno as wal_rotate (a failed deletion only leaves segments that
+ * the next wal_open deletes).  The owning thread. */
+int wal_skip_to(wal *w, uint64_t next);
+
 /* Deletes every segment but the current one whose records all have seq <=
  * seq (a segment's last seq is the next segment's first seq - 1), oldest
  * first, then fsyncs the directory.  Returns 0, or -1 with errno (the

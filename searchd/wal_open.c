@@ -477,7 +477,8 @@ static int open_current(opener *op, int fd, uint64_t last, uint64_t next)
         close(fd);
     if (w->nsegs > 0)
         ps_log(PS_LOG_WARN, "wal: %s: the log ends at seq %llu, before the "
-               "checkpoint %llu: it goes on at seq %llu", w->dir,
+               "checkpoint %llu (normal after another writer, such as a local "
+               "polysearch-index, committed): it goes on at seq %llu", w->dir,
                (unsigned long long)last, (unsigned long long)op->checkpoint,
                (unsigned long long)next);
     wal_seg_name(next, name);

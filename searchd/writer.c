@@ -54,7 +54,8 @@ void writer_set_alerts(writer *w, alerts *a)
     w->alerts = a;
 }
 
-void writer_set_visible_wait(writer *w, void (*wait)(void *ctx, uint64_t seq),
+void writer_set_visible_wait(writer *w,
+                             void (*wait)(void *ctx, uint64_t seq, uint64_t until_us),
                              void *ctx)
 {
     w->vis_wait = wait;
@@ -77,6 +78,50 @@ void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
                : alerts_group_del(w->ag, id, seq);
     if (rc != 0)
         ps_log(PS_LOG_ERROR, "alerts: out of memory: a change is not matched");
+}
+
+/* The database's change counter now.  Returns 0, or -1 (logged). */
+static int read_counter(writer *w, uint64_t *seq)
+{
+    ps_db *db = w->view ? w->view : w->db;
+    ps_db *tmp = NULL;
+    if (!db) {
+        char *msg = NULL;
+        if (searchd_config_open_db(w->cfg, PS_DB_READ, &tmp, &msg) != PS_OK) {
+            ps_log(PS_LOG_WARN, "writer: cannot read the change counter: %s",
+                   msg ? msg : "open failed");
+            free(msg);
+            return -1;
+        }
+        free(msg);
+        db = tmp;
+    } else if (db == w->view && ps_db_revision(db) != ps_db_disk_revision(w->cfg->db_path) &&
+               ps_db_reopen(db, NULL) != PS_OK) {
+        ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(db));
+    }
+    ps_status st = ps_db_get_wal_seq(db, seq);
+    if (st != PS_OK)
+        ps_log(PS_LOG_WARN, "writer: cannot read the change counter: %s", ps_db_errmsg(db));
+    ps_db_close(tmp);
+    return st == PS_OK ? 0 : -1;
+}
+
+void wr_check_external(writer *w, uint64_t *db_seq)
+{
+    if (w->cfg->nshards > 0 || (w->view && ps_db_nshards(w->view) > 0)) return;
+    uint64_t rev = ps_db_disk_revision(w->cfg->db_path);
+    if (rev == 0 || rev == w->ext_rev) return;
+    uint64_t s = 0;
+    if (read_counter(w, &s) != 0) return;
+    w->ext_rev = rev;
+    if (db_seq) *db_seq = s;
+    if (s <= w->seen_seq) return;
+    ps_log(PS_LOG_INFO, "another writer committed changes numbered up to %llu "
+           "(above %llu): they are matched against the subscriptions",
+           (unsigned long long)s, (unsigned long long)w->seen_seq);
+    wr_ack_drain(w);            /* after the groups answered before */
+    alerts_submit_catchup(w->alerts, w->seen_seq, s);
+    w->seen_seq = s;
 }
 
 int writer_submit(writer *w, job *j)
@@ -150,8 +195,9 @@ static ps_status apply(writer *w, job *j)
             } else {
                 st = ps_db_put(w->db, &d->in, &o);
             }
+            /* The handle stamps the change seq (ps_db_stamp_seqs). */
             if (st == PS_OK && o != PS_PUT_UNCHANGED)
-                wr_alert_change(w, p, NULL, ++w->commit_seq, o == PS_PUT_REPLACED);
+                wr_alert_change(w, p, NULL, ps_db_last_seq(w->db), o == PS_PUT_REPLACED);
             else
                 ps_prepared_free(p);
             if (st == PS_ERR_INVALID) {
@@ -175,7 +221,7 @@ static ps_status apply(writer *w, job *j)
             ps_status st = ps_db_delete(w->db, j->ids[i]);
             if (st == PS_OK) {
                 j->deleted++;
-                wr_alert_change(w, NULL, j->ids[i], ++w->commit_seq, 1);
+                wr_alert_change(w, NULL, j->ids[i], ps_db_last_seq(w->db), 1);
             }
             else if (st == PS_ERR_NOT_FOUND || st == PS_ERR_INVALID) j->not_found++;
             else return st;
@@ -215,6 +261,13 @@ static int ensure_open(writer *w, job *group)
     ps_status st = searchd_config_open_db(w->cfg, PS_DB_WRITE, &w->db, &msg);
     if (st == PS_OK) {
         free(msg);
+        /* One database: each document gets its change seq, the counter
+         * shared with polysearch-index; what another writer committed
+         * meanwhile is caught up on before this group's changes. */
+        if (ps_db_nshards(w->db) == 0) {
+            (void)ps_db_stamp_seqs(w->db);
+            wr_check_external(w, NULL);
+        }
         pthread_mutex_lock(&w->st_mu);
         w->st.state = "open";
         w->st.opens++;
@@ -269,9 +322,10 @@ static void abort_group(writer *w, job *group, const char *what, int err)
 
 /* Runs one group: open, apply, maybe wait for more, commit, answer.
  * Returns 1 when the group was committed, 0 when it failed (either way
- * it was handed back). */
+ * it was handed back, or, committed with the acker running, left in
+ * *defer for it). */
 static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
-                           unsigned n)
+                           unsigned n, job **defer)
 {
     int logged = w->log != NULL;
     if (logged ? wrlog_begin(w, group) != 0 : ensure_open(w, group) != 0) {
@@ -325,6 +379,10 @@ static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
         abort_group(w, group, "commit", ERR_IO_ERROR);
         return 0;
     }
+    if (!logged && ps_db_last_seq(w->db) > w->seen_seq) {
+        w->seen_seq = ps_db_last_seq(w->db);
+        w->ext_rev = ps_db_revision(w->db);
+    }
     uint64_t ok = 0;
     for (job *j = group; j; j = j->next)
         if (j->err < 0) ok++;
@@ -340,19 +398,33 @@ static int run_group_inner(writer *w, job *group, job **tail, uint64_t docs,
     ps_log(PS_LOG_DEBUG, "writer committed %u requests (%llu documents/ids) "
            "in %llu us", n, (unsigned long long)docs, (unsigned long long)took);
     w->prev_group = n;
-    done_put(&w->done, group);
+    if (w->ack_started) *defer = group;
+    else done_put(&w->done, group);
     return 1;
 }
 
 /* Runs one group; once it is durable and answered, its changes go to the
- * alert thread (never waiting for it). */
+ * alert thread (never waiting for it).  With the acker (writer_ack.c), a
+ * committed group is answered, and its changes handed on, by the acker
+ * once every worker shows it, while this thread goes on. */
 static void run_group(writer *w, job *group, job **tail, uint64_t docs,
                       unsigned n)
 {
-    int ok = run_group_inner(w, group, tail, docs, n);
+    alerts_group_begin(w->alerts);
+    w->vis_seq = 0;
+    job *defer = NULL;
+    int ok = run_group_inner(w, group, tail, docs, n, &defer);
+    if (defer) {
+        wr_ack_put(w, defer, w->vis_seq,
+                   ps_now_us() + w->cfg->visible_wait_ms * 1000u, w->ag);
+        w->ag = NULL;
+        return;
+    }
+    wr_ack_drain(w);            /* the alerts' groups end in order */
     if (ok) alerts_submit_group(w->alerts, w->ag);
     else alerts_group_free(w->ag);
     w->ag = NULL;
+    alerts_group_end(w->alerts);
 }
 
 
@@ -364,7 +436,7 @@ static void *writer_main(void *arg)
          * At stop the queue drains (QUEUE_DRAIN): every job accepted is
          * applied and committed before QUEUE_STOPPED. */
         uint64_t idle_end = w->db ? w->last_write_us + w->cfg->writer_idle_ms * 1000u
-                          : w->log ? ps_now_us() + 1000000u
+                          : w->log || w->alerts ? ps_now_us() + 1000000u
                                    : QUEUE_NO_DEADLINE;
         job *first;
         queue_wait r = queue_pop_until(&w->queue, idle_end, &first);
@@ -378,6 +450,10 @@ static void *writer_main(void *arg)
                 pthread_mutex_unlock(&w->st_mu);
             }
             if (stop) break;
+            /* Each idle second: has another writer (a local
+             * polysearch-index) committed?  Not while this daemon holds
+             * the lock (commit mode: the handle is open). */
+            if (w->alerts && !w->db) wr_check_external(w, NULL);
             continue;
         }
         /* The first job always, then what fits in WRITER_GROUP_DOCS. */
@@ -391,6 +467,13 @@ static void *writer_main(void *arg)
 
 int writer_start(writer *w)
 {
+    /* Commit mode: the changes before this start are not news.  (Log
+     * mode: writer_open_log.) */
+    if (!w->log && w->cfg->nshards == 0) {
+        uint64_t s = 0;
+        w->ext_rev = ps_db_disk_revision(w->cfg->db_path);
+        if (read_counter(w, &s) == 0) w->seen_seq = s;
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -398,16 +481,25 @@ int writer_start(writer *w)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) { errno = e; return -1; }
     w->started = 1;
+    if (w->log && w->vis_wait && wr_ack_start(w) != 0) return -1;
     if (w->ck && ckpt_start(w->ck) != 0) return -1;
     return 0;
+}
+
+void writer_stop(writer *w)
+{
+    if (!w || w->stopped) return;
+    w->stopped = 1;
+    queue_shutdown(&w->queue, QUEUE_DRAIN);
+    if (w->started) pthread_join(w->thread, NULL);
+    else close_db(w, "stopping");
+    wr_ack_stop(w);             /* answers the groups still waiting */
 }
 
 void writer_destroy(writer *w)
 {
     if (!w) return;
-    queue_shutdown(&w->queue, QUEUE_DRAIN);
-    if (w->started) pthread_join(w->thread, NULL);
-    else close_db(w, "stopping");
+    writer_stop(w);
     /* Log mode: a last checkpoint of everything (a failure leaves it in
      * the log, replayed at the next start), then the log is closed. */
     wrlog_close(w);

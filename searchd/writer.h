@@ -93,13 +93,16 @@ ps_delta *writer_delta(writer *w);
  * answers were handed back.  Main thread, before writer_start. */
 void writer_set_alerts(writer *w, alerts *a);
 
-/* Log mode: after a group's changes are published and before its answers
- * are handed back, the writer calls wait(ctx, seq) with the last seq
- * published, which returns once every reader shows it (or gives up; its
+/* Log mode: a group's answers are handed back once every reader shows
+ * its changes: after publishing them the writer hands the group to its
+ * acker thread (writer_ack.c) and goes on with the next group; the acker
+ * calls wait(ctx, seq, until_us) with the group's last seq, which returns
+ * once every reader shows it or at until_us (monotonic, ps_now_us; its
  * result is ignored): the workers' workers_wait_visible, so that an
- * acknowledged change is already in each worker's view (NULL: answer at
- * once).  Main thread, before writer_start. */
-void writer_set_visible_wait(writer *w, void (*wait)(void *ctx, uint64_t seq),
+ * acknowledged change is already in each worker's view.  NULL: answered
+ * at once by the writer.  Main thread, before writer_start. */
+void writer_set_visible_wait(writer *w,
+                             void (*wait)(void *ctx, uint64_t seq, uint64_t until_us),
                              void *ctx);
 
 /* Starts the thread (signals blocked in it).  Returns 0 or -1 with errno.
@@ -119,10 +122,15 @@ job *writer_take_done(writer *w);
 void writer_get_stats(writer *w, writer_stats *out);
 
 /* Stops the thread after it has applied and committed every queued job
- * (their answers are dropped if nobody takes them), joins it; in log mode
- * checkpoints everything and closes the log; closes the writable handle
- * and frees the writer (NULL is fine).  Main thread, after the event loop
- * ended and after workers_destroy (the workers' handles use the delta). */
+ * (their answers are dropped if nobody takes them) and joins it; from
+ * then on nothing is handed to the alert thread.  Idempotent (NULL is
+ * fine).  Main thread, after the event loop ended. */
+void writer_stop(writer *w);
+
+/* writer_stop if not done; then in log mode checkpoints everything and
+ * closes the log; closes the writable handle and frees the writer and the
+ * delta (NULL is fine).  Main thread, after the event loop ended, after
+ * workers_destroy and alerts_stop (their handles use the delta). */
 void writer_destroy(writer *w);
 
 #endif

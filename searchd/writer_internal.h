@@ -16,7 +16,9 @@
 #include "wal.h"
 #include "writer.h"
 
-/* Log mode: OP_SEQ and WAL_OP_BITS are in wal.h. */
+/* Log mode: OP_SEQ and WAL_OP_BITS are in wal.h; the seqs of the other
+ * writers (ps_db_stamp_seqs) follow the same layout. */
+_Static_assert(WAL_OP_BITS == PS_SEQ_OP_BITS, "one layout of change seqs");
 _Static_assert(WRITER_GROUP_DOCS + SEARCHD_MAX_ADD_DOCS < (1u << WAL_OP_BITS),
                "a writer group must fit in one log record");
 
@@ -28,6 +30,7 @@ struct writer {
     writer_stats st;            /* st_mu (state/holder/counters) */
     pthread_t thread;
     int started;
+    int stopped;                /* writer_stop done */
     /* Writer thread only. */
     ps_db *db;                  /* commit mode: the writable handle */
     uint64_t last_write_us;
@@ -37,9 +40,23 @@ struct writer {
      * mode numbers its changes itself (log mode: OP_SEQ). */
     alerts *alerts;
     alert_group *ag;
-    uint64_t commit_seq;
-    void (*vis_wait)(void *ctx, uint64_t seq);  /* writer_set_visible_wait */
-    void *vis_ctx;
+    /* Change seqs (docs/WAL.md "Change sequence numbers"): the highest
+     * this daemon wrote or handed to the alert thread as another
+     * writer's; the database revision whose counter was last read. */
+    uint64_t seen_seq;
+    uint64_t ext_rev;
+    void (*vis_wait)(void *ctx, uint64_t seq, uint64_t until_us);
+    void *vis_ctx;              /* writer_set_visible_wait */
+    uint64_t vis_seq;           /* wrlog_commit: the group's last seq */
+    /* writer_ack.c: groups answered once visible, off the writer thread
+     * (ack_mu: the list, busy, stop). */
+    pthread_t ack_thread;
+    int ack_started;
+    pthread_mutex_t ack_mu;
+    pthread_cond_t ack_cv;      /* a group queued, or stop */
+    pthread_cond_t ack_idle_cv; /* the list emptied and nothing in hand */
+    job *ack_head, *ack_tail;
+    int ack_busy, ack_stop;
     /* Log mode (writer_open_log): the delta shared with the workers and
      * the checkpointer, the log, this thread's read handle for outcomes,
      * the record being packed, the last record whose segments were
@@ -58,6 +75,26 @@ struct writer {
                                    takings the view was reopened after */
 };
 
+/* ---- writer_ack.c ---- */
+
+/* Starts the acker thread (log mode with a visible wait).  Returns 0 or -1
+ * with errno.  Main thread, from writer_start. */
+int wr_ack_start(writer *w);
+
+/* Hands a committed group (its first job) to the acker, which waits until
+ * every worker shows seq (0: no wait) or until_us, then answers the group
+ * (done list) and submits ag (taken; may be NULL) to the alert thread
+ * and ends the alerts' group, in the order groups were put. */
+void wr_ack_put(writer *w, job *group, uint64_t seq, uint64_t until_us, alert_group *ag);
+
+/* Returns once every group put was answered (before the writer hands the
+ * alert thread anything itself, to keep the order).  Writer thread. */
+void wr_ack_drain(writer *w);
+
+/* Drains, stops and joins the acker thread (no-op when not started).
+ * Main thread, after the writer thread ended. */
+void wr_ack_stop(writer *w);
+
 /* ---- writer.c ---- */
 
 /* Sets the job's error code and message. */
@@ -75,6 +112,14 @@ void wr_fail_group(job *group, int err, const char *msg);
  * alert_group when subscriptions exist. */
 void wr_alert_change(writer *w, ps_prepared *p, const char *id, uint64_t seq,
                      int replaced);
+
+/* Another writer (a local polysearch-index) committed since the database
+ * revision last looked at: the changes it numbered above seen_seq go to
+ * the alert thread as a catch-up, and seen_seq moves to the counter.
+ * db_seq (may be NULL) gets the counter read (unchanged when the revision
+ * did not move or it cannot be read).  Cheap when nothing moved (reads
+ * the version file). */
+void wr_check_external(writer *w, uint64_t *db_seq);
 
 /* ---- writer_log.c ---- */
 

@@ -124,6 +124,12 @@ int writer_open_log(writer *w, char *err, size_t errlen)
         return -1;
     ps_delta_publish(w->delta, UINT64_MAX);
     w->dropped_upto = ck >> WAL_OP_BITS;
+    /* The changes before this start (replayed ones included) are not
+     * news for the alerts: they are found by resume_from only. */
+    ps_delta_info di;
+    ps_delta_stats(w->delta, &di);
+    w->seen_seq = di.last_seq > ck ? di.last_seq : ck;
+    if (ps_db_nshards(w->view) == 0) w->ext_rev = ps_db_disk_revision(c->db_path);
     msgpack_sbuffer_init(&w->rec);
     msgpack_packer_init(&w->pk, &w->rec, msgpack_sbuffer_write);
     if (!(w->ck = ckpt_create(c, w->delta))) {
@@ -267,6 +273,30 @@ int wrlog_begin(writer *w, job *group)
             ps_db_reopen(w->view, NULL) != PS_OK)
             ps_log(PS_LOG_WARN, "writer: reopen failed: %s", ps_db_errmsg(w->view));
     }
+    /* Another writer (a local polysearch-index) may have committed while
+     * this daemon held no lock, numbering its changes past this log's
+     * next record: the log skips past them (docs/WAL.md, "Change
+     * sequence numbers"), and the alerts catch up on them. */
+    if (ps_db_nshards(w->view) == 0) {
+        uint64_t ck = 0;
+        if (ps_db_get_wal_seq(w->view, &ck) == PS_OK &&
+            (ck >> WAL_OP_BITS) >= wal_next_seq(w->log)) {
+            if (wal_skip_to(w->log, (ck >> WAL_OP_BITS) + 1) != 0) {
+                char msg2[200];
+                snprintf(msg2, sizeof msg2, "the write-ahead log cannot skip past "
+                         "another writer's changes (%s): nothing of this request "
+                         "was applied; retry", strerror(errno));
+                wr_fail_group(group, ERR_IO_ERROR, msg2);
+                ckpt_group_done(w->ck, 0);
+                return -1;
+            }
+            ps_log(PS_LOG_INFO, "write-ahead log: another writer committed changes "
+                   "up to %llu; the log goes on at record %llu",
+                   (unsigned long long)ck, (unsigned long long)(ck >> WAL_OP_BITS) + 1);
+            w->dropped_upto = ck >> WAL_OP_BITS;
+        }
+        wr_check_external(w, NULL);
+    }
     wrlog_drop_checkpointed(w);
     rec_begin(w);
     return 0;
@@ -311,12 +341,14 @@ int wrlog_commit(writer *w, job *group)
     if (seq != w->rec_seq)
         ps_log(PS_LOG_ERROR, "write-ahead log: record %llu written as %llu",
                (unsigned long long)w->rec_seq, (unsigned long long)seq);
+    if (w->rec_next > 0 && OP_SEQ(w->rec_seq, w->rec_next - 1) > w->seen_seq)
+        w->seen_seq = OP_SEQ(w->rec_seq, w->rec_next - 1);
     ps_delta_publish(w->delta, UINT64_MAX);
     ckpt_group_done(w->ck, 1);
-    if (w->vis_wait) {
+    if (w->vis_wait) {          /* the acker waits for it (writer_ack.c) */
         ps_delta_info di;
         ps_delta_stats(w->delta, &di);
-        w->vis_wait(w->vis_ctx, di.published);
+        w->vis_seq = di.published;
     }
     return 0;
 }

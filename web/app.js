@@ -577,16 +577,20 @@
   }
 
   /* /watch through fetch, to send the token: the event stream parsed here
-   * (data, event and comment lines, as EventSource does), reconnecting
-   * 3 s after a lost connection; an HTTP error ends it. */
+   * (data, event, id and comment lines, as EventSource does), reconnecting
+   * 3 s after a lost connection with the last id as Last-Event-ID (the
+   * daemon resends what was missed); an HTTP error ends it. */
   function fetchSource(url, h) {
     const ctrl = new AbortController();
     let stopped = false;
     let timer = null;
+    let lastId = null;    /* sent back on a reconnect, as EventSource does */
     async function run() {
       let res;
+      const hdrs = Object.assign(apiHeaders(), { Accept: 'text/event-stream' });
+      if (lastId !== null) hdrs['Last-Event-ID'] = lastId;
       try {
-        res = await fetch(url, { headers: Object.assign(apiHeaders(), { Accept: 'text/event-stream' }),
+        res = await fetch(url, { headers: hdrs,
                                  signal: ctrl.signal, cache: 'no-store' });
       } catch (e) {
         res = null;
@@ -621,6 +625,7 @@
                 if (v[0] === ' ') v = v.slice(1);
                 if (field === 'data') ev.data = ev.data === null ? v : ev.data + '\n' + v;
                 else if (field === 'event') ev.name = v;
+                else if (field === 'id' && v.indexOf('\0') < 0) lastId = v;
               }
             }
           }

@@ -424,10 +424,12 @@ class Client:
     def subscribe(self, q=None, lang=None, date_from=None, name=None,
                   durable=None, resume_from=None):
         """Registers a subscription on this connection; returns
-        {subscription, name}.  From then on each new matching document is
-        pushed: read them with notifications().  durable and resume_from are
-        sent only when given (a daemon that does not know them answers
-        BadRequestError); q may be None only to resume by name."""
+        {subscription, durable?, name}.  From then on each new matching
+        document is pushed: read them with notifications().  durable and
+        resume_from are sent only when given (resume_from: the matching
+        documents changed after that seq are pushed first; an older daemon
+        without them answers BadRequestError); q may be None only to attach
+        a durable subscription by name."""
         args = {}
         for k, v in (("q", q), ("lang", lang), ("date_from", date_from),
                      ("name", name), ("durable", durable),

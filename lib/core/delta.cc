@@ -358,7 +358,12 @@ extern "C" ps_status ps_delta_put(ps_delta *d, ps_db *view, const ps_prepared *p
             op->seq = seq;
             op->id = p->id;
             op->hash = p->hash;
-            op->doc = p->doc.serialise();
+            // The document carries its seq (SLOT_SEQ): into the in-memory
+            // copies of the readers and, at the checkpoint, the database
+            // (a handle on p's document: p carries it too).
+            Xapian::Document doc = p->doc;
+            doc.add_value(SLOT_SEQ, seq_key(seq));
+            op->doc = doc.serialise();
             op->spelling = p->spelling;
             record(d, std::move(op));
         }

@@ -40,9 +40,16 @@
 //   values  0 lang, 1 date "YYYYMMDDHHMMSS" (UTC), 2 content hash (hex);
 //           3 "d" on the in-memory copies of delta documents only (a read
 //           handle's view, delta_view.cc; never stored in a database);
+//           4 the change sequence number of the document's latest write
+//           (8 bytes big-endian, seq_key(): string order is numeric
+//           order), stamped by ps_delta_put and by the put entry points
+//           of a handle with ps_db_stamp_seqs(); absent in documents
+//           written before it existed or without stamping (seq.cc);
 //   data    the stored fields, encoded by ps_fields_encode() (docfields.h);
-//   metadata "polysearch.wal_seq": the last write-ahead log sequence
-//           number checkpointed into the database (decimal; delta.cc);
+//   metadata "polysearch.wal_seq": the last change sequence number
+//           committed into the database (decimal): a write-ahead log
+//           checkpoint (delta.cc), or the last seq stamped by a commit of
+//           a stamping handle (seq.cc): one counter for every writer;
 //   synonyms Xapian's synonym table: every member of a group -> each other
 //           member, normalised by ps_synonym_normalize() (synonyms.cc).
 
@@ -77,6 +84,7 @@ const Xapian::valueno SLOT_LANG = 0;
 const Xapian::valueno SLOT_DATE = 1;
 const Xapian::valueno SLOT_HASH = 2;
 const Xapian::valueno SLOT_DELTA = 3;
+const Xapian::valueno SLOT_SEQ = 4;
 const char META_WAL_SEQ[] = "polysearch.wal_seq";
 const char PFX_ID[] = "Q";
 const char PFX_LANG[] = "L";
@@ -205,6 +213,14 @@ struct ps_db {
     // (synonyms.cc: synonym_table).
     std::shared_ptr<const psi::syn_table> syn;
     std::vector<uint64_t> syn_revs;
+    // Change seqs (seq.cc, ps_db_stamp_seqs): stamping on; seq_next
+    // valid (read from the metadata at the first put after an open, a
+    // commit or a cancel); the last seq written since the last commit.
+    bool seq_stamp = false;
+    bool seq_valid = false;
+    bool seq_used = false;
+    uint64_t seq_next = 0;
+    uint64_t seq_last = 0;
     // Read handles attached to a ps_delta (ps_db_attach_delta): main +
     // delta (delta_view.cc).
     std::unique_ptr<psi::delta_view, psi::delta_view_deleter> delta;
@@ -304,6 +320,28 @@ void content_hash(const ps_doc_in *d, char out[17]);
 // or a Xapian error.  Touches no database: any thread.
 ps_status prepare_impl(const ps_doc_in *d, const ps_boilerplate *bp, bool memo,
                        std::string &err, std::unique_ptr<ps_prepared> &out);
+
+// ---- seq.cc: change sequence numbers in SLOT_SEQ
+
+// 8 bytes big-endian: string order is numeric order.
+std::string seq_key(uint64_t seq);
+
+// The seq of a SLOT_SEQ value (0: empty or not 8 bytes).
+uint64_t seq_of_key(const std::string &k);
+
+// A stamping handle: stamps the next seq on p's document (shared
+// Xapian::Document internals: p's document carries it afterwards) and
+// returns it; 0 when db does not stamp.  Throws.
+uint64_t stamp_next(ps_db *db, const ps_prepared *p);
+
+// The put stamped with seq was written (not unchanged).
+void stamp_used(ps_db *db, uint64_t seq);
+
+// Before a commit: the metadata counter set to the last seq written.
+void stamp_before_commit(ps_db *db);
+
+// After a commit or a cancel: the next put reads the counter again.
+void stamp_reset(ps_db *db);
 
 // ---- write.cc: writing --------------------------------------------------
 
@@ -487,6 +525,9 @@ bool query_filters(const ps_query *q, std::string &lang, std::string &from,
 
 // Folded words of a query: its unprefixed terms and title terms.
 std::vector<std::string> query_words(const Xapian::Query &q);
+
+// The languages present in db (its "L" terms), cached per revision.
+const std::vector<std::string> &get_langs(ps_db *db);
 
 // Folded prefixes of the wildcard words ("bio*") of a query string.
 std::vector<std::string> wildcard_prefixes(const std::string &q);

@@ -246,7 +246,8 @@ void ps_prepared_free(ps_prepared *p) PS_NOEXCEPT;
  * spelling words and frequencies, statistics), as long as every copy of
  * an id goes to the same part (deal them with ps_shard_of(id, N)), except
  * for the document numbers: the parts' documents follow each other, so
- * results of equal weight may come in another order. */
+ * results of equal weight may come in another order; and for change seqs
+ * (ps_db_stamp_seqs): a bulk build stamps none. */
 
 /* A bulk build in progress.  Opaque. */
 typedef struct ps_bulk ps_bulk;
@@ -743,6 +744,63 @@ typedef struct ps_match_stats {
 ps_status ps_matcher_match(ps_matcher *m, const ps_match_doc *docs, size_t n,
                            int all_queries, ps_match_fn fn, void *ctx,
                            ps_match_stats *stats) PS_NOEXCEPT;
+
+/* ---- Change sequence numbers: catch-up of saved queries ---------------
+ *
+ * Every write of a document can carry its change sequence number ("seq",
+ * u64, increasing with each write), stored in the document (a value slot)
+ * so that what changed after a given seq can be found again: a client
+ * resuming a subscription, or a daemon catching up on what a local
+ * polysearch-index wrote.  Writers: the write-ahead log's delta stamps the
+ * seq given to ps_delta_put (record << PS_SEQ_OP_BITS | index, docs/WAL.md);
+ * a handle with ps_db_stamp_seqs() stamps its own.  One counter is shared
+ * by every writer of a database: the metadata "polysearch.wal_seq", the
+ * last seq committed (ps_db_get_wal_seq).  Documents written without a
+ * seq (older databases, bulk builds, shard sets) are never found by
+ * ps_db_catchup. */
+
+#define PS_SEQ_OP_BITS 24
+
+/* Makes the writable handle db stamp each document it writes with
+ * ps_db_put or ps_db_put_prepared: the first after an open, a commit or
+ * a cancel gets ((counter >> PS_SEQ_OP_BITS) + 1) << PS_SEQ_OP_BITS, each
+ * next one +1 (a document found unchanged takes none), and each commit
+ * stores the last one written in the counter.  The stamp is put on the
+ * prepared document given to ps_db_put_prepared (it is a handle on the
+ * same Xapian document).  Returns PS_OK, or PS_ERR_INVALID for NULL, a
+ * read-only or a sharded handle.  Owner thread. */
+ps_status ps_db_stamp_seqs(ps_db *db) PS_NOEXCEPT;
+
+/* The seq of the last document written by ps_db_put/ps_db_put_prepared on
+ * a stamping handle (0: none since it was opened).  Owner thread. */
+uint64_t ps_db_last_seq(const ps_db *db) PS_NOEXCEPT;
+
+/* The seq stamped on a prepared document (by ps_delta_put or a stamping
+ * handle's put), 0 when none.  PS_ERR_INVALID for NULL.  Any thread
+ * holding p. */
+ps_status ps_prepared_seq(const ps_prepared *p, uint64_t *seq) PS_NOEXCEPT;
+
+/* Catch-up of a saved query: calls fn for each document of db (main +
+ * delta for a handle attached to a ps_delta) that matches q (q->q, lang,
+ * date_from, date_to, max_wildcard, max_query, snippet_bytes and
+ * no_synonyms are used, as by ps_matcher_add; unless no_synonyms the
+ * query is expanded with the handle's synonym table as it is now, as
+ * ps_search does) and whose seq is in (after, upto] (upto 0: no
+ * upper bound), by increasing seq, at most max of them (0: none, just
+ * count).  Each ps_match has sub and user as given, doc 0, replaced 0,
+ * and the document's seq; its strings live during the callback only.
+ * *total (may be NULL) gets the number of matching documents in the range
+ * (those past max included), *last (may be NULL) the highest seq among
+ * them (0 when none).  Deleted documents are absent; a replaced one is
+ * found once, as its latest version, with that version's seq.  The
+ * caller reopens the handle first when it must see the latest commit.
+ * Errors as ps_search (PS_ERR_QUERY, PS_ERR_TOO_MANY_TERMS, PS_ERR_INVALID,
+ * PS_ERR_TOO_LARGE; message in ps_db_errmsg), PS_ERR_INTERNAL when fn
+ * returned non-zero.  Cost: one match over the range, sorted by seq.
+ * Owner thread. */
+ps_status ps_db_catchup(ps_db *db, const ps_query *q, uint64_t after, uint64_t upto,
+                        uint32_t max, uint64_t sub, void *user, ps_match_fn fn,
+                        void *ctx, uint64_t *total, uint64_t *last) PS_NOEXCEPT;
 
 /* ---- Analysis helpers (also used by the indexer and tests) ------------ */
 

@@ -225,10 +225,7 @@ ps_snippet_terms snippet_words::terms() const
 
 }  // namespace psi
 
-namespace {
-
-
-const std::vector<std::string> &get_langs(ps_db *db)
+const std::vector<std::string> &psi::get_langs(ps_db *db)
 {
     Xapian::Database &d = read_db(db);
     // A combined database has no single revision: a sharded handle drops
@@ -245,6 +242,8 @@ const std::vector<std::string> &get_langs(ps_db *db)
     }
     return db->langs;
 }
+
+namespace {
 
 // True when the spelling fragments of every word of q (the query parser
 // of Xapian 1.4.22 looks up a correction for every plain term, present

@@ -117,6 +117,19 @@ void psi::set_metadata_logged(ps_db *db, const std::string &key, const std::stri
 
 namespace {
 
+// put_prepared_impl with the change seq of a stamping handle (seq.cc).
+ps_status put_stamped(ps_db *db, const ps_prepared *p, ps_put_outcome *outcome)
+{
+    uint64_t seq = stamp_next(db, p);
+    ps_put_outcome o = PS_PUT_UNCHANGED;
+    ps_status st = put_prepared_impl(db, p, &o);
+    if (st == PS_OK && o != PS_PUT_UNCHANGED)
+        stamp_used(db, seq);
+    if (outcome)
+        *outcome = o;
+    return st;
+}
+
 ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
 {
     // Fast path first: same content hash as stored -> nothing to analyse.
@@ -135,7 +148,7 @@ ps_status put_impl(ps_db *db, const ps_doc_in *d, ps_put_outcome *outcome)
     st = prepare_impl(d, get_bp(db), false, db->err, p);
     if (st != PS_OK)
         return st;
-    return put_prepared_impl(db, p.get(), outcome);
+    return put_stamped(db, p.get(), outcome);
 }
 
 // Free-space guard.  Xapian 1.4.22 calls std::terminate when a block
@@ -196,6 +209,7 @@ void discard_pending(ps_db *db) noexcept
     db->spell_new.clear();
     db->spell_seen.clear();
     db->meta_log.clear();
+    stamp_reset(db);
     try {
         if (!db->in_txn && !db->stuck_txn)
             db->wdb.begin_transaction(false);
@@ -224,6 +238,7 @@ ps_status psi::commit_impl(ps_db *db)
         if (st != PS_OK)
             return st;
     }
+    stamp_before_commit(db);
     if (db->in_txn) {
         try {
             check_spelling(db);
@@ -255,6 +270,7 @@ ps_status psi::commit_impl(ps_db *db)
             throw;
         }
         db->dirty = false;
+        stamp_reset(db);
         // check_spelling() added this commit's new words to the bounds.
         if (db->frag_bound_valid)
             db->frag_bound_rev = db->wdb.get_revision();
@@ -329,7 +345,7 @@ extern "C" ps_status ps_db_put_prepared(ps_db *db, const ps_prepared *p,
     }
     try {
         ps_status st = need_writable(db);
-        return st != PS_OK ? st : put_prepared_impl(db, p, outcome);
+        return st != PS_OK ? st : put_stamped(db, p, outcome);
     } catch (...) {
         return fail(db);
     }

@@ -10,12 +10,17 @@ Usage: cli_watch.py MODE, MODE one of
   lagged   stopped watchers (SIGSTOP) miss matches: once resumed, --json
            prints a lagged line and the human one a warning on stderr,
            and received + dropped accounts for every document
-  restart  the daemon is killed (-9) and restarted on the same fixed port:
-           watch reconnects, resubscribes and receives what is added after
+  restart  watch --name --durable stopped (SIGSTOP), the daemon killed
+           (-9) and restarted on the same fixed port, matches added: watch
+           resumes and prints exactly the matches it missed (one
+           acknowledged just before the kill, the ones added after the
+           restart), once each, then the live ones
   resume   a scripted server closes the connection: watch --name
            reconnects with resume_from = the last seq it printed and does
-           not print repeats; a server refusing resume_from gets a plain
-           subscribe
+           not print repeats; a server refusing resume_from (a daemon
+           without durable subscriptions) gets a plain subscribe; then the
+           real daemon: stopped while a local polysearch-index adds
+           documents, restarted: watch resumes and prints exactly those
   usage    bad arguments (64), a refused subscription (65), no daemon (69)
   python   the Python client's subscribe/notifications (a notification
            interleaved with a call's reply is kept), docs/examples/watch.py
@@ -250,7 +255,20 @@ def free_port():
     return port
 
 
+def ids_once(js, want, what):
+    """The match ids of json lines js are exactly want, seqs increasing."""
+    got = [n["id"] for n in js if n["type"] == "match"]
+    check(got == want, "%s: printed %r, want %r" % (what, got, want))
+    seqs = [n["seq"] for n in js if n["type"] == "match"]
+    check(seqs == sorted(set(seqs)), "%s: seqs %r" % (what, seqs))
+    check(not [n for n in js if n["type"] != "match"], "%s: not only matches %r" % (what, js))
+
+
 def test_restart():
+    """kill -9 of the daemon while watch --name --durable is stopped
+    (SIGSTOP): a match acknowledged just before the kill, and matches
+    added after the restart while nobody is attached to the durable
+    subscription, are printed once watch resumes, exactly once each."""
     with pstest.workdir() as tmp:
         db = os.path.join(tmp, "db")
         port = free_port()
@@ -259,32 +277,88 @@ def test_restart():
         w = None
         try:
             srv = "127.0.0.1:%d" % port
-            w = Watch(tmp, "json", ["-s", srv, "--json", "--name", "lyon", "watch", "SANTE"])
+            w = Watch(tmp, "json", ["-s", srv, "--json", "--name", "lyon", "--durable",
+                                    "watch", "SANTE"])
             w.wait_err("(subscription ")
             add(d, [DOCS[0], DOCS[2]])
             w.wait_out('"fr-lyon"')
+            w.proc.send_signal(signal.SIGSTOP)
+            # Acknowledged, then the daemon dies: its notification may or
+            # may not have reached watch's socket; either way once.
+            add(d, [DOCS[3]])
             d.stop(signal.SIGKILL)
             d.__exit__()
-            w.wait_err("reconnecting")
             d = pstest.Daemon(db, tmp, args=[], listen=listen, log_name="daemon2.log")
-            w.wait_err("reconnected to")
-            # With --name it asks to resume after the last seq; a daemon
-            # without durable subscriptions refuses and watch subscribes
-            # plainly (warned).
-            err = w.errtext()
-            check("resuming after seq" in err or "cannot resume 'lyon'" in err,
-                  "reconnect message:\n" + err)
-            add(d, [DOCS[3], end_doc(2)])
+            # Missed: nobody is attached to 'lyon' while these go in.
+            add(d, [DOCS[1], DOCS[4], end_doc(2)])
+            w.proc.send_signal(signal.SIGCONT)
             w.wait_out('"zz-end-2"')
-            js = json_lines(w.text())
-            check([n["id"] for n in js] == ["fr-lyon", "fr-euro", "zz-end-2"],
-                  "matches across the restart %r" % ([n["id"] for n in js],))
+            err = w.errtext()
+            check("resuming after seq" in err and "cannot resume" not in err,
+                  "watch did not resume:\n" + err)
+            add(d, [end_doc(3)])
+            w.wait_out('"zz-end-3"')
+            ids_once(json_lines(w.text()), ["fr-lyon", "fr-euro", "zz-end-2", "zz-end-3"],
+                     "across kill -9 and restart")
             check(w.stop() == 0, "exit status")
+            check(d.stop() == 0, "daemon exit status")
         finally:
             if w:
+                w.proc.send_signal(signal.SIGCONT)
                 w.kill()
             d.__exit__()
-    print("restart: watch reconnected on the same port and received the later matches")
+    print("restart: after kill -9 and restart watch resumed and printed the missed "
+          "matches once each, then the live ones")
+
+
+def test_resume_indexer():
+    """The daemon stopped while watch --name --durable is stopped, a local
+    polysearch-index run adds documents, the daemon restarted: watch
+    resumes and prints exactly the indexer's matches (seqs stamped by
+    the other writer, docs/WAL.md)."""
+    indexer = pstest.indexer_path()
+    with pstest.workdir() as tmp:
+        db = os.path.join(tmp, "db")
+        port = free_port()
+        listen = ("127.0.0.1:%d" % port,)
+        d = pstest.Daemon(db, tmp, args=["--create"], listen=listen)
+        w = None
+        try:
+            srv = "127.0.0.1:%d" % port
+            w = Watch(tmp, "idx", ["-s", srv, "--json", "--name", "euro", "--durable",
+                                   "watch", "SANTE"])
+            w.wait_err("(subscription ")
+            add(d, [DOCS[0]])
+            w.wait_out('"fr-lyon"')
+            w.proc.send_signal(signal.SIGSTOP)
+            check(d.stop() == 0, "daemon exit status")
+            d.__exit__()
+            src = os.path.join(tmp, "in.jsonl")
+            with open(src, "w") as f:
+                for doc in (DOCS[2], DOCS[3], end_doc(4)):
+                    f.write(json.dumps(doc) + "\n")
+            p = subprocess.run([indexer, "--db", db, src], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=120)
+            check(p.returncode == 0, "indexer: %d %s" % (p.returncode, p.stdout[-600:]))
+            d = pstest.Daemon(db, tmp, args=[], listen=listen, log_name="daemon2.log")
+            w.proc.send_signal(signal.SIGCONT)
+            w.wait_out('"zz-end-4"')
+            err = w.errtext()
+            check("resuming after seq" in err and "cannot resume" not in err,
+                  "watch did not resume:\n" + err)
+            add(d, [end_doc(5)])
+            w.wait_out('"zz-end-5"')
+            ids_once(json_lines(w.text()), ["fr-lyon", "fr-euro", "zz-end-4", "zz-end-5"],
+                     "a local indexer's run while the daemon was stopped")
+            check(w.stop() == 0, "exit status")
+            check(d.stop() == 0, "daemon exit status")
+        finally:
+            if w:
+                w.proc.send_signal(signal.SIGCONT)
+                w.kill()
+            d.__exit__()
+    print("resume: a local indexer's matches added while the daemon was stopped "
+          "printed once each")
 
 
 # ---- resume, against a scripted server ------------------------------------
@@ -395,6 +469,7 @@ def test_resume():
         finally:
             w.kill()
     print("resume: resume_from = last seq printed, repeats skipped, refusal falls back")
+    test_resume_indexer()
 
 
 def run(args, timeout=60):

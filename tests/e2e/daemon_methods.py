@@ -14,7 +14,7 @@ LIMIT_KEYS = {"max_frame", "max_depth", "deadline_ms", "idle_timeout_ms", "max_c
               "writer_idle_ms", "wal", "checkpoint_docs", "checkpoint_bytes",
               "checkpoint_interval_ms", "max_delta", "max_subscriptions",
               "max_subscriptions_per_conn", "max_notify_queue", "max_request",
-              "max_headers"}
+              "max_headers", "resume_max"}
 ERROR_CODES = {"bad_request", "too_large", "query_syntax", "too_many_terms", "not_found",
                "busy", "timeout", "unknown_method", "internal", "unavailable", "io_error",
                "unauthorized", "forbidden"}

@@ -46,3 +46,14 @@ foreach(_m wal nowal many slow hostile stock)
   set_tests_properties(e2e_daemon_alerts_${_m} PROPERTIES LABELS e2e TIMEOUT 300
                        SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
 endforeach()
+
+# Durable subscriptions and resume_from: across a connection close (with
+# concurrent writers), kill -9 with changes only in the log, --no-wal across
+# a restart, --resume-max (lagged), hostile arguments and a corrupt store,
+# a local polysearch-index run picked up (log mode and --no-wal).
+foreach(_m resume nowal restart lagged hostile indexer indexer_nowal)
+  add_test(NAME e2e_daemon_durable_${_m}
+           COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_durable.py ${_m})
+  set_tests_properties(e2e_daemon_durable_${_m} PROPERTIES LABELS e2e TIMEOUT 300
+                       SKIP_RETURN_CODE 77 ENVIRONMENT "${_psw_env}")
+endforeach()

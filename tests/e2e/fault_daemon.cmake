@@ -15,14 +15,15 @@ add_test(NAME fault_tmpfs_enospc_sweep_full
 set_tests_properties(fault_tmpfs_enospc_sweep_full PROPERTIES LABELS "fault;slow"
                      TIMEOUT 1200 SKIP_RETURN_CODE 77 ENVIRONMENT "PS_FAULT_FULL=1")
 # The daemon writer under strace: kill -9 at each fdatasync/rename, ENOSPC
-# on pwrite64/fdatasync (python3-msgpack via PS_PYTHON).
+# on pwrite64/fdatasync, kill -9 at each fsync/rename of the store of
+# durable subscriptions (python3-msgpack via PS_PYTHON).
 if(TARGET polysearch-index)
   set(_pf_indexer $<TARGET_FILE:polysearch-index>)
 else()
   set(_pf_indexer "")
 endif()
 set(_pf_env "PS_DAEMON=$<TARGET_FILE:polysearchd>;PS_INDEXER=${_pf_indexer};PS_SOURCE_DIR=${PROJECT_SOURCE_DIR};PS_SANITIZE=${POLYSEARCH_SANITIZE}")
-foreach(_m kill enospc)
+foreach(_m kill enospc store)
   add_test(NAME fault_daemon_${_m}_sweep
            COMMAND ${PS_PYTHON} ${PROJECT_SOURCE_DIR}/tests/fault/daemon_fault_sweep.py ${_m})
   set_tests_properties(fault_daemon_${_m}_sweep PROPERTIES LABELS fault TIMEOUT 300

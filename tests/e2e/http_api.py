@@ -277,6 +277,7 @@ def page_and_watch(hp):
         s.wait_comment("subscription", 10)
     for path, want in (("/watch?q=NOT+sant%C3%A9", (400, "query_syntax")),
                        ("/watch?q=a&offset=1", (400, "bad_request")),
+                       ("/watch?name=zqnosuch", (404, "not_found")),
                        ("/watch?q=" + "a" * 300, (413, "too_large"))):
         st, _, res = hjson(hp, "GET", path)
         check((st, error_code(res)) == want, "%s: %d %r" % (path, st, res))

@@ -17,6 +17,12 @@ Checked:
   - errors before the stream: 400 (query syntax, no q, unknown
     parameter, bad language), 413 (q over --max-query), 429 beyond
     --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
+  - durable subscriptions and resume: ?name= attaches a stored one (the
+    stream that held it ends), durable=true&name= stores one, and
+    Last-Event-ID resumes after that seq (the matches missed come once
+    each, in order, then live ones), also for a plain ?q= stream; 404 for
+    an unknown name, 400 for another query under a stored name, durable
+    without a name, a malformed Last-Event-ID;
   - closing the client's socket removes the subscription (stats), also
     when it closes right after sending the request (before or while the
     alert thread takes the query), 100 times over;
@@ -187,6 +193,100 @@ def errors(d):
     check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "limit subs left")
 
 
+def no_more_events(s, within=1.0):
+    """True when no event comes within the given seconds."""
+    try:
+        ev = s.next_event(within)
+    except socket.timeout:
+        return True
+    return ev is None
+
+
+def durable_resume(d):
+    """A stream's subscription follows subscribe's rules: ?name= alone
+    attaches a durable subscription (taking it over: the stream that held
+    it ends), durable=true&name= stores one, and Last-Event-ID (what an
+    EventSource sends when it reconnects) resumes after that seq: the
+    matches added while no stream was open come once each, in order, then
+    the live ones. A plain ?q= stream resumes the same way."""
+    hp = d.hport
+    c = d.client()
+    err, res = c.call("subscribe", {"q": "zqdurable", "name": "dur1", "durable": True})
+    check(err is None and res.get("durable") is True, "durable subscribe: %r %r" % (err, res))
+    c.close()
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "dur1 attached")
+    for path, hdrs, want, code, why in (
+            ("/watch?name=nosuch", None, 404, "not_found", "nosuch"),
+            (watch_path("zqother", name="dur1"), None, 400, "bad_request", "another query"),
+            (watch_path("zqother", durable="true"), None, 400, "bad_request", "name"),
+            (watch_path("zqother"), {"Last-Event-ID": "x1"}, 400, "bad_request",
+             "Last-Event-ID"),
+            (watch_path("zqother"), {"Last-Event-ID": "-1"}, 400, "bad_request",
+             "Last-Event-ID")):
+        st, _, res = pshttp.jrequest(hp, "GET", path, headers=hdrs)
+        check(st == want and res["error"]["code"] == code and why in res["error"]["message"],
+              "%s %r: %d %r" % (path, hdrs, st, res))
+
+    with pshttp.SSE(hp, "/watch?name=dur1") as s:
+        check(s.status == 200, "attach by name: %d" % s.status)
+        s.wait_comment("subscription", 10)
+        post(hp, {"id": "nd/1", "body": "zqdurable first", "lang": "en"})
+        ev = s.next_event(10)
+        m = json.loads(ev["data"])
+        check(m["id"] == "nd/1" and m["name"] == "dur1" and ev["id"] == str(m["seq"]),
+              "durable stream got %r %r" % (ev, m))
+        last = ev["id"]
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "stream sub left")
+    # Added while nobody is attached: kept for the resume.
+    post(hp, {"id": "nd/2", "body": "zqdurable second", "lang": "en"})
+    post(hp, {"id": "nd/x", "body": "nothing to see", "lang": "en"})
+    post(hp, {"id": "nd/3", "body": "zqdurable third", "lang": "en"})
+    with pshttp.SSE(hp, "/watch?name=dur1", headers={"Last-Event-ID": last}) as s:
+        check(s.status == 200, "resume: %d" % s.status)
+        evs = [s.next_event(10) for _ in range(2)]
+        got = [json.loads(e["data"])["id"] for e in evs]
+        check(got == ["nd/2", "nd/3"], "resumed %r, want nd/2 nd/3" % (got,))
+        seqs = [int(e["id"]) for e in evs]
+        check(int(last) < seqs[0] < seqs[1], "seqs %r after %s" % (seqs, last))
+        post(hp, {"id": "nd/4", "body": "zqdurable fourth", "lang": "en"})
+        ev = s.next_event(10)
+        check(json.loads(ev["data"])["id"] == "nd/4", "live after the resume: %r" % (ev,))
+        check(no_more_events(s), "an event came twice")
+        # Another client attaches dur1: this stream says so and ends.
+        c = d.client()
+        err, res = c.call("subscribe", {"name": "dur1"})
+        check(err is None and res.get("durable") is True, "take over: %r %r" % (err, res))
+        s.wait_comment("taken by another client", 10)
+        check(s.next_event(10) is None, "the stream went on after its subscription moved")
+    err, _ = c.call("unsubscribe", {"subscription": res["subscription"]})
+    check(err is None, "unsubscribe: %r" % (err,))
+    c.close()
+
+    # durable=true over HTTP stores one; MessagePack attaches it by name.
+    with pshttp.SSE(hp, watch_path("zqstored", name="dur2", durable="true")) as s:
+        check(s.status == 200, "durable=true: %d" % s.status)
+        s.wait_comment("subscription", 10)
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "dur2 stream left")
+    c = d.client()
+    err, res = c.call("subscribe", {"name": "dur2"})
+    check(err is None and res.get("durable") is True, "dur2 not stored: %r %r" % (err, res))
+    err, _ = c.call("unsubscribe", {"subscription": res["subscription"]})
+    check(err is None, "unsubscribe dur2: %r" % (err,))
+    c.close()
+
+    # A plain query stream resumes too.
+    with pshttp.SSE(hp, watch_path("zqplain")) as s:
+        s.wait_comment("subscription", 10)
+        post(hp, {"id": "pl/1", "body": "zqplain one", "lang": "en"})
+        last = s.next_event(10)["id"]
+    post(hp, {"id": "pl/2", "body": "zqplain two", "lang": "en"})
+    with pshttp.SSE(hp, watch_path("zqplain"), headers={"Last-Event-ID": last}) as s:
+        ev = s.next_event(10)
+        check(json.loads(ev["data"])["id"] == "pl/2", "plain resume: %r" % (ev,))
+        check(no_more_events(s), "plain resume sent more")
+    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "subs left")
+
+
 def vanishing(d):
     """Clients that send GET /watch and close at once, with or without
     reading the head: no subscription is left, nothing leaks (ASan) and
@@ -295,6 +395,7 @@ def main():
             lang_filter(d)
             with_curl(d)
             errors(d)
+            durable_resume(d)
             vanishing(d)
             sigterm(d)
         lagged(tmp)

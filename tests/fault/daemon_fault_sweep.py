@@ -1,6 +1,6 @@
 """Fault injection into polysearchd's writer (strace -f -e inject=...).
 
-Usage: daemon_fault_sweep.py kill|enospc [--full] [--syscall NAME] [--points LIST]
+Usage: daemon_fault_sweep.py kill|enospc|store [--full] [--syscall NAME] [--points LIST]
                               [--keep DIR] [--from-db DIR]
   kill    a client adds documents one by one and records every
           acknowledged id while the daemon runs under
@@ -17,6 +17,13 @@ Usage: daemon_fault_sweep.py kill|enospc [--full] [--syscall NAME] [--points LIS
           every acknowledged document stays, adds work again when the
           injection stops (once), and after a restart everything
           acknowledged is there and xapian-check passes.
+  store   durable subscribe and unsubscribe calls (each rewrites the store
+          DB/subscriptions.msgpack: temporary file, fsync, rename, fsync of
+          the directory) under inject=SYSCALL:signal=SIGKILL:when=K for the
+          fsync and rename calls: after each kill the store holds exactly
+          the acknowledged subscriptions, plus or minus the one change
+          whose answer was lost (the old or the new store, never a broken
+          one), and the daemon starts with it.
 Fast subset by default (label fault); --full sweeps every call (fault;slow).
 Investigation options: --syscall NAME runs only that part (kill: fdatasync
 or rename; enospc: pwrite64 or fdatasync); --points LIST only those points
@@ -355,6 +362,111 @@ def case_kill(tmp, db, full):
         bad("only %d kills happened" % FIGS["kills"])
 
 
+def store_names(db):
+    """The names in the store file (a set), or None when it is unreadable."""
+    import msgpack
+    try:
+        with open(os.path.join(db, "subscriptions.msgpack"), "rb") as f:
+            st = msgpack.unpackb(f.read(), raw=False)
+        return {e["name"] for e in st["subs"]}
+    except FileNotFoundError:
+        return set()
+    except Exception:
+        return None
+
+
+def store_session(d, tag, stored):
+    """Durable subscribes and unsubscribes, one store rewrite each; stored
+    (a set) follows the acknowledged ones.  Returns the change in flight
+    when the connection died (("add"|"del", name)), else None."""
+    ops = [("add", "a"), ("add", "b"), ("add", "c"), ("del", "a"), ("add", "d"),
+           ("del", "b")]
+    ids = {}
+    inflight = None
+    try:
+        with d.client() as c:
+            for op, n in ops:
+                name = "%s-%s" % (tag, n)
+                inflight = (op, name)
+                if op == "add":
+                    err, res = c.call("subscribe", {"q": "wombat " + n, "name": name,
+                                                    "durable": True})
+                    if err is None:
+                        ids[name] = res["subscription"]
+                        stored.add(name)
+                else:
+                    err, res = c.call("unsubscribe", {"subscription": ids[name]})
+                    if err is None:
+                        stored.discard(name)
+                if err is not None:
+                    bad("%s: %s %s: %r" % (tag, op, name, err))
+                inflight = None
+    except (ConnectionError, OSError, socket.timeout):
+        return inflight
+    return None
+
+
+def verify_store(tmp, db, stored, inflight, tag):
+    """The store is the acknowledged one, or that with the change in
+    flight; the daemon starts with it (and takes it as the truth)."""
+    names = store_names(db)
+    allowed = [set(stored)]
+    if inflight:
+        alt = set(stored)
+        if inflight[0] == "add":
+            alt.add(inflight[1])
+        else:
+            alt.discard(inflight[1])
+        allowed.append(alt)
+    if names is None:
+        bad("%s: the store is unreadable after the kill" % tag)
+        return
+    if names not in allowed:
+        bad("%s: store holds %s, expected %s" % (tag, sorted(names),
+                                                   " or ".join(str(sorted(a)) for a in allowed)))
+    with pstest.Daemon(db, tmp, socket=True, log_name="verify.log") as d:
+        with d.client(unix=True) as c:
+            err, st = c.call("stats")
+            if err is not None or st["alerts"]["durable"] != len(names):
+                bad("%s: after restart: %r %r" % (tag, err, st and st.get("alerts")))
+        if d.stop() != 0:
+            bad("%s: verify daemon exit status" % tag)
+    stored.clear()
+    stored.update(names)
+
+
+def case_store(tmp, db, full):
+    stored = set()
+    d = Traced(tmp, db, "fsync,rename", None, "count")
+    store_session(d, "count", stored)
+    d.stop()
+    kills = 0
+    for sc in syscalls(("fsync", "rename")):
+        mx = count_calls(d.trace, sc)
+        if mx == 0:
+            bad("no %s call in a store session" % sc)
+            continue
+        pts = sweep_points(mx, full, 8)
+        print("%s: %d calls per session; killing at %s" % (sc, mx, pts))
+        for k in pts:
+            tag = "s-%s-%d" % (sc, k)
+            t = Traced(tmp, db, sc, "%s:signal=SIGKILL:when=%d" % (sc, k), tag)
+            FIGS["sessions"] += 1
+            inflight = store_session(t, tag, stored) if t.proc.poll() is None else None
+            try:
+                t.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+            if "SIGKILL" in t.signals():
+                kills += 1
+            t.stop()
+            verify_store(tmp, db, stored, inflight, tag)
+    print("store sweep: %d sessions, %d kills, %d subscriptions stored at the end" %
+          (FIGS["sessions"], kills, len(stored)))
+    if kills < 3:
+        bad("only %d kills happened" % kills)
+
+
 def end_enospc_session(d, tag, stays, errors, died):
     """Stops an ENOSPC session; checks signals, exit status and errors."""
     strict = os.environ.get("PS_FAULT_STRICT") == "1"
@@ -575,12 +687,13 @@ def case_enospc(tmp, db, full):
 
 def parse_args(argv):
     """Returns full; fills OPTS.  Fails (exit 1) on a bad argument."""
-    usage = ("usage: daemon_fault_sweep.py kill|enospc [--full] [--syscall NAME] "
+    usage = ("usage: daemon_fault_sweep.py kill|enospc|store [--full] [--syscall NAME] "
              "[--points N[+|=],...] [--keep DIR] [--from-db DIR]")
-    if len(argv) < 2 or argv[1] not in ("kill", "enospc"):
+    if len(argv) < 2 or argv[1] not in ("kill", "enospc", "store"):
         pstest.fail(usage)
     full = os.environ.get("PS_FAULT_FULL") == "1"
-    names = ("fdatasync", "rename") if argv[1] == "kill" else ("pwrite64", "fdatasync")
+    names = {"kill": ("fdatasync", "rename"), "store": ("fsync", "rename")}.get(
+        argv[1], ("pwrite64", "fdatasync"))
     args = argv[2:]
     while args:
         a = args.pop(0)
@@ -622,6 +735,8 @@ def main():
         t0 = time.monotonic()
         if sys.argv[1] == "kill":
             case_kill(tmp, db, full)
+        elif sys.argv[1] == "store":
+            case_store(tmp, db, full)
         else:
             case_enospc(tmp, db, full)
         print("%.0f s" % (time.monotonic() - t0))

@@ -8,3 +8,6 @@ ps_unit_test(test_core_delta SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_delta.c
 # every shard, a replay from the least advanced shard, a shard down.
 ps_unit_test(test_core_delta_shards
              SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_delta_shards.c LIBS ps_core)
+# Change seqs (lib/core/seq.cc, catchup.cc): stamping from the shared
+# counter, the delta's seqs, ps_db_catchup by seq range over main + delta.
+ps_unit_test(test_core_seq SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_seq.c LIBS ps_core)

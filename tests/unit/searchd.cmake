@@ -8,3 +8,7 @@ ps_unit_test(test_alerts SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_alerts.c
 # role table and the exposure check (searchd/access.c).
 ps_unit_test(test_auth SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_auth.c
              LIBS searchd_common)
+# The store of durable subscriptions (searchd/substore.c): round trip,
+# bounds, a failed write, damaged files refused whole.
+ps_unit_test(test_substore SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_substore.c
+             LIBS searchd_common)

@@ -418,7 +418,7 @@ static void test_subscribe_args(void **state)
     psc_subscribe_args a;
     psc_subscribe_args_init(&a);
     uint64_t sub = 99;
-    /* No query and no resume: refused before anything is sent. */
+    /* No query and no name: refused before anything is sent. */
     assert_int_equal(psc_subscribe(f->c, &a, &sub), PSC_ERR_INVALID);
     assert_int_equal(sub, 0);
     /* Every field sent as given: read the request on the server side. */
