@@ -21,7 +21,7 @@
 # 1000 documents of sample.jsonl) and a fresh polysearchd (--workers 2,
 # 127.0.0.1, port 0 + --port-file); writers add sample.jsonl documents
 # under new ids as fast as the acks come back.  Environment: BUILD (Release
-# build dir, default build-writer-rel; built when missing), CORPUS (default
+# build dir, default build-writer-rel; built incrementally at each run), CORPUS (default
 # ../shared/corpus/sample.jsonl), QUERIES (default bench/data/queries.txt),
 # PYTHON (default /usr/bin/python3 with python3-msgpack), PS_DAEMON_ARGS
 # (extra polysearchd options, split on spaces).  Bounded in time; every

@@ -20,7 +20,7 @@
 #   --sphinx-binlog-flush N  Sphinx's binlog_flush (default 1; 2 = write
 #                at every commit, fsync every second; 0 = neither)
 # Environment: BUILD (Release build dir, default build-writer-rel; built
-# when missing), CORPUS (default ../shared/corpus/sample.jsonl),
+# incrementally at each run), CORPUS (default ../shared/corpus/sample.jsonl),
 # PYTHON (default /usr/bin/python3 with python3-msgpack, and
 # python3-pymysql for Sphinx), PS_DAEMON_ARGS (extra polysearchd options,
 # e.g. "--no-wal" for the commit-per-group path; split on spaces).
