@@ -337,21 +337,16 @@ int wal_recover(wal *w)
 
 /* ---- Segments: rotate and drop ---------------------------------------- */
 
-int wal_rotate(wal *w)
+/* Makes the current segment (synced by the caller) the last one and starts
+ * a new one whose first record is next, made durable by the directory's
+ * fsync.  Returns 0, or -1 with errno (nothing changed, but for a failed
+ * directory fsync: the segment is in use, the next wal_sync tries it
+ * again). */
+static int start_segment(wal *w, uint64_t next)
 {
-    uint64_t next;
-    int fd;
-
-    if (failed(w))
-        return -1;
-    if (w->end == WAL_HEADER_SIZE)
-        return 0;                      /* no record: a new one is pointless */
-    if (wal_sync(w) != 0)
-        return -1;
-    next = atomic_load(&w->a_next_seq);
     if (wal_segs_push(w, next, WAL_HEADER_SIZE) != 0)
         return -1;
-    fd = wal_seg_create(w, next);
+    int fd = wal_seg_create(w, next);
     if (fd < 0) {
         int e = errno;
         w->nsegs--;
@@ -359,7 +354,7 @@ int wal_rotate(wal *w)
         errno = e;
         return -1;
     }
-    close(w->fd);                      /* synced above */
+    close(w->fd);                      /* synced by the caller */
     w->fd = fd;
     w->end = w->synced_end = WAL_HEADER_SIZE;
     wal_publish(w, next, next - 1);
@@ -368,6 +363,17 @@ int wal_rotate(wal *w)
         return -1;
     }
     return 0;
+}
+
+int wal_rotate(wal *w)
+{
+    if (failed(w))
+        return -1;
+    if (w->end == WAL_HEADER_SIZE)
+        return 0;                      /* no record: a new one is pointless */
+    if (wal_sync(w) != 0)
+        return -1;
+    return start_segment(w, atomic_load(&w->a_next_seq));
 }
 
 int wal_drop_segments(wal *w, uint64_t seq)
@@ -404,32 +410,14 @@ int wal_drop_segments(wal *w, uint64_t seq)
 
 int wal_skip_to(wal *w, uint64_t next)
 {
-    int fd;
-
     if (failed(w))
         return -1;
     if (next <= atomic_load(&w->a_next_seq))
         return 0;
     if (wal_sync(w) != 0)
         return -1;
-    if (wal_segs_push(w, next, WAL_HEADER_SIZE) != 0)
+    if (start_segment(w, next) != 0)
         return -1;
-    fd = wal_seg_create(w, next);
-    if (fd < 0) {
-        int e = errno;
-        w->nsegs--;
-        w->total -= WAL_HEADER_SIZE;
-        errno = e;
-        return -1;
-    }
-    close(w->fd);                      /* synced above */
-    w->fd = fd;
-    w->end = w->synced_end = WAL_HEADER_SIZE;
-    wal_publish(w, next, next - 1);
-    if (ps_fsync_dir_fd(w->dirfd) != 0) {
-        w->dir_dirty = 1;              /* wal_sync tries again */
-        return -1;
-    }
     /* Every record before next is in the database (the caller's
      * precondition): the older segments go. */
     return wal_drop_segments(w, next - 1);
