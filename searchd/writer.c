@@ -474,14 +474,15 @@ int writer_start(writer *w)
         w->ext_rev = ps_db_disk_revision(w->cfg->db_path);
         if (read_counter(w, &s) == 0) w->seen_seq = s;
     }
+    /* The acker before the writer thread, which reads ack_started. */
+    if (w->log && w->vis_wait && wr_ack_start(w) != 0) return -1;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int e = pthread_create(&w->thread, NULL, writer_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e != 0) { errno = e; return -1; }
+    if (e != 0) { errno = e; return -1; }   /* writer_stop stops the acker */
     w->started = 1;
-    if (w->log && w->vis_wait && wr_ack_start(w) != 0) return -1;
     if (w->ck && ckpt_start(w->ck) != 0) return -1;
     return 0;
 }
