@@ -136,15 +136,10 @@ extern "C" ps_status ps_db_catchup(ps_db *db, const ps_query *q, uint64_t after,
         catchup_args a;
         a.db = db;
         a.q = q;
-        const char *text = q->q ? q->q : "";
-        size_t len = strlen(text);
-        size_t maxq = q->max_query ? q->max_query : PS_DEFAULT_MAX_QUERY_BYTES;
-        if (len > maxq)
-            return set_err(db, PS_ERR_TOO_LARGE,
-                           "q is " + std::to_string(len) + " bytes, more than max_query (" +
-                               std::to_string(maxq) + ")");
-        a.qs = query_text(text);
         std::string ferr;
+        if (!query_size_ok(q, ferr))
+            return set_err(db, PS_ERR_TOO_LARGE, ferr);
+        a.qs = query_text(q->q ? q->q : "");
         if (!query_filters(q, a.lang, a.from, a.to, ferr))
             return set_err(db, PS_ERR_INVALID, ferr);
         a.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;

@@ -517,6 +517,11 @@ Xapian::Query parse_languages(Xapian::Database &d, const std::string &qs,
 Xapian::Query add_filters(Xapian::Query query, const std::string &lang,
                           const std::string &from, const std::string &to);
 
+// False, with the message in err, when q's text is longer than its
+// max_query (0: PS_DEFAULT_MAX_QUERY_BYTES): PS_ERR_TOO_LARGE for the
+// caller.  The one check of ps_search, ps_db_catchup and ps_matcher_add.
+bool query_size_ok(const ps_query *q, std::string &err);
+
 // The language and date filters of q, checked and normalised into lang,
 // from, to ("" when unset).  Returns false with a message in err for an
 // unknown language code or a bad date.

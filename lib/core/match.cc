@@ -222,13 +222,9 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
             msg = "subscription " + std::to_string(id) + " exists already";
         } else {
             const char *text = q->q ? q->q : "";
-            size_t len = strlen(text);
-            size_t maxq = q->max_query ? q->max_query : PS_DEFAULT_MAX_QUERY_BYTES;
             saved s;
-            if (len > maxq) {
+            if (!query_size_ok(q, msg)) {
                 st = PS_ERR_TOO_LARGE;
-                msg = "q is " + std::to_string(len) + " bytes, more than max_query (" +
-                      std::to_string(maxq) + ")";
             } else if (query_filters(q, s.lang, s.from, s.to, msg)) {
                 s.id = id;
                 s.user = user;

@@ -139,6 +139,17 @@ Xapian::Query add_filters(Xapian::Query query, const std::string &lang,
     return query;
 }
 
+bool query_size_ok(const ps_query *q, std::string &err)
+{
+    size_t len = q->q ? strlen(q->q) : 0;
+    size_t maxq = q->max_query ? q->max_query : PS_DEFAULT_MAX_QUERY_BYTES;
+    if (len <= maxq)
+        return true;
+    err = "q is " + std::to_string(len) + " bytes, more than max_query (" +
+          std::to_string(maxq) + ")";
+    return false;
+}
+
 bool query_filters(const ps_query *q, std::string &lang, std::string &from,
                    std::string &to, std::string &err)
 {
@@ -404,16 +415,10 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
         search_ctx c;
         c.db = db;
         c.q = q;
-        const char *text = q->q ? q->q : "";
-        size_t len = strlen(text);
-        size_t maxq = q->max_query ? q->max_query : PS_DEFAULT_MAX_QUERY_BYTES;
-        if (len > maxq)
-            return set_err(db, PS_ERR_TOO_LARGE,
-                           "q is " + std::to_string(len) +
-                               " bytes, more than max_query (" +
-                               std::to_string(maxq) + ")");
-        c.qs = query_text(text);
         std::string ferr;
+        if (!query_size_ok(q, ferr))
+            return set_err(db, PS_ERR_TOO_LARGE, ferr);
+        c.qs = query_text(q->q ? q->q : "");
         if (!query_filters(q, c.lang, c.from, c.to, ferr))
             return set_err(db, PS_ERR_INVALID, ferr);
         c.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
