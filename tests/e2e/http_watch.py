@@ -13,7 +13,8 @@ Checked:
   - lang= restricts the stream to that language;
   - keep-alive comments come more often than --idle-timeout (2 s here),
     and the stream outlives it;
-  - curl -N (a third-party client) receives an event;
+  - curl -N (a third-party client) receives an event, and resumes with
+    -H 'Last-Event-ID: <its id>' (the document added meanwhile first);
   - errors before the stream: 400 (query syntax, no q, unknown
     parameter, bad language), 413 (q over --max-query), 429 beyond
     --max-subscriptions, 503 with --read-only; HEAD subscribes nothing;
@@ -129,18 +130,19 @@ def lang_filter(d):
     check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "lang sub left")
 
 
-def with_curl(d):
-    if not CURL:
-        print("curl missing: curl -N case skipped")
-        return
-    hp = d.hport
-    p = subprocess.Popen([CURL, "-sN", "--max-time", "15",
-                          "http://127.0.0.1:%d%s" % (hp, watch_path("zqcurl"))],
+def curl_first_event(hp, path, headers=(), then=None):
+    """curl -sN on path (with -H for each header); calls then() once its
+    subscription is registered; returns the first event's (id, data map)."""
+    cmd = [CURL, "-sN", "--max-time", "15"]
+    for h in headers:
+        cmd += ["-H", h]
+    p = subprocess.Popen(cmd + ["http://127.0.0.1:%d%s" % (hp, path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         ok = pstest.wait_until(lambda: pshttp.subscriptions(hp) == 1, 10, 0.05)
         check(ok, "curl's subscription not registered")
-        post(hp, {"id": "c/1", "body": "zqcurl document", "lang": "en"})
+        if then:
+            then()
         out = b""
         deadline = time.monotonic() + 10
         os.set_blocking(p.stdout.fileno(), False)
@@ -151,12 +153,32 @@ def with_curl(d):
                 out += chunk
             else:
                 time.sleep(0.05)
-        data = [l for l in out.decode().split("\n") if l.startswith("data: ")]
-        check(json.loads(data[0][6:])["id"] == "c/1", "curl event %r" % out)
+        ev = out.split(b"event: match", 1)[0].decode().split("\n") + \
+            out.split(b"event: match", 1)[1].decode().split("\n")
+        ids = [l[4:] for l in ev if l.startswith("id: ")]
+        data = [l for l in ev if l.startswith("data: ")]
+        check(ids and data, "curl event without id or data: %r" % out)
+        return ids[-1], json.loads(data[0][6:])
     finally:
         p.kill()
         p.wait(5)
-    check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1), "curl sub left")
+        check(pstest.wait_until(lambda: pshttp.subscriptions(hp) == 0, 10, 0.1),
+              "curl sub left")
+
+
+def with_curl(d):
+    """curl -N receives an event; a second curl with -H 'Last-Event-ID:'
+    first gets what was added after that event while none was open."""
+    if not CURL:
+        print("curl missing: curl -N case skipped")
+        return
+    hp = d.hport
+    eid, m = curl_first_event(hp, watch_path("zqcurl"), then=lambda: post(
+        hp, {"id": "c/1", "body": "zqcurl document", "lang": "en"}))
+    check(m["id"] == "c/1" and eid == str(m["seq"]), "curl event %r %r" % (eid, m))
+    post(hp, {"id": "c/2", "body": "zqcurl missed meanwhile", "lang": "en"})
+    eid2, m = curl_first_event(hp, watch_path("zqcurl"), ["Last-Event-ID: " + eid])
+    check(m["id"] == "c/2" and int(eid2) > int(eid), "curl resume got %r %r" % (eid2, m))
 
 
 def errors(d):
