@@ -238,9 +238,7 @@ def case_search(p):
     check(" ".join(doc["body"].split())[:60] in " ".join(body.split()), "document body shown")
     check(p.state().get("doc") == [first["id"]], "doc= in the URL: %s" % p.d.current_url)
     p.shot("document")
-    p.d.find_element(By.ID, "doc-close").click()
-    p.wait(lambda: not p.js("return document.getElementById('doc').open") and
-           "doc" not in p.state(), "the document view to close")
+    close_doc(p, lambda: p.d.find_element(By.ID, "doc-close").click())
 
     # Back: the search without the facet.
     p.d.back()
@@ -354,8 +352,7 @@ def case_escape(p):
     time.sleep(0.5)
     p.shot("document")
     clean("document view")
-    p.d.find_element(By.ID, "doc-close").click()
-    p.wait(lambda: not p.js("return document.getElementById('doc').open"), "closing the view")
+    close_doc(p, lambda: p.d.find_element(By.ID, "doc-close").click())
 
     # The live panel.
     post(p.port, {"id": "x/3", "title": "<img src=x onerror=window.__pwned=10> zqxss live",
@@ -434,8 +431,7 @@ def case_keyboard(p):
     check(p.active()["id"] == "doc-close", "the focus moves into the view: %r" % p.active())
     check(p.active()["outline"] != "none", "focus visible on the close button")
     p.shot("document")
-    p.d.switch_to.active_element.send_keys(Keys.ESCAPE)
-    p.wait(lambda: not p.js("return document.getElementById('doc').open"), "Escape closes the view")
+    close_doc(p, lambda: p.d.switch_to.active_element.send_keys(Keys.ESCAPE), "Escape")
     p.wait(lambda: p.active()["text"] == first_title, "the focus back on the hit")
     # A facet with Shift+Tab back up, then Enter (a button).
     for _ in range(40):
@@ -451,6 +447,15 @@ def case_keyboard(p):
     p.wait_hits([h["id"] for h in p.api("lyonbiopole", lang=lang)["hits"]], "facet by keyboard")
     check(p.state().get("lang") == [lang], "the facet in the URL")
     p.shot("facet")
+
+
+def close_doc(p, how, what="the close button"):
+    """Closes the document view and waits until the page is back on the
+    search: closing goes back in history (history.back() is asynchronous),
+    and a navigation started before that lands would be undone by it."""
+    how()
+    p.wait(lambda: not p.js("return document.getElementById('doc').open") and
+           "doc" not in p.state(), "%s to close the document view" % what)
 
 
 READ_TOKEN = "r3adT0ken-browser-case-0123456789"
@@ -487,7 +492,7 @@ def case_token(p):
     p.d.find_element(By.CSS_SELECTOR, "#hits li.hit .hit-title").click()
     p.wait(lambda: p.js("return document.getElementById('doc').dataset.state") == "ready",
            "the document view with the token")
-    p.d.find_element(By.ID, "doc-close").click()
+    close_doc(p, lambda: p.d.find_element(By.ID, "doc-close").click())
     # Reloaded: the tab keeps the token.
     p.open("/?q=lyonbiopole&lang=de")
     p.wait_hits([h["id"] for h in p.api("lyonbiopole", lang="de")["hits"]], "reload with the token")
