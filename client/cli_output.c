@@ -534,6 +534,9 @@ json_t *cli_notification_json(const ps_notification *n, const char *when)
                         json_integer((json_int_t)n->subscription));
     if (!match) {
         json_object_set_new(o, "dropped", json_integer((json_int_t)n->dropped));
+        if (n->has_resume_from)
+            json_object_set_new(o, "resume_from",
+                                json_integer((json_int_t)n->resume_from));
         json_object_set_new(o, "time", jstr(when));
         return o;
     }

@@ -48,6 +48,9 @@ typedef struct watch {
     int resumed;            /* the subscription was resumed from skip_to */
     uint64_t skip_to;       /* matches with seq <= this are repeats */
     int no_resume;          /* the daemon refused resume_from once */
+    int heal;               /* a lagged notification with resume_from:
+                               subscribe again from heal_from */
+    uint64_t heal_from;
     unsigned rand_state;
 } watch;
 
@@ -80,6 +83,8 @@ static int show(watch *x, ps_notification *n)
     const cli_opts *o = x->o;
     char when[32];
     now_text(when, sizeof when, o->json);
+    if (n->subscription != 0 && n->subscription != x->sub)
+        return 0;     /* of a subscription replaced by a resume (heal) */
     if (n->kind == PS_NOTIFY_MATCH) {
         if (x->resumed && n->seq <= x->skip_to)
             return 0; /* sent again by a resume: printed before */
@@ -93,19 +98,25 @@ static int show(watch *x, ps_notification *n)
     } else {
         if (o->json)
             cli_emit_json(stdout, cli_notification_json(n, when));
-        if (n->subscription == 0)
+        if (n->subscription == 0) {
             fprintf(stderr, "polysearch: watch: %llu notifications dropped "
                     "by the client library (its queue was full)\n",
                     (unsigned long long)n->dropped);
-        else
-            /* Not sent again, durable or not: the matches after the
-             * drop moved the resume point past them.  (A lagged of a
-             * resume past --resume-max carries resume_from, which the
-             * client library does not decode.) */
+        } else if (n->has_resume_from && !x->no_resume) {
+            /* The daemon sent nothing after the gap: a resume from its
+             * start gets the dropped matches and the rest, in order. */
+            x->heal = 1;
+            x->heal_from = n->resume_from;
+            fprintf(stderr, "polysearch: watch: %llu matches not sent by the "
+                    "daemon (this client read too slowly, or a resume went "
+                    "past the daemon's --resume-max); asking for them again "
+                    "after seq %llu\n", (unsigned long long)n->dropped,
+                    (unsigned long long)n->resume_from);
+        } else {
             fprintf(stderr, "polysearch: watch: %llu matches dropped by the "
-                    "daemon (this client read too slowly, or a resume "
-                    "went past the daemon's --resume-max); they are not "
+                    "daemon (this client read too slowly); they are not "
                     "sent again\n", (unsigned long long)n->dropped);
+        }
     }
     return fflush(stdout) == 0 ? 0 : -1;
 }
@@ -226,6 +237,30 @@ static int reconnect(watch *x)
     }
 }
 
+/* After a lagged notification with resume_from: subscribes again from
+ * there (a durable subscription moves to the new registration, which
+ * drops the old one; any other is unsubscribed once the new one is in).
+ * Returns 0, or -1 when the connection failed (then reconnect, which
+ * resumes from the last seq printed). */
+static int heal(watch *x)
+{
+    uint64_t old = x->sub, from = x->heal_from;
+    x->heal = 0;
+    psc_status st = subscribe(x, 1, from);
+    if (st != PSC_OK) {
+        fprintf(stderr, "polysearch: watch: could not ask for the dropped "
+                "matches again: %s\n", psc_last_error_message(x->c));
+        if (st == PSC_ERR_SERVER) {
+            x->sub = old;
+            return 0;
+        }
+        return -1;
+    }
+    /* A refusal ("not_found": the durable one moved) is fine. */
+    st = psc_unsubscribe(x->c, old);
+    return st == PSC_OK || st == PSC_ERR_SERVER ? 0 : -1;
+}
+
 /* Prints what has arrived and waits for more until the connection is lost
  * (returns 0), a signal (-1) or stdout fails (EX_IOERR). */
 static int receive(watch *x)
@@ -241,6 +276,12 @@ static int receive(watch *x)
             quiet_ms = 0;
             if (r != 0)
                 return EX_IOERR;
+            if (x->heal && heal(x) != 0) {
+                fprintf(stderr, "polysearch: watch: connection to %s lost "
+                        "(%s); reconnecting\n", x->o->server,
+                        psc_last_error_message(x->c));
+                return 0;
+            }
         }
         if (st != PSC_OK) {
             fprintf(stderr, "polysearch: watch: connection to %s lost (%s); "

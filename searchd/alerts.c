@@ -256,14 +256,30 @@ static void do_group(alerts *a, alert_group *g)
     else alerts_batch_free(b);
 }
 
+void alerts_overflow(alerts *a, uint64_t docs, uint64_t from)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->overflow_docs == 0 || from < a->overflow_from) a->overflow_from = from;
+    a->overflow_docs += docs;
+    pthread_mutex_unlock(&a->mu);
+}
+
 /* Tells the I/O thread about groups dropped since the last call. */
 static void report_overflow(alerts *a)
 {
-    uint64_t n = atomic_exchange(&a->overflow_docs, 0);
+    pthread_mutex_lock(&a->mu);
+    uint64_t n = a->overflow_docs, from = a->overflow_from;
+    a->overflow_docs = 0;
+    a->overflow_from = UINT64_MAX;
+    pthread_mutex_unlock(&a->mu);
     if (n == 0) return;
     alert_batch *b = alerts_batch_new();
-    if (!b) return;
+    if (!b) {
+        alerts_overflow(a, n, from);    /* the next time */
+        return;
+    }
     b->overflow_docs = n;
+    b->overflow_from = from;
     alerts_hand_back(a, b);
 }
 
@@ -297,7 +313,7 @@ alerts *alerts_create(const searchd_config *cfg, struct event *done_ev)
     if (!a) return NULL;
     a->cfg = cfg;
     atomic_init(&a->wanted, 0);
-    atomic_init(&a->overflow_docs, 0);
+    a->overflow_from = UINT64_MAX;
     atomic_init(&a->g_begun, 0);
     atomic_init(&a->g_ended, 0);
     if (ps_matcher_new(&a->m) != PS_OK) { free(a); return NULL; }
@@ -385,8 +401,11 @@ void alerts_submit_group(alerts *a, alert_group *g)
         job_free(j);
     }
     size_t n = g->n;
+    uint64_t from = UINT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (g->v[i].seq > 0 && g->v[i].seq - 1 < from) from = g->v[i].seq - 1;
     alerts_group_free(g);
-    atomic_fetch_add(&a->overflow_docs, n);
+    alerts_overflow(a, n, from);
     pthread_mutex_lock(&a->mu);
     a->st.overflow_groups++;
     a->st.overflow_docs += n;

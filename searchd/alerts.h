@@ -40,6 +40,7 @@ typedef struct alert_group alert_group;
 typedef struct alert_note {
     uint64_t sub;
     size_t off, len;
+    uint64_t seq;               /* the match's seq (0: a lagged note) */
 } alert_note;
 
 /* What the alert thread hands to the I/O thread (payload of a job with
@@ -51,6 +52,9 @@ typedef struct alert_batch {
     uint64_t overflow_docs;     /* documents of groups dropped because the
                                    queue was full (every subscription may
                                    have missed them) */
+    uint64_t overflow_from;     /* with overflow_docs: the seq before the
+                                   first of them (a resume from it gets
+                                   them), UINT64_MAX when unknown */
     int catchup;                /* notes of a catch-up (resume_from, or
                                    another writer's changes): delivered
                                    whatever the connection's queue holds

@@ -149,7 +149,7 @@ void alerts_do_catchup(alerts *a, uint64_t after, uint64_t upto)
         ps_log(PS_LOG_ERROR, "alerts: changes %llu..%llu of another writer are not "
                "matched: %s", (unsigned long long)after + 1, (unsigned long long)upto, why);
         alerts_batch_free(b);
-        atomic_fetch_add(&a->overflow_docs, 1);
+        alerts_overflow(a, upto - after, after);
         return;
     }
     b->catchup = 1;
@@ -179,7 +179,7 @@ void alerts_submit_catchup(alerts *a, uint64_t after, uint64_t upto)
         free(r);
     }
     job_free(j);
-    atomic_fetch_add(&a->overflow_docs, 1);
+    alerts_overflow(a, upto - after, after);
     ps_log(PS_LOG_WARN, "alerts: the match queue is full (%u items): the changes "
            "%llu..%llu of another writer are not matched; every subscription "
            "gets a lagged notification", ALERTS_QUEUE, (unsigned long long)after + 1,

@@ -37,7 +37,9 @@ struct alerts {
     int started;
     int stopped;                /* alerts_stop done */
     atomic_uint_fast64_t wanted;        /* subscriptions registered */
-    atomic_uint_fast64_t overflow_docs; /* dropped, not yet reported */
+    uint64_t overflow_docs;     /* dropped, not yet reported (under mu) */
+    uint64_t overflow_from;     /* the seq before the first of them
+                                   (UINT64_MAX: unknown; under mu) */
     atomic_uint_fast64_t g_begun, g_ended;  /* writer groups */
     pthread_mutex_t mu;         /* removals and st */
     uint64_t *removed;
@@ -66,6 +68,11 @@ void alerts_forget(alerts *a, uint64_t id);
 
 /* A result job carrying b to the I/O thread (b freed on failure). */
 void alerts_hand_back(alerts *a, alert_batch *b);
+
+/* Records that docs changes from the one after seq `from` on were not
+ * matched (UINT64_MAX: from unknown): every subscription gets a lagged
+ * notification, with resume_from when known.  Any thread. */
+void alerts_overflow(alerts *a, uint64_t docs, uint64_t from);
 
 /* ---- alerts_pack.c (any thread owning the batch) ---- */
 

@@ -75,7 +75,7 @@ int alerts_pack_match(void *ctx, const ps_match *mt)
         msgpack_pack_str_with_body(&pk, "replaced", 8);
         msgpack_pack_true(&pk);
     }
-    b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off};
+    b->v[b->n++] = (alert_note){mt->sub, off, b->buf.size - off, mt->seq};
     b->last_seq = mt->seq;
     return 0;
 }
@@ -106,6 +106,6 @@ int alerts_batch_lagged(alert_batch *b, uint64_t sub, uint64_t dropped, uint64_t
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->buf, msgpack_sbuffer_write);
     if (alerts_pack_lagged(&pk, sub, dropped, 1, from) != 0) return -1;
-    b->v[b->n++] = (alert_note){sub, off, b->buf.size - off};
+    b->v[b->n++] = (alert_note){sub, off, b->buf.size - off, 0};
     return 0;
 }

@@ -29,6 +29,8 @@ typedef struct watch {
     struct evhttp_connection *evcon;
     atomic_int gone;            /* j->gone of its subscribe job */
     int taken;                  /* its subscription taken before it started */
+    struct event *end_ev;       /* ends the stream after a lagged event
+                                   with a resume point (made on demand) */
     struct watch *prev, *next;  /* ws->list, once started */
 } watch;
 
@@ -77,10 +79,14 @@ static void send_chunk(watch *w, struct evbuffer *ev)
 
 /* Appends the packed notification msg ([2, method, [{...}]]) to ev as one
  * event: "id: SEQ" when the map has a seq, "event: METHOD", "data: " the
- * map as compact JSON (one line: JSON escapes line breaks).  Returns 0,
+ * map as compact JSON (one line: JSON escapes line breaks).  A lagged
+ * notification with a resume_from gets it as its id (and a short retry):
+ * *resume is then set, and the stream is to end, so that the client
+ * reconnects with Last-Event-ID and gets what was dropped.  Returns 0,
  * or -1 when msg is not such a notification or memory runs out. */
-static int format_event(const char *msg, size_t len, struct evbuffer *ev)
+static int format_event(const char *msg, size_t len, struct evbuffer *ev, int *resume)
 {
+    *resume = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     int rc = -1;
@@ -106,12 +112,17 @@ static int format_event(const char *msg, size_t len, struct evbuffer *ev)
     rc = 0;
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object_kv *kv = &m->via.map.ptr[i];
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 3 &&
-            memcmp(kv->key.via.str.ptr, "seq", 3) == 0 &&
-            kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-            evbuffer_add_printf(ev, "id: %llu\n",
-                                (unsigned long long)kv->val.via.u64) < 0)
+        if (kv->key.type != MSGPACK_OBJECT_STR ||
+            kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            continue;
+        int seq = kv->key.via.str.size == 3 && memcmp(kv->key.via.str.ptr, "seq", 3) == 0;
+        int from = kv->key.via.str.size == 11 &&
+                   memcmp(kv->key.via.str.ptr, "resume_from", 11) == 0;
+        if ((seq || from) && evbuffer_add_printf(ev, "%sid: %llu\n",
+                                                 from ? "retry: 500\n" : "",
+                                                 (unsigned long long)kv->val.via.u64) < 0)
             rc = -1;
+        if (from) *resume = 1;
     }
     if (rc == 0 && evbuffer_add_printf(ev, "event: %.*s\ndata: %s\n\n",
                                        (int)name->via.str.size,
@@ -123,6 +134,8 @@ out:
     return rc;
 }
 
+static void end_cb(evutil_socket_t fd, short what, void *arg);
+
 /* subs_owner.notify: one event, unless the unsent output holds bytes and
  * would pass cap with it (then dropped: a "lagged" event follows once the
  * output drained). */
@@ -131,11 +144,17 @@ static int watch_notify(subs_owner *o, const char *msg, size_t len, uint64_t cap
     watch *w = owner_watch(o);
     struct evbuffer *out = out_of(w), *ev = out ? evbuffer_new() : NULL;
     if (!ev) return -1;
-    int rc = format_event(msg, len, ev);
+    int resume = 0;
+    int rc = format_event(msg, len, ev, &resume);
     size_t have = evbuffer_get_length(out), n = evbuffer_get_length(ev);
     if (rc == 0 && have > 0 && (have > cap || n > cap - have)) rc = -1;
     if (rc == 0) send_chunk(w, ev);
     evbuffer_free(ev);
+    if (rc == 0 && resume) {
+        /* Not here: the caller is walking the owner's subscriptions. */
+        if (!w->end_ev) w->end_ev = evtimer_new(w->ws->s->base, end_cb, w);
+        if (w->end_ev) event_active(w->end_ev, EV_TIMEOUT, 1);
+    }
     return rc;
 }
 
@@ -159,7 +178,18 @@ static void watch_close(watch *w)
         if (--ws->n == 0) evtimer_del(ws->tick);
     }
     subs_owner_closed(ws->s, &w->owner);
+    if (w->end_ev) event_free(w->end_ev);
     free(w);
+}
+
+/* Ends a started stream (the chunked reply is finished, then evhttp
+ * closes the connection) and frees it. */
+static void end_stream(watch *w)
+{
+    struct evhttp_request *req = w->req;
+    evhttp_connection_set_closecb(w->evcon, NULL, NULL);
+    watch_close(w);
+    evhttp_send_reply_end(req);         /* then evhttp closes it */
 }
 
 /* subs_owner.taken: the stream's one subscription, a durable one, was
@@ -176,10 +206,16 @@ static void watch_taken(subs_owner *o, const char *name)
     snprintf(text, sizeof text, ": durable subscription '%.64s' taken by another "
              "client; stream ended\n\n", name);
     send_text(w, text);
-    struct evhttp_request *req = w->req;
-    evhttp_connection_set_closecb(w->evcon, NULL, NULL);
-    watch_close(w);
-    evhttp_send_reply_end(req);         /* then evhttp closes it */
+    end_stream(w);
+}
+
+/* After a lagged event with a resume point: the stream ends (an
+ * EventSource reconnects with that point as its Last-Event-ID). */
+static void end_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    end_stream(arg);
 }
 
 /* evhttp closes the stream's connection: the client went away (EOF,

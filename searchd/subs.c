@@ -167,7 +167,8 @@ void subs_owner_drained(server *srv, subs_owner *o)
         msgpack_packer pk;
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        if (alerts_pack_lagged(&pk, s->id, s->dropped, 0, 0) == 0 &&
+        int has_from = s->gap_from != UINT64_MAX;
+        if (alerts_pack_lagged(&pk, s->id, s->dropped, has_from, s->gap_from) == 0 &&
             o->notify(o, sb.data, sb.size, UINT64_MAX) == 0) {
             s->dropped = 0;
             srv->subs->lagged++;
@@ -176,19 +177,34 @@ void subs_owner_drained(server *srv, subs_owner *o)
     }
 }
 
+/* Drops a notification of s: the first opens a gap (before seq `from`;
+ * UINT64_MAX: unknown), later ones only widen it to an earlier seq. */
+static void gap(sub *s, uint64_t n, uint64_t from)
+{
+    if (s->dropped == 0 || from < s->gap_from) s->gap_from = from;
+    s->dropped += n;
+}
+
 void subs_deliver(server *srv, job *j)
 {
     subs_registry *r = srv->subs;
     const alert_batch *b = j->payload;
     for (size_t i = 0; r && b && i < b->n; i++) {
-        sub *s = subs_reg_find(r, b->v[i].sub);
+        const alert_note *nt = &b->v[i];
+        sub *s = subs_reg_find(r, nt->sub);
         if (!s) continue;           /* unsubscribed, or its owner closed */
-        if (s->owner->notify(s->owner, b->buf.data + b->v[i].off, b->v[i].len,
+        /* In a gap, everything waits for the lagged notification (a
+         * resume from its resume_from sends them all, in order). */
+        if (s->dropped == 0 &&
+            s->owner->notify(s->owner, b->buf.data + nt->off, nt->len,
                              b->catchup ? UINT64_MAX
                                         : srv->cfg->max_notify_queue) == 0) {
             r->pushed++;
         } else {
-            s->dropped++;
+            /* Only match notes carry a seq; a catch-up's own lagged note
+             * (resume_max reached) drops nothing more. */
+            if (nt->seq > 0) gap(s, 1, nt->seq - 1);
+            else if (s->dropped == 0) gap(s, 1, UINT64_MAX);
             r->dropped++;
         }
     }
@@ -196,7 +212,7 @@ void subs_deliver(server *srv, job *j)
         /* Groups were not matched: every subscription may have missed
          * up to that many documents. */
         for (size_t i = 0; i < r->cap; i++)
-            if (r->slot[i]) r->slot[i]->dropped += b->overflow_docs;
+            if (r->slot[i]) gap(r->slot[i], b->overflow_docs, b->overflow_from);
         for (size_t i = 0; i < r->cap; i++) {
             sub *s = r->slot[i];
             if (s && s->dropped && s->owner->out_empty(s->owner))

@@ -18,7 +18,13 @@ typedef struct sub {
     subs_owner *owner;
     char *name, *q, *lang, *date_from;
     uint64_t dropped;           /* notifications dropped since the last
-                                   lagged notification */
+                                   lagged notification: while not 0, every
+                                   notification of the subscription is
+                                   dropped, so none comes after the gap
+                                   before the lagged one */
+    uint64_t gap_from;          /* while dropped: the seq before the first
+                                   one dropped (UINT64_MAX: unknown), the
+                                   lagged notification's resume_from */
     int durable;                /* in the store (substore.h) under name */
     struct sub *prev, *next;    /* the owner's list */
 } sub;

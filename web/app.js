@@ -691,7 +691,8 @@
     } else if (name === 'lagged') {
       const n = m.dropped;
       ui.liveList.prepend(el('li', 'live-item lagged', (Number.isInteger(n) ? n : 'Some') +
-                             ' matches were missed (this page read too slowly).'));
+                             ' matches were held back (this page read too slowly); ' +
+                             'they follow as the stream reconnects.'));
     }
   }
 

@@ -453,7 +453,8 @@ class Client:
         seconds (None: no limit, 0: only what has arrived); None when none
         came in time.  A match is {"type": "match", subscription, name, id,
         title, lang, date?, url?, snippet, seq, replaced?}; a lagged one
-        {"type": "lagged", subscription, dropped}.  Raises
+        {"type": "lagged", subscription, dropped, resume_from?}
+        (subscribe again with resume_from to get the dropped ones).  Raises
         PolysearchConnectionError when the connection is lost."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._notes:

@@ -166,6 +166,10 @@ typedef struct ps_notification {
     int replaced;           /* 1 when the id existed before */
     /* PS_NOTIFY_LAGGED only: */
     uint64_t dropped;
+    int has_resume_from;    /* 1: subscribing again with resume_from =
+                               resume_from gets the dropped matches (and
+                               what followed them), in order */
+    uint64_t resume_from;
 } ps_notification;
 
 /* Frees a ps_notification block (NULL is fine).  Any thread. */

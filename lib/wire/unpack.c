@@ -482,10 +482,10 @@ out:
 /* ---- Notifications ---------------------------------------------------- */
 
 enum { N_SUB, N_NAME, N_ID, N_TITLE, N_LANG, N_DATE, N_URL, N_SNIPPET,
-       N_SEQ, N_REPLACED, N_DROPPED, N_COUNT };
+       N_SEQ, N_REPLACED, N_DROPPED, N_RESUME_FROM, N_COUNT };
 static const char *const note_keys[N_COUNT] = {
     "subscription", "name", "id", "title", "lang", "date", "url", "snippet",
-    "seq", "replaced", "dropped"
+    "seq", "replaced", "dropped", "resume_from"
 };
 
 void ps_notification_free(ps_notification *n)
@@ -505,7 +505,7 @@ ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
     const msgpack_object *v[N_COUNT];
     char *s[NSTR] = { NULL };
     ps_notification *n = NULL;
-    uint64_t sub = 0, seq = 0, dropped = 0;
+    uint64_t sub = 0, seq = 0, dropped = 0, from = 0;
     int replaced = 0;
 
     if (why == NULL)
@@ -523,7 +523,10 @@ ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
         return NULL;
     if (kind == PS_NOTIFY_LAGGED) {
         if (take_uint(v[N_DROPPED], UINT64_MAX, &dropped,
-                      "lagged dropped must be an unsigned integer", why) != 0)
+                      "lagged dropped must be an unsigned integer", why) != 0 ||
+            (v[N_RESUME_FROM] != NULL &&
+             take_uint(v[N_RESUME_FROM], UINT64_MAX, &from,
+                       "lagged resume_from must be an unsigned integer", why) != 0))
             return NULL;
         n = calloc(1, sizeof *n);
         if (n == NULL) {
@@ -533,6 +536,8 @@ ps_notification *ps_rpc_unpack_notification(ps_notification_kind kind,
         n->kind = kind;
         n->subscription = sub;
         n->dropped = dropped;
+        n->has_resume_from = v[N_RESUME_FROM] != NULL;
+        n->resume_from = from;
         return n;
     }
     if (take_uint(v[N_SEQ], UINT64_MAX, &seq,

@@ -10,9 +10,12 @@ Usage: daemon_alerts.py MODE, MODE one of
   many        1,000 subscriptions on one connection; the per-connection and
               total limits (busy)
   slow        a subscriber that never reads while two others receive and a
-              writer goes on: the others get everything, the slow one's
-              drops are counted and reported in a lagged notification once
-              it reads (what it was not sent was dropped, not buffered)
+              writer goes on: the others get everything; the slow one, once
+              it reads, gets the matches before its gap, then one lagged
+              notification (nothing after the gap before it: what it was
+              not sent was dropped, not buffered) whose resume_from is the
+              seq of its last match; subscribing again from there gets
+              exactly the dropped ones, in order
   hostile     bad subscribe/unsubscribe arguments, unknown ids, another
               connection's id, query syntax, --read-only, a shard set
   stock       pynvim's msgpack_rpc session receives the notifications
@@ -330,29 +333,48 @@ def test_slow():
             o.close()
         st = stats(w)["alerts"]
         check(st["dropped"] > 0, "nothing dropped for the slow subscriber: %r" % (st,))
-        # Now the slow one reads: its matches, then one lagged notification
-        # accounting for every match it missed.
-        got, dropped = set(), 0
-        while len(got) + dropped < ndocs:
+        # Now the slow one reads: its matches up to the gap, then one lagged
+        # notification for everything after it (nothing after a gap comes
+        # before its lagged notification), naming the seq before the gap.
+        got, seqs = [], []
+        while True:
             m = slow.recv(60)
             check(m is not None and m[0] == 2, "slow subscriber: %r" % (m,))
             n = m[2][0]
             check(n["subscription"] == slow_id, "slow: %r" % (n,))
-            if m[1] == "match":
-                check(n["id"] not in got, "pushed twice: %s" % n["id"])
-                got.add(n["id"])
-            else:
-                check(m[1] == "lagged" and n["dropped"] > 0, "slow: %r" % (m,))
-                dropped += n["dropped"]
-        check(dropped > 0 and len(got) + dropped == ndocs,
-              "received %d + dropped %d != %d" % (len(got), dropped, ndocs))
-        err, _ = slow.call("ping")
-        check(err is None, "slow subscriber's connection still works")
+            if m[1] != "match":
+                break
+            got.append(n["id"])
+            seqs.append(n["seq"])
+        check(m[1] == "lagged" and n["dropped"] > 0 and "resume_from" in n, "slow: %r" % (m,))
+        dropped, resume_from = n["dropped"], n["resume_from"]
+        want = ["d%05d" % i for i in range(ndocs)]
+        check(got == want[:len(got)] and len(got) + dropped == ndocs,
+              "received %d + dropped %d != %d, or not the first ones in order" %
+              (len(got), dropped, ndocs))
+        check(not seqs or seqs[-1] == resume_from,
+              "resume_from %d is not the seq of the last match sent (%r)" % (resume_from,
+                                                                            seqs[-1:]))
         st = stats(w)["alerts"]
         check(st["lagged"] >= 1 and st["dropped"] == dropped, "stats %r" % (st,))
+        # Resuming from there gets exactly the dropped ones, in order.
+        r = subscribe(slow, {"q": "common", "name": "slow", "resume_from": resume_from})
+        err, _ = slow.call("unsubscribe", {"subscription": slow_id})
+        check(err is None, "unsubscribe the lagging one: %r" % (err,))
+        rest = [m for m in slow.notes if m[2][0]["subscription"] == r["subscription"]]
+        slow.notes = []
+        while len(rest) < dropped:
+            m = slow.recv(60)
+            check(m is not None and m[0] == 2, "resumed: %r" % (m,))
+            if m[2][0]["subscription"] == r["subscription"]:
+                rest.append(m)
+        check(all(m[1] == "match" for m in rest) and
+              got + [m[2][0]["id"] for m in rest] == want,
+              "after the resume: not every match once, in order")
         check(d.stop() == 0, "exit status")
-    print("slow subscriber: %d received, %d dropped and reported; others got all %d" %
-          (len(got), dropped, ndocs))
+    print("slow subscriber: %d received, then a lagged notification for %d (resume_from "
+          "%d); the resume sent those %d in order; others got all %d" %
+          (len(got), dropped, resume_from, dropped, ndocs))
 
 
 def test_hostile():

@@ -28,9 +28,11 @@ Checked:
     when it closes right after sending the request (before or while the
     alert thread takes the query), 100 times over;
   - a client that does not read while 1,000 matches of about 3 KB come
-    (--max-notify-queue 64k, a 4 KiB receive buffer) gets "lagged"
-    events once it reads again, and matches + dropped account for every
-    document;
+    (--max-notify-queue 64k, a 4 KiB receive buffer) gets, once it reads
+    again, the matches before the gap, then a "lagged" event whose id is
+    the seq before the gap, then the end of the stream; reconnecting with
+    that Last-Event-ID (as an EventSource does) gets the rest: every
+    document once, in order;
   - SIGTERM with streams open: each ends, and the daemon exits 0;
   - with --auth-token-file: 401 without a token, a stream with a read
     token (Authorization: Bearer).
@@ -354,31 +356,56 @@ def lagged(tmp):
     title = "Santé et clusters de la région. " * 90
     with pshttp.http_daemon(os.path.join(tmp, "lag"), tmp,
                             ["--create", "--max-notify-queue", "64k"], "lag") as d:
-        with pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096) as s:
-            s.wait_comment("subscription", 10)
-            for b in range(0, ndocs, batch):      # s is not read meanwhile
-                post(d.hport, [{"id": "d%05d" % i, "lang": "fr", "body": "La santé publique.",
-                                "title": "Article %d : %s" % (i, title)}
-                               for i in range(b, b + batch)])
-            ids, dropped, nlag = [], 0, 0
-            while len(ids) + dropped < ndocs:
-                try:
-                    ev = s.next_event(30)
-                except socket.timeout:
-                    pstest.fail("stuck at %d matches + %d dropped of %d" % (len(ids), dropped, ndocs))
-                check(ev is not None, "stream ended")
-                m = json.loads(ev["data"])
-                if ev["event"] == "match":
-                    ids.append(m["id"])
-                    check(ev["id"] == str(m["seq"]), "id != seq")
-                else:
-                    check(ev["event"] == "lagged" and ev["id"] is None and m["dropped"] > 0,
-                          "lagged event %r" % (ev,))
-                    dropped += m["dropped"]
-                    nlag += 1
-            check(nlag > 0, "no lagged event (%d matches received)" % len(ids))
-            check(len(ids) == len(set(ids)) and ids == sorted(ids), "matches out of order")
-            print("lagged: %d matches, %d dropped in %d lagged events" % (len(ids), dropped, nlag))
+        s = pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096)
+        s.wait_comment("subscription", 10)
+        for b in range(0, ndocs, batch):      # s is not read meanwhile
+            post(d.hport, [{"id": "d%05d" % i, "lang": "fr", "body": "La santé publique.",
+                            "title": "Article %d : %s" % (i, title)}
+                           for i in range(b, b + batch)])
+        # As an EventSource does: read; at the end of a stream reconnect
+        # with Last-Event-ID, the id of the last event (the lagged one's is
+        # the seq before the first match dropped).
+        ids, seqs, dropped, nlag, last_id = [], [], 0, 0, None
+        while len(ids) < ndocs:
+            try:
+                ev = s.next_event(30)
+            except socket.timeout:
+                pstest.fail("stuck at %d matches of %d (%d dropped)" % (len(ids), ndocs, dropped))
+            if ev is None:
+                check(nlag > 0 and last_id is not None, "stream ended without a lagged event")
+                s.close()
+                s = pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096,
+                               headers={"Last-Event-ID": last_id})
+                s.wait_comment("subscription", 10)
+                continue
+            m = json.loads(ev["data"])
+            last_id = ev["id"]
+            if ev["event"] == "match":
+                ids.append(m["id"])
+                seqs.append(m["seq"])
+                check(ev["id"] == str(m["seq"]), "id != seq")
+            else:
+                check(ev["event"] == "lagged" and m["dropped"] > 0 and
+                      ev["id"] == str(m.get("resume_from")), "lagged event %r" % (ev,))
+                # Nothing after the gap came before the lagged event.
+                check(not seqs or seqs[-1] <= m["resume_from"],
+                      "a match after the gap before the lagged event: %d > %d" %
+                      (seqs[-1], m["resume_from"]))
+                dropped += m["dropped"]
+                nlag += 1
+                check(s.next_event(10) is None, "the stream goes on after a lagged event")
+                s.close()
+                s = pshttp.SSE(d.hport, watch_path("sante"), rcvbuf=4096,
+                               headers={"Last-Event-ID": last_id})
+                s.wait_comment("subscription", 10)
+        s.close()
+        check(nlag > 0, "no lagged event (%d matches received)" % len(ids))
+        check(ids == ["d%05d" % i for i in range(ndocs)] and seqs == sorted(seqs),
+              "after resuming: not every match once, in order: %d matches, %d distinct" %
+              (len(ids), len(set(ids))))
+        print("lagged: %d lagged events (%d dropped), each followed by the end of the "
+              "stream; reconnected with Last-Event-ID: all %d matches once, in order" %
+              (nlag, dropped, ndocs))
         check(d.stop() == 0, "lag daemon exit status")
 
 

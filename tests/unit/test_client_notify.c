@@ -1,6 +1,7 @@
 /* test_client_notify.c: notifications in libpolysearch-client.
  *
  * - ps_rpc_unpack_notification (lib/wire/unpack.c): match and lagged
+ *   (resume_from optional)
  *   entries, optional fields, unknown keys ignored, wrong shapes refused;
  * - the client's queue, against a scripted server on a Unix socket: a
  *   notification arriving while a call waits for its reply is kept, not
@@ -129,8 +130,36 @@ static void test_unpack_lagged_and_bad(void **state)
     assert_int_equal(n->kind, PS_NOTIFY_LAGGED);
     assert_int_equal(n->subscription, 3);
     assert_int_equal(n->dropped, 12);
+    assert_int_equal(n->has_resume_from, 0);
     assert_null(n->id);
     ps_notification_free(n);
+
+    /* With the seq to resume from (0 is one), and with a bad one. */
+    for (int k = 0; k < 3; k++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 3);
+        kuint(&pk, "subscription", 3);
+        kuint(&pk, "dropped", 12);
+        if (k == 2)
+            kstr(&pk, "resume_from", "7");
+        else
+            kuint(&pk, "resume_from", k == 0 ? 0 : 16777300u);
+        why = NULL;
+        n = decode(PS_NOTIFY_LAGGED, &sb, &why);
+        if (k == 2) {
+            assert_null(n);
+            assert_string_equal(why, "lagged resume_from must be an unsigned integer");
+            continue;
+        }
+        assert_non_null(n);
+        assert_int_equal(n->has_resume_from, 1);
+        assert_true(n->resume_from == (k == 0 ? 0 : 16777300u));
+        ps_notification_free(n);
+    }
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 2);
+    kuint(&pk, "subscription", 3);
+    kuint(&pk, "dropped", 12);
 
     /* The same map is no match: no seq, no id. */
     assert_null(decode(PS_NOTIFY_MATCH, &sb, &why));
