@@ -152,9 +152,11 @@ static int wrong_token(server *s, job *j, const char *front, int *failed)
     return ERR_UNAUTHORIZED;
 }
 
-int access_rpc(server *s, auth_role *conn_role, const method *me,
-               const msgpack_object *params, job *j, msgpack_object *out,
-               int *failed)
+_Static_assert(sizeof ((job *)0)->principal == AUTH_OWNER_LEN + 1, "principal");
+
+int access_rpc(server *s, auth_role *conn_role, char *conn_principal,
+               const method *me, const msgpack_object *params, job *j,
+               msgpack_object *out, int *failed)
 {
     *failed = 0;
     *out = *params;
@@ -181,11 +183,16 @@ int access_rpc(server *s, auth_role *conn_role, const method *me,
         return -1;
     }
     auth_role have = *conn_role;
+    memcpy(j->principal, conn_principal, sizeof j->principal);
     if (tok) {
-        have = auth_tokens_match(s->tokens, tok->via.str.ptr, tok->via.str.size);
+        have = auth_tokens_match(s->tokens, tok->via.str.ptr, tok->via.str.size,
+                                 j->principal);
         if (have == AUTH_NONE)
             return wrong_token(s, j, "MessagePack-RPC", failed);
-        if (is_auth) *conn_role = have;
+        if (is_auth) {
+            *conn_role = have;
+            memcpy(conn_principal, j->principal, sizeof j->principal);
+        }
     }
     j->role = (int)have;
     auth_role need = access_method_role(me->name);
@@ -248,7 +255,7 @@ int access_http(server *s, struct evhttp_request *req, const char *rpc,
         while (*t == ' ' || *t == '\t') t++;
         size_t n = strlen(t);
         while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
-        have = auth_tokens_match(s->tokens, t, n);
+        have = auth_tokens_match(s->tokens, t, n, j->principal);
         if (have == AUTH_NONE) {
             evhttp_add_header(oh, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
             evhttp_add_header(oh, "Connection", "close");

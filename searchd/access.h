@@ -63,7 +63,8 @@ auth_role access_conn_role(const server *s);
  * on, else a searchd_err with j->errmsg set; *failed is set to 1 for a
  * wrong token (the caller delays the answer with access_delay and closes
  * the connection after it). */
-int access_rpc(server *s, auth_role *conn_role, const struct method *me,
+int access_rpc(server *s, auth_role *conn_role, char *conn_principal,
+               const struct method *me,
                const msgpack_object *params, job *j, msgpack_object *out,
                int *failed);
 

@@ -268,8 +268,23 @@ int auth_tokens_load(const char *path, auth_tokens **out, char *err,
     return rc == 0 ? 0 : EX_CONFIG;
 }
 
-auth_role auth_tokens_match(const auth_tokens *t, const char *tok, size_t len)
+/* The owner id of the token whose digest is d into owner. */
+static void owner_of(const unsigned char *d, char *owner)
 {
+    static const char prefix[] = "polysearch subscription owner";
+    unsigned char in[sizeof prefix + DIGEST_LEN], o[DIGEST_LEN];
+    memcpy(in, prefix, sizeof prefix);
+    memcpy(in + sizeof prefix, d, DIGEST_LEN);
+    SHA256(in, sizeof in, o);
+    for (size_t i = 0; i < AUTH_OWNER_LEN / 2; i++)
+        snprintf(owner + 2 * i, 3, "%02x", o[i]);
+    explicit_bzero(in, sizeof in);
+}
+
+auth_role auth_tokens_match(const auth_tokens *t, const char *tok, size_t len,
+                            char *owner)
+{
+    if (owner) owner[0] = '\0';
     if (!t) return AUTH_NONE;
     unsigned char d[DIGEST_LEN];
     SHA256((const unsigned char *)tok, len, d);
@@ -278,6 +293,7 @@ auth_role auth_tokens_match(const auth_tokens *t, const char *tok, size_t len)
         unsigned eq = digest_eq(d, t->e[i].digest);
         role |= (0u - eq) & (unsigned)t->e[i].role;   /* at most one eq */
     }
+    if (owner && role != AUTH_NONE) owner_of(d, owner);
     explicit_bzero(d, sizeof d);
     return (auth_role)role;
 }

@@ -69,12 +69,21 @@ int auth_tokens_load(const char *path, auth_tokens **out, char *err,
 /* Number of tokens (0 for NULL).  Any thread. */
 size_t auth_tokens_count(const auth_tokens *t);
 
+/* Length of an owner id (hex characters). */
+#define AUTH_OWNER_LEN 32
+
 /* The role of the token tok[0..len) (any bytes, any length), or
  * AUTH_NONE when it is none of t's (or t is NULL).  Constant time with
  * respect to the tokens: the SHA-256 digest of tok is compared with the
  * digest of every token, each over its 32 bytes, with no early exit and
- * no branch on the data.  Any thread (t is read-only after loading). */
-auth_role auth_tokens_match(const auth_tokens *t, const char *tok, size_t len);
+ * no branch on the data.  When owner is not NULL it receives the
+ * token's owner id (AUTH_OWNER_LEN hex characters and a NUL; "" when the
+ * role is AUTH_NONE): what durable subscriptions are stored under, the
+ * same for the same token across reloads and restarts, derived from the
+ * token's digest with a domain prefix (neither the token nor the digest
+ * it is checked with).  Any thread (t is read-only after loading). */
+auth_role auth_tokens_match(const auth_tokens *t, const char *tok, size_t len,
+                            char *owner);
 
 /* Wipes and frees t (NULL is fine).  Any thread. */
 void auth_tokens_free(auth_tokens *t);

@@ -99,6 +99,7 @@ typedef struct conn {
                                    (j->gone), which skip its jobs */
     subs_owner owner;           /* its subscriptions (subs.h) */
     auth_role role;             /* granted by auth (access.h) */
+    char principal[33];         /* the owner id of auth's token (auth.h) */
 } conn;
 
 static void conn_close(conn *c, const char *why);
@@ -355,7 +356,7 @@ static void dispatch(conn *c, const ps_rpc_msg *m, uint64_t start_us)
     j->deadline_us = start_us + s->cfg->deadline_ms * 1000u;
     msgpack_object params;
     int failed = 0;
-    int e = access_rpc(s, &c->role, me, &m->params, j, &params, &failed);
+    int e = access_rpc(s, &c->role, c->principal, me, &m->params, j, &params, &failed);
     if (failed) {
         /* A wrong token: answered after the delay (a timer; everyone else
          * is served meanwhile), then the connection closes. */

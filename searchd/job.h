@@ -58,6 +58,9 @@ typedef struct job {
     const char *name;           /* subscribe: its name (in the zone) */
     int role;                   /* the request's role (auth_role, access.h);
                                    auth: the role granted */
+    char principal[33];         /* the owner id of the request's token
+                                   (auth.h, AUTH_OWNER_LEN), "" without
+                                   one or without access control */
     struct subs_owner *owner;   /* subscribe, unsubscribe, subscriptions:
                                    who holds the subscriptions (subs.h):
                                    the connection's, or an SSE stream's */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "stats.h"
 #include "util.h"
 
@@ -69,7 +70,7 @@ int subs_durable_attach(job *j, server *srv)
         if (!j->durable) return -1;
         char err[400];
         if (substore_add(st, j->name, j->q.q, j->q.lang, j->q.date_from,
-                         j->q.no_synonyms, err, sizeof err) != 0) {
+                         j->q.no_synonyms, j->principal, err, sizeof err) != 0) {
             snprintf(j->errmsg, sizeof j->errmsg, "%s", err);
             return st->n >= st->max_entries ? ERR_BUSY
                  : strstr(err, "cannot write") ? ERR_IO_ERROR : ERR_TOO_LARGE;
@@ -78,6 +79,14 @@ int subs_durable_attach(job *j, server *srv)
         return -1;
     }
     const substore_entry *e = &st->v[i];
+    /* Made with a token: that token's, or an admin's.  (Made without
+     * access control: anyone's, as every request is then admin.) */
+    if (e->owner && strcmp(e->owner, j->principal) != 0 && j->role < AUTH_ADMIN) {
+        snprintf(j->errmsg, sizeof j->errmsg, "the durable subscription '%s' "
+                 "belongs to another token (only that token or an admin token "
+                 "may attach it)", j->name);
+        return ERR_FORBIDDEN;
+    }
     if (j->q.q && (strcmp(j->q.q, e->q) != 0 || !same_opt(j->q.lang, e->lang) ||
                    !same_opt(j->q.date_from, e->date_from) ||
                    !j->q.no_synonyms != !e->no_synonyms)) {

@@ -18,6 +18,7 @@ static void entry_free(substore_entry *e)
     free(e->q);
     free(e->lang);
     free(e->date_from);
+    free(e->owner);
 }
 
 void substore_free(substore *st)
@@ -69,7 +70,7 @@ static void encode(const substore *st, msgpack_sbuffer *sb)
     for (size_t i = 0; i < st->n; i++) {
         const substore_entry *e = &st->v[i];
         msgpack_pack_map(&pk, 2 + (e->lang != NULL) + (e->date_from != NULL) +
-                              (e->no_synonyms != 0));
+                              (e->no_synonyms != 0) + (e->owner != NULL));
         kv(&pk, "name", e->name);
         kv(&pk, "q", e->q);
         if (e->lang) kv(&pk, "lang", e->lang);
@@ -78,6 +79,7 @@ static void encode(const substore *st, msgpack_sbuffer *sb)
             msgpack_pack_str_with_body(&pk, "synonyms", 8);
             msgpack_pack_false(&pk);
         }
+        if (e->owner) kv(&pk, "owner", e->owner);
     }
 }
 
@@ -140,7 +142,8 @@ static int decode_entry(const msgpack_object *o, substore_entry *e)
         }
         char **slot = str_eq(k, "name") ? &e->name : str_eq(k, "q") ? &e->q
                     : str_eq(k, "lang") ? &e->lang
-                    : str_eq(k, "date_from") ? &e->date_from : NULL;
+                    : str_eq(k, "date_from") ? &e->date_from
+                    : str_eq(k, "owner") ? &e->owner : NULL;
         if (!slot || *slot) { bad = 1; break; }   /* unknown or repeated key */
         *slot = str_dup(v, &bad);
     }
@@ -266,7 +269,8 @@ static char *dup_opt(const char *s, int *bad)
 }
 
 int substore_add(substore *st, const char *name, const char *q, const char *lang,
-                 const char *date_from, int no_synonyms, char *err, size_t errlen)
+                 const char *date_from, int no_synonyms, const char *owner,
+                 char *err, size_t errlen)
 {
     if (!name || !*name || strlen(name) > SUBSTORE_MAX_NAME) {
         snprintf(err, errlen, "a durable subscription needs a name of 1 to %u bytes",
@@ -284,7 +288,8 @@ int substore_add(substore *st, const char *name, const char *q, const char *lang
     }
     int bad = 0;
     substore_entry e = {dup_opt(name, &bad), dup_opt(q, &bad), dup_opt(lang, &bad),
-                        dup_opt(date_from, &bad), no_synonyms != 0};
+                        dup_opt(date_from, &bad), no_synonyms != 0,
+                        dup_opt(owner && *owner ? owner : NULL, &bad)};
     if (bad || !e.q || push(st, e) != 0) {
         entry_free(&e);
         snprintf(err, errlen, "out of memory");

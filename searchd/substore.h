@@ -5,8 +5,10 @@
  * fsync, rename, fsync of the directory), so that a crash leaves the old
  * or the new store, never a mix.  Format (MessagePack):
  *   {"version": 1, "subs": [{"name", "q", "lang"?, "date_from"?,
- *                            "synonyms"?: false}, ...]}
- * ("synonyms": false only for a subscription made with synonyms: false.)
+ *                            "synonyms"?: false, "owner"?}, ...]}
+ * ("synonyms": false only for a subscription made with synonyms: false;
+ * "owner": the owner id of the token that made it, auth.h, when access
+ * control was on.)
  * Bounds: at most max_entries entries (--max-subscriptions), a name of at
  * most SUBSTORE_MAX_NAME bytes, a file of at most SUBSTORE_MAX_BYTES.
  * Plain data, no thread of its own: the I/O thread owns it (subs.c).
@@ -24,6 +26,8 @@
 typedef struct substore_entry {
     char *name, *q, *lang, *date_from;  /* lang, date_from may be NULL */
     int no_synonyms;                    /* subscribed with synonyms: false */
+    char *owner;        /* owner id of the token that made it, or NULL
+                           (made without access control: anyone's) */
 } substore_entry;
 
 typedef struct substore {
@@ -50,13 +54,15 @@ void substore_free(substore *st);
 /* Index of the entry named name, or -1. */
 ssize_t substore_find(const substore *st, const char *name);
 
-/* Appends an entry (strings copied; lang and date_from may be NULL;
- * no_synonyms: made with synonyms: false) and saves the store.  Returns 0, or -1 with a message in err (nothing
+/* Appends an entry (strings copied; lang, date_from and owner may be
+ * NULL, an empty owner is NULL; no_synonyms: made with synonyms: false)
+ * and saves the store.  Returns 0, or -1 with a message in err (nothing
  * changed, in memory or on disk) when name is empty or longer than
  * SUBSTORE_MAX_NAME, already present, the store is full (max_entries) or
  * would pass SUBSTORE_MAX_BYTES, or on allocation or I/O failure. */
 int substore_add(substore *st, const char *name, const char *q, const char *lang,
-                 const char *date_from, int no_synonyms, char *err, size_t errlen);
+                 const char *date_from, int no_synonyms, const char *owner,
+                 char *err, size_t errlen);
 
 /* Removes entry i and saves the store.  Returns 0, or -1 with a message
  * in err (the entry stays, in memory and on disk) on I/O failure. */

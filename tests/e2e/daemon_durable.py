@@ -18,6 +18,11 @@ Usage: daemon_durable.py MODE, MODE one of
               a name; a name too long; the store full; another query under
               a durable name; an unknown name; unsubscribe removes it; a
               corrupt store stops the start (exit 65)
+  owner       with --auth-token-file, a durable subscription belongs to the
+              token that made it: another read token cannot attach it
+              (forbidden), an admin token can, a token given with the call
+              counts as auth's; the owner survives a restart; the store
+              holds no token
   indexer     the daemon idle (lock released): a local polysearch-index run
               adds matching documents; a live subscriber gets them once the
               daemon notices (its idle check), and the daemon's next writes
@@ -221,6 +226,69 @@ def test_lagged():
     print("lagged ok")
 
 
+TOKENS = {"a": "read-token-of-alice-0123456789", "b": "read-token-of-bob-0123456789",
+          "admin": "admin-token-of-the-operator-0123", "w": "write-token-of-the-feed-0123456"}
+
+
+def test_owner():
+    with pstest.workdir() as tmp:
+        path = os.path.join(tmp, "tokens")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("read %s\nread %s\nadmin %s\nwrite %s\n" %
+                    (TOKENS["a"], TOKENS["b"], TOKENS["admin"], TOKENS["w"]))
+        args = ["--auth-token-file", path]
+
+        def client(who):
+            c = SubClient(d.addr)
+            err, _ = c.call("auth", {"token": TOKENS[who]})
+            check(err is None, "auth %s: %r" % (who, err))
+            return c
+
+        d = start(tmp, args)
+        a, b, w = client("a"), client("b"), client("w")
+        sub_a = durable(a, name="mine")
+        durable(b, name="theirs", q="cluster")
+        expect_err(b, {"name": "mine"}, "forbidden", "another token attaches")
+        expect_err(b, {"name": "mine", "q": MATCH, "durable": True}, "forbidden",
+                   "another token stores under the name")
+        # Still a's, still attached to a: a gets the next match.
+        add(w, [doc(1)])
+        got = matches(a.until(lambda m: m[1] == "match"))
+        check([n["id"] for n in got] == ["d-1"] and got[0]["subscription"] == sub_a,
+              "a after b's refusals: %r" % (got,))
+        # The token given with the call is a's: attaching moves it there.
+        c = SubClient(d.addr)
+        r = subscribe(c, {"name": "mine", "token": TOKENS["a"]})
+        check(r["subscription"] != sub_a, "attached with the call's token")
+        # An admin token may attach anyone's.
+        adm = client("admin")
+        r = subscribe(adm, {"name": "theirs"})
+        check(r["name"] == "theirs", "admin attaches b's")
+        for x in (a, b, c, adm, w):
+            x.close()
+        check(d.stop() == 0, "exit status")
+        d.log.close()
+        with open(os.path.join(tmp, "db", "subscriptions.msgpack"), "rb") as f:
+            store = f.read()
+        for t in TOKENS.values():
+            check(t.encode() not in store, "a token in the store")
+        # Across a restart: the owners are kept.
+        d = start(tmp, args, create=False)
+        b = client("b")
+        expect_err(b, {"name": "mine"}, "forbidden", "b after the restart")
+        a = client("a")
+        r = subscribe(a, {"name": "mine"})
+        err, _ = a.call("unsubscribe", {"subscription": r["subscription"]})
+        check(err is None, "a removes its own: %r" % (err,))
+        expect_err(b, {"name": "mine"}, "not_found", "removed")
+        for x in (a, b):
+            x.close()
+        check(d.stop() == 0, "exit status after the restart")
+        d.log.close()
+    print("owner ok")
+
+
 def expect_err(c, args, code, what):
     err, res = c.call("subscribe", args)
     check(err is not None and err["code"] == code, "%s: %r %r" % (what, err, res))
@@ -347,6 +415,7 @@ def main():
     {"resume": lambda: test_resume(),
      "nowal": lambda: test_resume(["--no-wal"], restart_check=True),
      "restart": test_restart, "lagged": test_lagged, "hostile": test_hostile,
+     "owner": test_owner,
      "indexer": lambda: test_indexer(),
      "indexer_nowal": lambda: test_indexer(["--no-wal"])}[mode]()
     print("ok")

@@ -50,8 +50,9 @@ endforeach()
 # Durable subscriptions and resume_from: across a connection close (with
 # concurrent writers), kill -9 with changes only in the log, --no-wal across
 # a restart, --resume-max (lagged), hostile arguments and a corrupt store,
-# a local polysearch-index run picked up (log mode and --no-wal).
-foreach(_m resume nowal restart lagged hostile indexer indexer_nowal)
+# a local polysearch-index run picked up (log mode and --no-wal), the
+# token that owns a durable subscription (--auth-token-file).
+foreach(_m resume nowal restart lagged hostile owner indexer indexer_nowal)
   add_test(NAME e2e_daemon_durable_${_m}
            COMMAND ${PS_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/daemon_durable.py ${_m})
   set_tests_properties(e2e_daemon_durable_${_m} PROPERTIES LABELS e2e TIMEOUT 300

@@ -35,7 +35,8 @@ Checked:
     document once, in order;
   - SIGTERM with streams open: each ends, and the daemon exits 0;
   - with --auth-token-file: 401 without a token, a stream with a read
-    token (Authorization: Bearer).
+    token (Authorization: Bearer); a durable subscription stored by one
+    read token is 403 for another, attached again by its own.
 Bounded: every wait has a timeout.
 """
 import json
@@ -413,7 +414,8 @@ def tokens(tmp, db):
     path = os.path.join(tmp, "tokens")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write("read r3ad-token-for-the-watch-test-0123\n")
+        f.write("read r3ad-token-for-the-watch-test-0123\n"
+                "read other-r3ad-token-for-the-watch-test\n")
     with pshttp.http_daemon(db, tmp, ["--auth-token-file", path], "tok") as d:
         st, hdrs, res = pshttp.jrequest(d.hport, "GET", watch_path("a"))
         check(st == 401 and res["error"]["code"] == "unauthorized" and
@@ -422,6 +424,19 @@ def tokens(tmp, db):
                        headers={"Authorization": "Bearer r3ad-token-for-the-watch-test-0123"})
         with s:
             check(s.status == 200, "read token: %d" % s.status)
+            s.wait_comment("subscription", 10)
+        # A durable subscription belongs to the token that stored it.
+        mine = {"Authorization": "Bearer r3ad-token-for-the-watch-test-0123"}
+        other = {"Authorization": "Bearer other-r3ad-token-for-the-watch-test"}
+        with pshttp.SSE(d.hport, watch_path("zqown", name="mine", durable="true"),
+                        headers=mine) as s:
+            check(s.status == 200, "durable stream: %d" % s.status)
+            s.wait_comment("subscription", 10)
+        st, _, res = pshttp.jrequest(d.hport, "GET", "/watch?name=mine", headers=other)
+        check(st == 403 and res["error"]["code"] == "forbidden",
+              "another token's durable subscription: %d %r" % (st, res))
+        with pshttp.SSE(d.hport, "/watch?name=mine", headers=mine) as s:
+            check(s.status == 200, "its own token attaches it: %d" % s.status)
             s.wait_comment("subscription", 10)
         check(d.stop() == 0, "token daemon exit status")
 

@@ -55,20 +55,20 @@ static void test_parse_format(void **state)
                               "write\t" W16 "  \r\n"
                               "  admin   " A16);      /* no final newline */
     assert_int_equal(auth_tokens_count(t), 3);
-    assert_int_equal(auth_tokens_match(t, R16, strlen(R16)), AUTH_READ);
-    assert_int_equal(auth_tokens_match(t, W16, strlen(W16)), AUTH_WRITE);
-    assert_int_equal(auth_tokens_match(t, A16, strlen(A16)), AUTH_ADMIN);
+    assert_int_equal(auth_tokens_match(t, R16, strlen(R16), NULL), AUTH_READ);
+    assert_int_equal(auth_tokens_match(t, W16, strlen(W16), NULL), AUTH_WRITE);
+    assert_int_equal(auth_tokens_match(t, A16, strlen(A16), NULL), AUTH_ADMIN);
     /* prefixes, extensions, case, empty, NUL inside: none match */
-    assert_int_equal(auth_tokens_match(t, R16, strlen(R16) - 1), AUTH_NONE);
-    assert_int_equal(auth_tokens_match(t, R16 "x", strlen(R16) + 1), AUTH_NONE);
-    assert_int_equal(auth_tokens_match(t, "READ-0123456789abcdef", strlen(R16)),
+    assert_int_equal(auth_tokens_match(t, R16, strlen(R16) - 1, NULL), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(t, R16 "x", strlen(R16) + 1, NULL), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(t, "READ-0123456789abcdef", strlen(R16), NULL),
                      AUTH_NONE);
-    assert_int_equal(auth_tokens_match(t, "", 0), AUTH_NONE);
-    assert_int_equal(auth_tokens_match(t, R16 "\0x", strlen(R16) + 2), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(t, "", 0, NULL), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(t, R16 "\0x", strlen(R16) + 2, NULL), AUTH_NONE);
     char big[5000];
     memset(big, 'r', sizeof big);
-    assert_int_equal(auth_tokens_match(t, big, sizeof big), AUTH_NONE);
-    assert_int_equal(auth_tokens_match(NULL, R16, strlen(R16)), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(t, big, sizeof big, NULL), AUTH_NONE);
+    assert_int_equal(auth_tokens_match(NULL, R16, strlen(R16), NULL), AUTH_NONE);
     auth_tokens_free(t);
     auth_tokens_free(NULL);
     /* A 16-character token is the shortest, 512 the longest. */
@@ -78,7 +78,7 @@ static void test_parse_format(void **state)
     memset(line + 6, 'Z', 512);
     line[6 + 512] = '\0';
     t = parse_ok(line);
-    assert_int_equal(auth_tokens_match(t, line + 6, 512), AUTH_ADMIN);
+    assert_int_equal(auth_tokens_match(t, line + 6, 512, NULL), AUTH_ADMIN);
     auth_tokens_free(t);
     /* Many tokens (the table grows). */
     char many[64 * 40] = "";
@@ -87,8 +87,33 @@ static void test_parse_format(void **state)
                  "read token-number-%04d\n", i);
     t = parse_ok(many);
     assert_int_equal(auth_tokens_count(t), 40);
-    assert_int_equal(auth_tokens_match(t, "token-number-0039", 17), AUTH_READ);
+    assert_int_equal(auth_tokens_match(t, "token-number-0039", 17, NULL), AUTH_READ);
     auth_tokens_free(t);
+}
+
+static void test_owner(void **state)
+{
+    (void)state;
+    auth_tokens *t = parse_ok("read " R16 "\nread " W16 "\nadmin " A16 "\n");
+    char a[AUTH_OWNER_LEN + 1], b[AUTH_OWNER_LEN + 1], c[AUTH_OWNER_LEN + 1];
+    assert_int_equal(auth_tokens_match(t, R16, strlen(R16), a), AUTH_READ);
+    assert_int_equal(strlen(a), AUTH_OWNER_LEN);
+    assert_int_equal(strspn(a, "0123456789abcdef"), AUTH_OWNER_LEN);
+    /* The same token, the same owner (also from another table: a reload);
+     * another token, another owner; no token, none. */
+    auth_tokens *t2 = parse_ok("admin " A16 "\nread " R16 "\n");
+    assert_int_equal(auth_tokens_match(t2, R16, strlen(R16), b), AUTH_READ);
+    assert_string_equal(a, b);
+    assert_int_equal(auth_tokens_match(t, W16, strlen(W16), c), AUTH_READ);
+    assert_string_not_equal(a, c);
+    assert_int_equal(auth_tokens_match(t, "no-such-token-0123", 18, c), AUTH_NONE);
+    assert_string_equal(c, "");
+    assert_int_equal(auth_tokens_match(NULL, R16, strlen(R16), c), AUTH_NONE);
+    assert_string_equal(c, "");
+    /* Neither the token nor its hex in the id. */
+    assert_null(strstr(a, R16));
+    auth_tokens_free(t);
+    auth_tokens_free(t2);
 }
 
 static void test_parse_refusals(void **state)
@@ -157,7 +182,7 @@ static void test_load_modes(void **state)
     snprintf(p, sizeof p, "%s/ok", tmpdir);
     write_file(p, "write " W16 "\n", 0600);
     assert_int_equal(auth_tokens_load(p, &t, err, sizeof err), 0);
-    assert_int_equal(auth_tokens_match(t, W16, strlen(W16)), AUTH_WRITE);
+    assert_int_equal(auth_tokens_match(t, W16, strlen(W16), NULL), AUTH_WRITE);
     auth_tokens_free(t);
     assert_int_equal(chmod(p, 0400), 0);
     assert_int_equal(auth_tokens_load(p, &t, err, sizeof err), 0);
@@ -245,6 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_format),
         cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_owner),
         cmocka_unit_test_setup_teardown(test_load_modes, setup_dir, teardown_dir),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_exposure),

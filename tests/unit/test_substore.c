@@ -35,19 +35,20 @@ static void test_roundtrip(void **state)
     substore st;
     assert_int_equal(substore_load(&st, path, 3, err, sizeof err), 0);
     assert_int_equal(st.n, 0);
-    assert_int_equal(substore_add(&st, "a", "lyonbiopole", NULL, NULL, 0, err, sizeof err), 0);
-    assert_int_equal(substore_add(&st, "b", "santé", "fr", "2024-01-01", 1, err, sizeof err), 0);
+    assert_int_equal(substore_add(&st, "a", "lyonbiopole", NULL, NULL, 0, NULL, err, sizeof err), 0);
+    assert_int_equal(substore_add(&st, "b", "santé", "fr", "2024-01-01", 1,
+                                  "0123456789abcdef0123456789abcdef", err, sizeof err), 0);
     /* Bounds: a name given twice, empty, too long; the store full. */
-    assert_int_equal(substore_add(&st, "a", "x", NULL, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(substore_add(&st, "a", "x", NULL, NULL, 0, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "exists"));
-    assert_int_equal(substore_add(&st, "", "x", NULL, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(substore_add(&st, "", "x", NULL, NULL, 0, NULL, err, sizeof err), -1);
     char longname[SUBSTORE_MAX_NAME + 2];
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
-    assert_int_equal(substore_add(&st, longname, "x", NULL, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(substore_add(&st, longname, "x", NULL, NULL, 0, NULL, err, sizeof err), -1);
     longname[SUBSTORE_MAX_NAME] = 0;   /* exactly the bound: fine */
-    assert_int_equal(substore_add(&st, longname, "x", NULL, NULL, 0, err, sizeof err), 0);
-    assert_int_equal(substore_add(&st, "d", "x", NULL, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(substore_add(&st, longname, "x", NULL, NULL, 0, NULL, err, sizeof err), 0);
+    assert_int_equal(substore_add(&st, "d", "x", NULL, NULL, 0, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "max_subscriptions"));
     assert_int_equal(st.n, 3);
     substore_free(&st);
@@ -61,6 +62,8 @@ static void test_roundtrip(void **state)
     assert_null(st.v[0].lang);
     assert_int_equal(st.v[1].no_synonyms, 1);    /* synonyms: false kept */
     assert_int_equal(st.v[0].no_synonyms, 0);
+    assert_string_equal(st.v[1].owner, "0123456789abcdef0123456789abcdef");
+    assert_null(st.v[0].owner);                 /* made without a token */
     assert_int_equal(substore_remove(&st, 0, err, sizeof err), 0);
     assert_int_equal(substore_find(&st, "a"), -1);
     substore_free(&st);
@@ -83,11 +86,11 @@ static void test_write_failure(void **state)
     char err[512];
     substore st;
     assert_int_equal(substore_load(&st, path, 10, err, sizeof err), 0);  /* missing */
-    assert_int_equal(substore_add(&st, "a", "q", NULL, NULL, 0, err, sizeof err), -1);
+    assert_int_equal(substore_add(&st, "a", "q", NULL, NULL, 0, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot write"));
     assert_int_equal(st.n, 0);                  /* nothing kept in memory */
     assert_int_equal(mkdir(dir, 0755), 0);
-    assert_int_equal(substore_add(&st, "a", "q", NULL, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(substore_add(&st, "a", "q", NULL, NULL, 0, NULL, err, sizeof err), 0);
     assert_int_equal(chmod(dir, 0555), 0);
     if (access(dir, W_OK) != 0) {               /* not as root */
         assert_int_equal(substore_remove(&st, 0, err, sizeof err), -1);
