@@ -58,8 +58,11 @@ auth_role access_conn_role(const server *s);
 /* Checks a MessagePack-RPC request of method me on a connection whose
  * role is *conn_role.  params are the request's params; *out receives
  * them without the "token" argument (a copy in j's zone when one was
- * removed), to hand to the method's parse.  For the auth method, a good
- * token sets *conn_role and j->role.  Returns -1 when the request may go
+ * removed), to hand to the method's parse.  j->role and j->principal
+ * (the token's owner id, auth.h) are the call's token's, else the
+ * connection's (*conn_role, conn_principal: AUTH_OWNER_LEN + 1 bytes);
+ * for the auth method a good token also sets those two.  Without access
+ * control j->role is admin and j->principal "".  Returns -1 when the request may go
  * on, else a searchd_err with j->errmsg set; *failed is set to 1 for a
  * wrong token (the caller delays the answer with access_delay and closes
  * the connection after it). */
