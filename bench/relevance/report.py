@@ -235,9 +235,10 @@ def main():
 
     # ---- caveats -----------------------------------------------------------------------
     ses = [C(e, l, f).se() for e in engines for l in langs for f in FORMS]
+    lo, hi = min(per_lang.values()), max(per_lang.values())
+    cell_n = f"{lo}" if lo == hi else f"{lo}–{hi}"
     P.append("**Caveats.** "
-             f"Each language × form cell has {min(per_lang.values())}–{max(per_lang.values())} "
-             f"topics: the standard error of a cell's MRR@10 is up to {max(ses) if ses else 0:.3f}, "
+             f"Each language × form cell has {cell_n} topics: the standard error of a cell's MRR@10 is up to {max(ses) if ses else 0:.3f}, "
              "so differences between cells below about twice that are noise. "
              "The exact-id figure is primary (issue 17 asks for the known item), but the corpus "
              "repeats each page's text about 7 times in differently cut chunks, so several "

@@ -129,10 +129,12 @@ class Scriptindex:
         return self.parsers[lang]
 
     def doc_id(self, doc):
-        # scriptindex's `field=id` stores "id=VALUE" as a line of the data.
-        for line in doc.get_data().decode("utf-8", "replace").split("\n"):
-            if line.startswith("id="):
-                return line[3:]
+        # The id is the unique boolean term Q<id> (polysearch.index: boolean=Q).
+        for t in doc.termlist():          # sorted: stop past the Q terms
+            if t.term.startswith(b"Q"):
+                return t.term[1:].decode("utf-8")
+            if t.term > b"Q":
+                break
         return None
 
     def search(self, q, lang, limit):
