@@ -151,8 +151,8 @@ nice -n 10 "$py" "$rel/run.py" "$topics" "$runs" \
     --polysearch "127.0.0.1:$(cat "$out/psd.port")" \
     --sphinx "$sport" --corpus "$corpus" \
     --scriptindex "$out/scriptindex-100k.db" > "$out/run.txt" || { log "run.py failed"; exit 70; }
-cat "$out/run.txt" >&2
-psd_version=$("$psd" --version 2>&1 | head -1)
+cat "$out/run.txt"                          # the summary (run.py logged it too)
+psd_version="$("$psd" --version 2>&1 | head -1) ($psd, built $(date -u -r "$psd" '+%Y-%m-%d %H:%M UTC'))"
 cleanup
 pids=()
 end_load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -172,6 +172,8 @@ section=$out/relevance.md
 if [ "$write_results" = 1 ]; then
     "$py" "$here/results_section.py" relevance "$section"
     log "written to bench/RESULTS.md (relevance section); figures in $section"
+    # The summary: the overall table and the targets.
+    awk '/^\*\*Overall/ {on=1} /^\*\*as written/ {on=0} /^\*\*Targets/ {on=1} /^\*\*Caveats/ {on=0} on' "$section"
 else
     cat "$section"
 fi
