@@ -336,6 +336,17 @@ static int args_delete(http_call *h, job *j, const char *rest, size_t restlen,
     return -1;
 }
 
+/* DELETE /subscriptions/{name}: unsubscribe {name}. */
+static int args_unsubscribe(http_call *h, job *j, const char *rest, size_t restlen,
+                            msgpack_object *params, json_t *keep)
+{
+    (void)h; (void)keep;
+    if (http_params_new(j->zone, 1, params) != 0) return ERR_INTERNAL;
+    msgpack_object name = http_str(rest, restlen);
+    http_params_set(params, 0, "name", &name);
+    return -1;
+}
+
 /* Whether the request's Content-Type names newline-delimited JSON. */
 static int is_ndjson(struct evhttp_request *req)
 {
@@ -458,6 +469,8 @@ static const http_route http_routes[] = {
     {EVHTTP_REQ_GET, "/metrics", 0, "/metrics", "stats", args_none, reply_metrics, 0},
     {EVHTTP_REQ_GET, "/watch", 0, "/watch", "subscribe", args_watch, NULL,
      ROUTE_QUERY | ROUTE_STREAM},
+    {EVHTTP_REQ_DELETE, "/subscriptions/", 1, "/subscriptions/{name}", "unsubscribe",
+     args_unsubscribe, NULL, 0},
     {EVHTTP_REQ_GET, "/", 0, "/", NULL, NULL, reply_page, ROUTE_ANY_QUERY},
     {EVHTTP_REQ_GET, "/app.js", 0, "/app.js", NULL, NULL, reply_page, 0},
     {EVHTTP_REQ_GET, "/style.css", 0, "/style.css", NULL, NULL, reply_page, 0},

@@ -28,7 +28,8 @@ typedef struct watch {
     struct evhttp_request *req; /* NULL until started */
     struct evhttp_connection *evcon;
     atomic_int gone;            /* j->gone of its subscribe job */
-    int taken;                  /* its subscription taken before it started */
+    int taken;                  /* its subscription taken (1) or removed (2)
+                                   before it started */
     struct event *end_ev;       /* ends the stream after a lagged event
                                    with a resume point (made on demand) */
     struct watch *prev, *next;  /* ws->list, once started */
@@ -194,17 +195,18 @@ static void end_stream(watch *w)
 
 /* subs_owner.taken: the stream's one subscription, a durable one, was
  * attached by another client (subscribe by name, or /watch?name= of
- * another stream): a comment says so and the stream ends. */
-static void watch_taken(subs_owner *o, const char *name)
+ * another stream) or removed (unsubscribe by name, DELETE
+ * /subscriptions/NAME): a comment says so and the stream ends. */
+static void watch_taken(subs_owner *o, const char *name, int removed)
 {
     watch *w = owner_watch(o);
     if (!w->req) {              /* not started: http_watch_start ends it */
-        w->taken = 1;
+        w->taken = 1 + (removed != 0);
         return;
     }
     char text[160];
-    snprintf(text, sizeof text, ": durable subscription '%.64s' taken by another "
-             "client; stream ended\n\n", name);
+    snprintf(text, sizeof text, ": durable subscription '%.64s' %s; stream ended\n\n",
+             name, removed ? "removed" : "taken by another client");
     send_text(w, text);
     end_stream(w);
 }
@@ -331,7 +333,7 @@ void http_watch_start(http_watches *ws, job *j, struct evhttp_request *req)
     send_text(w, hello);
     ps_log(PS_LOG_DEBUG, "http /watch: subscription %llu streaming",
            (unsigned long long)j->sub);
-    if (w->taken) watch_taken(&w->owner, "");
+    if (w->taken) watch_taken(&w->owner, "", w->taken - 1);
 }
 
 void http_watch_end_all(http_watches *ws)

@@ -36,9 +36,10 @@ struct subs_owner {
     int (*out_empty)(subs_owner *o);
     /* Optional (NULL: nothing): called after the durable subscription
      * name was taken over by another owner (a subscribe attaching it by
-     * name) and dropped from this one; the holder may end itself (an SSE
-     * stream, which has no other subscription).  I/O thread. */
-    void (*taken)(subs_owner *o, const char *name);
+     * name; removed 0) or removed from the store (an unsubscribe by name;
+     * removed 1) and dropped from this one; the holder may end itself (an
+     * SSE stream, which has no other subscription).  I/O thread. */
+    void (*taken)(subs_owner *o, const char *name, int removed);
     sub_conn *subs;             /* NULL until the first subscription */
 };
 

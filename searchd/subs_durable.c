@@ -56,6 +56,19 @@ static char *zone_dup(job *j, const char *s)
     return c;
 }
 
+/* Whether job j may attach or remove the stored e: made with a token,
+ * only that token or an admin may (made without access control: anyone,
+ * as every request is then admin).  Sets j->errmsg when not. */
+static int may_use(job *j, const substore_entry *e)
+{
+    if (!e->owner || strcmp(e->owner, j->principal) == 0 || j->role >= AUTH_ADMIN)
+        return 1;
+    snprintf(j->errmsg, sizeof j->errmsg, "the durable subscription '%s' belongs "
+             "to another token (only that token or an admin token may use it)",
+             j->name);
+    return 0;
+}
+
 int subs_durable_attach(job *j, server *srv)
 {
     subs_registry *r = srv->subs;
@@ -79,14 +92,7 @@ int subs_durable_attach(job *j, server *srv)
         return -1;
     }
     const substore_entry *e = &st->v[i];
-    /* Made with a token: that token's, or an admin's.  (Made without
-     * access control: anyone's, as every request is then admin.) */
-    if (e->owner && strcmp(e->owner, j->principal) != 0 && j->role < AUTH_ADMIN) {
-        snprintf(j->errmsg, sizeof j->errmsg, "the durable subscription '%s' "
-                 "belongs to another token (only that token or an admin token "
-                 "may attach it)", j->name);
-        return ERR_FORBIDDEN;
-    }
+    if (!may_use(j, e)) return ERR_FORBIDDEN;
     if (j->q.q && (strcmp(j->q.q, e->q) != 0 || !same_opt(j->q.lang, e->lang) ||
                    !same_opt(j->q.date_from, e->date_from) ||
                    !j->q.no_synonyms != !e->no_synonyms)) {
@@ -112,7 +118,32 @@ int subs_durable_attach(job *j, server *srv)
                "connection", j->name);
         subs_owner *prev = o->owner;
         subs_drop(srv, prev->subs, o);
-        if (prev->taken) prev->taken(prev, j->name);
+        if (prev->taken) prev->taken(prev, j->name, 0);
     }
+    return -1;
+}
+
+int subs_durable_remove_named(job *j, server *srv)
+{
+    subs_registry *r = srv->subs;
+    ssize_t i = r ? substore_find(&r->store, j->name) : -1;
+    if (i < 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "no durable subscription named "
+                 "'%s'", j->name);
+        return ERR_NOT_FOUND;
+    }
+    if (!may_use(j, &r->store.v[i])) return ERR_FORBIDDEN;
+    char err[400];
+    if (substore_remove(&r->store, (size_t)i, err, sizeof err) != 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "%s: the subscription stays", err);
+        return ERR_IO_ERROR;
+    }
+    sub *o = subs_reg_find_durable(r, j->name);
+    if (o) {
+        subs_owner *prev = o->owner;
+        subs_drop(srv, prev->subs, o);
+        if (prev->taken) prev->taken(prev, j->name, 1);
+    }
+    ps_log(PS_LOG_INFO, "durable subscription '%s' removed by name", j->name);
     return -1;
 }

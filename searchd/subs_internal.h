@@ -82,4 +82,12 @@ void subs_durable_unstore_new(server *srv, job *j);
  * with the reason in err (the store could not be written: it stays). */
 int subs_durable_remove(server *srv, const sub *s, char *err, size_t errlen);
 
+/* unsubscribe {name}: the durable subscription j->name leaves the store
+ * (with access control only for the token that stored it, or an admin)
+ * and the owner holding it, if any, drops it (told through taken).
+ * Returns -1 when removed, or an error code with j->errmsg: not_found,
+ * forbidden, io_error (the store could not be written: nothing
+ * changed). */
+int subs_durable_remove_named(job *j, server *srv);
+
 #endif

@@ -174,16 +174,24 @@ int subs_subscribe_finish(job *j, msgpack_packer *pk, server *srv)
 int subs_unsubscribe_parse(job *j, const msgpack_object *params, const searchd_config *c)
 {
     (void)c;
+    j->sub = UINT64_MAX;        /* not given */
     const ps_arg_spec sp[] = {
-        {"subscription", PS_ARG_UINT, 1, &j->sub, NULL, 0},
+        {"subscription", PS_ARG_UINT, 0, &j->sub, NULL, 0},
+        {"name", PS_ARG_STR, 0, &j->name, NULL, 0},
     };
-    if (ps_rpc_args_parse(params, sp, 1, j->zone, j->errmsg, sizeof j->errmsg) != 0)
+    if (ps_rpc_args_parse(params, sp, 2, j->zone, j->errmsg, sizeof j->errmsg) != 0)
         return ERR_BAD_REQUEST;
+    if ((j->sub == UINT64_MAX) == (j->name == NULL)) {
+        snprintf(j->errmsg, sizeof j->errmsg, "unsubscribe needs either "
+                 "{subscription} or {name} (a durable subscription)");
+        return ERR_BAD_REQUEST;
+    }
     return -1;
 }
 
 int subs_unsubscribe_io(job *j, server *srv)
 {
+    if (j->name) return subs_durable_remove_named(j, srv);
     sub *s = srv->subs ? subs_reg_find(srv->subs, j->sub) : NULL;
     if (!s || s->owner != j->owner) {
         snprintf(j->errmsg, sizeof j->errmsg, "no subscription %llu on this "
@@ -203,6 +211,10 @@ int subs_unsubscribe_finish(job *j, msgpack_packer *pk, server *srv)
 {
     (void)srv;
     msgpack_pack_map(pk, 1);
+    if (j->name) {
+        msgpack_pack_str_with_body(pk, "name", 4);
+        return ps_rpc_pack_str(pk, j->name);
+    }
     msgpack_pack_str_with_body(pk, "subscription", 12);
     return msgpack_pack_uint64(pk, j->sub);
 }

@@ -19,10 +19,10 @@ Usage: daemon_durable.py MODE, MODE one of
               a durable name; an unknown name; unsubscribe removes it; a
               corrupt store stops the start (exit 65)
   owner       with --auth-token-file, a durable subscription belongs to the
-              token that made it: another read token cannot attach it
-              (forbidden), an admin token can, a token given with the call
-              counts as auth's; the owner survives a restart; the store
-              holds no token
+              token that made it: another read token cannot attach it or
+              remove it by name (forbidden), an admin token can, a token
+              given with the call counts as auth's; the owner survives a
+              restart; the store holds no token
   indexer     the daemon idle (lock released): a local polysearch-index run
               adds matching documents; a live subscriber gets them once the
               daemon notices (its idle check), and the daemon's next writes
@@ -277,11 +277,20 @@ def test_owner():
         d = start(tmp, args, create=False)
         b = client("b")
         expect_err(b, {"name": "mine"}, "forbidden", "b after the restart")
+        err, _ = b.call("unsubscribe", {"name": "mine"})
+        check(err is not None and err["code"] == "forbidden", "b removes a's by name: %r" % (err,))
         a = client("a")
         r = subscribe(a, {"name": "mine"})
         err, _ = a.call("unsubscribe", {"subscription": r["subscription"]})
         check(err is None, "a removes its own: %r" % (err,))
         expect_err(b, {"name": "mine"}, "not_found", "removed")
+        # By name, attached elsewhere or not: the admin removes b's.
+        adm = client("admin")
+        err, res = adm.call("unsubscribe", {"name": "theirs"})
+        check(err is None and res == {"name": "theirs"}, "admin removes by name: %r %r" % (err, res))
+        err, _ = adm.call("unsubscribe", {"name": "theirs"})
+        check(err is not None and err["code"] == "not_found", "removed twice: %r" % (err,))
+        adm.close()
         for x in (a, b):
             x.close()
         check(d.stop() == 0, "exit status after the restart")
@@ -308,6 +317,10 @@ def test_hostile():
                    "name too long")
         expect_err(c, {"name": "nobody"}, "not_found", "unknown name")
         expect_err(c, {}, "bad_request", "neither q nor name")
+        for args, code in [({}, "bad_request"), ({"subscription": 1, "name": "n"}, "bad_request"),
+                           ({"name": 5}, "bad_request"), ({"name": "nobody"}, "not_found")]:
+            err, _ = c.call("unsubscribe", args)
+            check(err is not None and err["code"] == code, "unsubscribe %r: %r" % (args, err))
         r = subscribe(c, {"q": "x", "resume_from": 2 ** 64 - 1})
         check(r["subscription"] > 0, "huge resume_from accepted")
         err, _ = c.call("unsubscribe", {"subscription": r["subscription"]})
