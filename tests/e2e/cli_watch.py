@@ -299,17 +299,7 @@ def test_restart():
             d = pstest.Daemon(db, tmp, args=[], listen=listen, log_name="daemon2.log")
             # Missed: nobody is attached to 'lyon' while these go in.
             add(d, [DOCS[1], DOCS[4], end_doc(2)])
-            w.proc.send_signal(signal.SIGCONT)
-            w.wait_out('"zz-end-2"')
-            err = w.errtext()
-            check("resuming after seq" in err and "cannot resume" not in err,
-                  "watch did not resume:\n" + err)
-            add(d, [end_doc(3)])
-            w.wait_out('"zz-end-3"')
-            ids_once(json_lines(w.text()), ["fr-lyon", "fr-euro", "zz-end-2", "zz-end-3"],
-                     "across kill -9 and restart")
-            check(w.stop() == 0, "exit status")
-            check(d.stop() == 0, "daemon exit status")
+            resumed(w, d, 2, ["fr-lyon", "fr-euro"], "across kill -9 and restart")
         finally:
             if w:
                 w.proc.send_signal(signal.SIGCONT)
@@ -317,6 +307,23 @@ def test_restart():
             d.__exit__()
     print("restart: after kill -9 and restart watch resumed and printed the missed "
           "matches once each, then the live ones")
+
+
+def resumed(w, d, end, before, what):
+    """Lets the stopped watcher w go on against the restarted daemon d and
+    checks that it resumed: it prints zz-end-END (added while it was
+    stopped), then the live zz-end-END+1, and exactly the ids before + those
+    two, once each; then stops both."""
+    w.proc.send_signal(signal.SIGCONT)
+    w.wait_out('"zz-end-%d"' % end)
+    err = w.errtext()
+    check("resuming after seq" in err and "cannot resume" not in err,
+          "watch did not resume:\n" + err)
+    add(d, [end_doc(end + 1)])
+    w.wait_out('"zz-end-%d"' % (end + 1))
+    ids_once(json_lines(w.text()), before + ["zz-end-%d" % end, "zz-end-%d" % (end + 1)], what)
+    check(w.stop() == 0, "exit status")
+    check(d.stop() == 0, "daemon exit status")
 
 
 def test_resume_indexer():
@@ -349,17 +356,8 @@ def test_resume_indexer():
                                stderr=subprocess.STDOUT, timeout=120)
             check(p.returncode == 0, "indexer: %d %s" % (p.returncode, p.stdout[-600:]))
             d = pstest.Daemon(db, tmp, args=[], listen=listen, log_name="daemon2.log")
-            w.proc.send_signal(signal.SIGCONT)
-            w.wait_out('"zz-end-4"')
-            err = w.errtext()
-            check("resuming after seq" in err and "cannot resume" not in err,
-                  "watch did not resume:\n" + err)
-            add(d, [end_doc(5)])
-            w.wait_out('"zz-end-5"')
-            ids_once(json_lines(w.text()), ["fr-lyon", "fr-euro", "zz-end-4", "zz-end-5"],
-                     "a local indexer's run while the daemon was stopped")
-            check(w.stop() == 0, "exit status")
-            check(d.stop() == 0, "daemon exit status")
+            resumed(w, d, 4, ["fr-lyon", "fr-euro"],
+                    "a local indexer's run while the daemon was stopped")
         finally:
             if w:
                 w.proc.send_signal(signal.SIGCONT)
