@@ -157,6 +157,15 @@ void wr_set_err(job *j, int err, const char *msg)
     snprintf(j->errmsg, sizeof j->errmsg, "%s", msg);
 }
 
+void wr_reject(job *j, wdoc *d, const char *m)
+{
+    size_t len = strlen(m);
+    char *copy = msgpack_zone_malloc(j->zone, len + 1);
+    if (copy) memcpy(copy, m, len + 1);
+    d->reject = copy ? copy : "invalid document";
+    d->reject_id = d->in.id;
+}
+
 /* 1 (the job answered with its error, nothing applied) when its client
  * is gone or its deadline passed while it was queued, else 0. */
 int wr_skipped(job *j)
@@ -201,12 +210,7 @@ static ps_status apply(writer *w, job *j)
             else
                 ps_prepared_free(p);
             if (st == PS_ERR_INVALID) {
-                const char *m = msg ? msg : ps_db_errmsg(w->db);
-                size_t len = strlen(m);
-                char *copy = msgpack_zone_malloc(j->zone, len + 1);
-                if (copy) memcpy(copy, m, len + 1);
-                d->reject = copy ? copy : "invalid document";
-                d->reject_id = d->in.id;
+                wr_reject(j, d, msg ? msg : ps_db_errmsg(w->db));
                 free(msg);
                 continue;
             }

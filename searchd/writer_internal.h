@@ -104,6 +104,10 @@ void wr_set_err(job *j, int err, const char *msg);
  * gone or its deadline passed while it was queued, else 0. */
 int wr_skipped(job *j);
 
+/* Rejects document d of job j (the add goes on with the others): the
+ * message m (copied into j's zone) and d's id echoed in the answer. */
+void wr_reject(job *j, wdoc *d, const char *m);
+
 /* Every job of the group without an error of its own gets this one. */
 void wr_fail_group(job *group, int err, const char *msg);
 

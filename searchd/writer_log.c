@@ -188,12 +188,7 @@ ps_status wrlog_apply(writer *w, job *j)
             char *msg = NULL;
             st = ps_doc_prepare(&d->in, ps_db_boilerplate(w->view), &p, &msg);
             if (st == PS_ERR_INVALID) {
-                const char *m = msg ? msg : "invalid document";
-                size_t len = strlen(m);
-                char *copy = msgpack_zone_malloc(j->zone, len + 1);
-                if (copy) memcpy(copy, m, len + 1);
-                d->reject = copy ? copy : "invalid document";
-                d->reject_id = d->in.id;
+                wr_reject(j, d, msg ? msg : "invalid document");
                 free(msg);
                 continue;
             }
