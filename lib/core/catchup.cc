@@ -13,11 +13,9 @@ using namespace psi;
 
 namespace {
 
-struct catchup_args {
+struct catchup_args : query_input {
     ps_db *db;
     const ps_query *q;
-    std::string qs, lang, from, to;
-    unsigned maxw;
     uint64_t after, upto;
     uint32_t max;
     uint64_t sub;
@@ -137,12 +135,9 @@ extern "C" ps_status ps_db_catchup(ps_db *db, const ps_query *q, uint64_t after,
         a.db = db;
         a.q = q;
         std::string ferr;
-        if (!query_size_ok(q, ferr))
-            return set_err(db, PS_ERR_TOO_LARGE, ferr);
-        a.qs = query_text(q->q ? q->q : "");
-        if (!query_filters(q, a.lang, a.from, a.to, ferr))
-            return set_err(db, PS_ERR_INVALID, ferr);
-        a.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
+        ps_status rs = read_query(q, a, ferr);
+        if (rs != PS_OK)
+            return set_err(db, rs, ferr);
         a.after = after;
         a.upto = upto;
         a.max = max;

@@ -528,6 +528,20 @@ bool query_size_ok(const ps_query *q, std::string &err);
 bool query_filters(const ps_query *q, std::string &lang, std::string &from,
                    std::string &to, std::string &err);
 
+// What ps_search, ps_db_catchup and ps_matcher_add read of a ps_query
+// alike (their contexts derive from it).
+struct query_input {
+    std::string qs;             // the text, diacritics stripped (query_text)
+    std::string lang;           // language filter or ""
+    std::string from, to;       // normalised date bounds or ""
+    unsigned maxw = PS_DEFAULT_MAX_WILDCARD;  // wildcard expansion limit
+};
+
+// Fills in from q: query_size_ok, query_text, query_filters and the
+// wildcard limit.  Returns PS_OK, or PS_ERR_TOO_LARGE / PS_ERR_INVALID
+// with the message in err.  Throws std::bad_alloc.
+ps_status read_query(const ps_query *q, query_input &in, std::string &err);
+
 // Folded words of a query: its unprefixed terms and title terms.
 std::vector<std::string> query_words(const Xapian::Query &q);
 

@@ -21,13 +21,10 @@ using namespace psi;
 namespace {
 
 // One saved query.
-struct saved {
+struct saved : query_input {   // qs: with its synonyms expanded
     uint64_t id = 0;
     void *user = nullptr;
-    std::string qs;             // query_text() of q
     bool match_all = false;     // qs is blank
-    std::string lang, from, to; // filters ("" none)
-    unsigned maxw = PS_DEFAULT_MAX_WILDCARD;
     uint32_t snippet_bytes = 200;
     std::vector<std::string> keys;  // index keys; none: always a candidate
     // Parses kept between groups (the alert thread's): without a wildcard
@@ -221,14 +218,11 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
         } else if (m->subs.count(id)) {
             msg = "subscription " + std::to_string(id) + " exists already";
         } else {
-            const char *text = q->q ? q->q : "";
             saved s;
-            if (!query_size_ok(q, msg)) {
-                st = PS_ERR_TOO_LARGE;
-            } else if (query_filters(q, s.lang, s.from, s.to, msg)) {
+            st = read_query(q, s, msg);
+            if (st == PS_OK) {
                 s.id = id;
                 s.user = user;
-                s.qs = query_text(text);
                 s.match_all = query_is_empty(s.qs);
                 if (!s.match_all && !q->no_synonyms && m->syn) {
                     std::vector<syn_expansion> ex;
@@ -236,9 +230,7 @@ extern "C" ps_status ps_matcher_add(ps_matcher *m, uint64_t id, const ps_query *
                 }
                 s.cacheable = s.qs.find('*') == std::string::npos;
                 s.key = s.qs + '\0' + s.lang + '\0' + s.from + '\0' + s.to + '\0' +
-                        std::to_string(q->max_wildcard ? q->max_wildcard
-                                                       : PS_DEFAULT_MAX_WILDCARD);
-                s.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
+                        std::to_string(s.maxw);
                 s.snippet_bytes = q->snippet_bytes ? q->snippet_bytes : 200;
                 std::vector<std::string> terms;
                 bool keyed = false;

@@ -181,6 +181,17 @@ bool query_filters(const ps_query *q, std::string &lang, std::string &from,
     return true;
 }
 
+ps_status read_query(const ps_query *q, query_input &in, std::string &err)
+{
+    if (!query_size_ok(q, err))
+        return PS_ERR_TOO_LARGE;
+    in.qs = query_text(q->q ? q->q : "");
+    if (!query_filters(q, in.lang, in.from, in.to, err))
+        return PS_ERR_INVALID;
+    in.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
+    return PS_OK;
+}
+
 std::vector<std::string> query_words(const Xapian::Query &q)
 {
     std::vector<std::string> v;
@@ -273,15 +284,11 @@ bool spelling_readable(Xapian::Database &d, const Xapian::Query &q)
     return true;
 }
 
-struct search_ctx {
+struct search_ctx : query_input {
     ps_db *db;
     const ps_query *q;
-    std::string qs;         // query text, diacritics stripped
     std::string xqs;        // qs with its synonyms expanded (search_once)
     std::vector<syn_expansion> ex;
-    std::string lang;       // language filter or ""
-    std::string from, to;   // normalised date bounds or ""
-    unsigned maxw;
     uint32_t limit;
 };
 
@@ -416,12 +423,9 @@ extern "C" ps_status ps_search(ps_db *db, const ps_query *q, ps_results **out) n
         c.db = db;
         c.q = q;
         std::string ferr;
-        if (!query_size_ok(q, ferr))
-            return set_err(db, PS_ERR_TOO_LARGE, ferr);
-        c.qs = query_text(q->q ? q->q : "");
-        if (!query_filters(q, c.lang, c.from, c.to, ferr))
-            return set_err(db, PS_ERR_INVALID, ferr);
-        c.maxw = q->max_wildcard ? q->max_wildcard : PS_DEFAULT_MAX_WILDCARD;
+        ps_status rs = read_query(q, c, ferr);
+        if (rs != PS_OK)
+            return set_err(db, rs, ferr);
         c.limit = q->limit ? q->limit : 10;
         bool sharded_read = db->sharded && !db->writable;
         for (int attempt = 0;; attempt++) {
