@@ -152,8 +152,6 @@ static int wrong_token(server *s, job *j, const char *front, int *failed)
     return ERR_UNAUTHORIZED;
 }
 
-_Static_assert(sizeof ((job *)0)->principal == AUTH_OWNER_LEN + 1, "principal");
-
 int access_rpc(server *s, auth_role *conn_role, char *conn_principal,
                const method *me, const msgpack_object *params, job *j,
                msgpack_object *out, int *failed)

@@ -99,7 +99,7 @@ typedef struct conn {
                                    (j->gone), which skip its jobs */
     subs_owner owner;           /* its subscriptions (subs.h) */
     auth_role role;             /* granted by auth (access.h) */
-    char principal[33];         /* the owner id of auth's token (auth.h) */
+    char principal[AUTH_OWNER_LEN + 1];  /* the owner id of auth's token */
 } conn;
 
 static void conn_close(conn *c, const char *why);

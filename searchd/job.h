@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 
+#include "auth.h"
 #include "polysearch.h"
 
 struct conn;
@@ -58,7 +59,7 @@ typedef struct job {
     const char *name;           /* subscribe: its name (in the zone) */
     int role;                   /* the request's role (auth_role, access.h);
                                    auth: the role granted */
-    char principal[33];         /* the owner id of the request's token
+    char principal[AUTH_OWNER_LEN + 1];  /* the owner id of the request's token
                                    (auth.h, AUTH_OWNER_LEN), "" without
                                    one or without access control */
     struct subs_owner *owner;   /* subscribe, unsubscribe, subscriptions:

@@ -69,6 +69,19 @@ static int may_use(job *j, const substore_entry *e)
     return 0;
 }
 
+/* The owner holding the durable subscription name, if any, drops it and
+ * is told (taken; removed: it left the store).  Returns 1 when one held
+ * it, else 0. */
+static int drop_holder(server *srv, const char *name, int removed)
+{
+    sub *o = subs_reg_find_durable(srv->subs, name);
+    if (!o) return 0;
+    subs_owner *prev = o->owner;
+    subs_drop(srv, prev->subs, o);
+    if (prev->taken) prev->taken(prev, name, removed);
+    return 1;
+}
+
 int subs_durable_attach(job *j, server *srv)
 {
     subs_registry *r = srv->subs;
@@ -112,14 +125,9 @@ int subs_durable_attach(job *j, server *srv)
     j->durable = 1;
     /* Attached elsewhere (a client reconnecting before its old connection
      * was seen closed): it moves here. */
-    sub *o = subs_reg_find_durable(r, j->name);
-    if (o) {
+    if (drop_holder(srv, j->name, 0))
         ps_log(PS_LOG_INFO, "durable subscription '%s' moves to another "
                "connection", j->name);
-        subs_owner *prev = o->owner;
-        subs_drop(srv, prev->subs, o);
-        if (prev->taken) prev->taken(prev, j->name, 0);
-    }
     return -1;
 }
 
@@ -138,12 +146,7 @@ int subs_durable_remove_named(job *j, server *srv)
         snprintf(j->errmsg, sizeof j->errmsg, "%s: the subscription stays", err);
         return ERR_IO_ERROR;
     }
-    sub *o = subs_reg_find_durable(r, j->name);
-    if (o) {
-        subs_owner *prev = o->owner;
-        subs_drop(srv, prev->subs, o);
-        if (prev->taken) prev->taken(prev, j->name, 1);
-    }
+    drop_holder(srv, j->name, 1);
     ps_log(PS_LOG_INFO, "durable subscription '%s' removed by name", j->name);
     return -1;
 }
