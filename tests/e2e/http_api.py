@@ -284,11 +284,11 @@ def page_and_watch(hp):
     # A durable subscription made by a stream, removed by name.
     with pshttp.SSE(hp, "/watch?q=zqdel&name=zq%20del&durable=true") as s:
         s.wait_comment("subscription", 10)
-        st, _, res = hjson(hp, "DELETE", "/subscriptions/zq%20del")
+        st, res = cjson(hp, "DELETE", "/subscriptions/zq%20del")     # curl
         check(st == 200 and res == {"name": "zq del"}, "DELETE /subscriptions: %d %r" % (st, res))
         check(s.next_event(10) is None and any("removed" in c for c in s.comments),
               "the stream holding it did not end saying so: %r" % (s.comments,))
-    st, _, res = hjson(hp, "DELETE", "/subscriptions/zq%20del")
+    st, res = cjson(hp, "DELETE", "/subscriptions/zq%20del")
     check(st == 404 and error_code(res) == "not_found", "DELETE again: %d %r" % (st, res))
 
 
